@@ -62,7 +62,7 @@ class Database:
             while True:
                 if cur.description:
                     names = [d[0].lower() for d in cur.description]
-                    rows = [dict(zip(names, row)) for row in cur.fetchall()]
+                    rows = [dict(zip(names, row, strict=False)) for row in cur.fetchall()]
                 if self.driver == "psycopg" or not cur.nextset():
                     break
             return rows

@@ -137,7 +137,14 @@ def status(db: Database, files: list[ScriptFile] | None = None) -> Status:
 def _lock(db: Database) -> None:
     if db.dialect == "postgres":
         db.execute("SELECT set_config('lock_timeout', %s, false)", (f"{LOCK_TIMEOUT_S}s",))
-        db.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+        try:
+            db.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+        except Exception as exc:
+            db.rollback()
+            raise MigrationError(
+                f"another runner holds the migration lock (waited {LOCK_TIMEOUT_S}s); "
+                "let it finish, then run `fondos db migrate` again"
+            ) from exc
     else:
         rows = db.execute(
             "DECLARE @r INT; EXEC @r = sys.sp_getapplock @Resource = %s, @LockMode = 'Exclusive', "
@@ -145,7 +152,10 @@ def _lock(db: Database) -> None:
             (LOCK_NAME, LOCK_TIMEOUT_S * 1000),
         )
         if not rows or rows[0]["r"] < 0:
-            raise MigrationError(f"another runner holds the migration lock; waited {LOCK_TIMEOUT_S}s")
+            raise MigrationError(
+                f"another runner holds the migration lock (waited {LOCK_TIMEOUT_S}s); "
+                "let it finish, then run `fondos db migrate` again"
+            )
     db.commit()
 
 
@@ -215,17 +225,16 @@ def migrate(db: Database, target: int | None = None, files: list[ScriptFile] | N
     the latest schema. Returns the names of the files applied.
     """
     files = files if files is not None else discover(db.dialect)
-    st = status(db, files)
-    if st.changed_migrations:
-        raise MigrationError(
-            "applied migration(s) were edited since they ran: "
-            + ", ".join(st.changed_migrations)
-            + ". Restore the original file(s) and put the change in a new migration."
-        )
-    _lock(db)
+    _lock(db)  # first: even creating the history table must not race another runner
     done: list[str] = []
     try:
-        st = status(db, files)  # again, under the lock: another runner may have finished
+        st = status(db, files)
+        if st.changed_migrations:
+            raise MigrationError(
+                "applied migration(s) were edited since they ran: "
+                + ", ".join(st.changed_migrations)
+                + ". Restore the original file(s) and put the change in a new migration."
+            )
         todo = set(st.pending) | set(st.changed_repeatables)
         for f in files:
             if f.name not in todo:

@@ -1,0 +1,154 @@
+"""Shared fixtures: a real embedded PostgreSQL for the whole session, a fresh
+database per test, and the same tests against SQL Server when one is reachable
+(`FONDOS_TEST_MSSQL_URL`, an Airflow connection URI of type mssql or odbc whose
+login may create databases).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Airflow reads its configuration at import time: give the tests their own home.
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="fondos-test-airflow-"))
+os.environ.setdefault("AIRFLOW_HOME", str(_AIRFLOW_HOME))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "dags"))
+os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(ROOT / "plugins"))
+os.environ.setdefault("FONDOS_PGDATA", str(ROOT / ".pgdata-test"))
+
+MSSQL_URL = os.environ.get("FONDOS_TEST_MSSQL_URL")
+CONN_ENV = "AIRFLOW_CONN_FONDOS_DB"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> dict:
+    """The embedded server (started once, stopped at the end of the session)."""
+    from fondos import embedded
+
+    return embedded.start(Path(os.environ["FONDOS_PGDATA"]), keep_running=False)
+
+
+class Backend:
+    """Creates and drops throw-away databases on one server."""
+
+    def __init__(self, name: str, admin_conn: dict | str):
+        self.name = name
+        self.admin_conn = admin_conn
+
+    def _admin_env(self) -> str:
+        return json.dumps(self.admin_conn) if isinstance(self.admin_conn, dict) else self.admin_conn
+
+    def create(self) -> tuple[str, str]:
+        """Create an empty database; return (its name, the connection env value for it)."""
+        from airflow.sdk import Connection
+
+        dbname = f"t_{uuid.uuid4().hex[:12]}"
+        admin = self._admin_raw()
+        try:
+            cur = admin.cursor()
+            cur.execute(f"CREATE DATABASE {dbname}")  # generated name: DDL takes no parameters
+            if self.name == "mssql":
+                cur.execute(f"ALTER DATABASE {dbname} SET READ_COMMITTED_SNAPSHOT ON")
+        finally:
+            admin.close()
+        if isinstance(self.admin_conn, dict):
+            conn = dict(self.admin_conn, schema=dbname)
+            return dbname, json.dumps(conn)
+        c = Connection.from_uri(self.admin_conn, conn_id="fondos_db")
+        return dbname, json.dumps(
+            {"conn_type": c.conn_type, "host": c.host, "login": c.login, "password": c.password,
+             "port": c.port, "schema": dbname, "extra": c.extra}
+        )
+
+    def drop(self, dbname: str) -> None:
+        admin = self._admin_raw()
+        try:
+            cur = admin.cursor()
+            if self.name == "postgres":
+                cur.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
+            else:
+                cur.execute(f"ALTER DATABASE {dbname} SET SINGLE_USER WITH ROLLBACK IMMEDIATE")
+                cur.execute(f"DROP DATABASE {dbname}")
+        finally:
+            admin.close()
+
+    def _admin_raw(self):
+        from fondos.db import open_database
+
+        previous = os.environ.get(CONN_ENV)
+        os.environ[CONN_ENV] = self._admin_env()
+        try:
+            db = open_database()
+        finally:
+            if previous is None:
+                os.environ.pop(CONN_ENV, None)
+            else:
+                os.environ[CONN_ENV] = previous
+        if db.driver == "psycopg":
+            db.conn.autocommit = True
+        elif db.driver == "pymssql":
+            db.conn.autocommit(True)
+        else:
+            db.conn.autocommit = True
+        return db.conn
+
+
+def _backend_params():
+    yield pytest.param("postgres", id="postgres")
+    yield pytest.param(
+        "mssql",
+        id="mssql",
+        marks=pytest.mark.skipif(
+            not MSSQL_URL, reason="no SQL Server reachable: set FONDOS_TEST_MSSQL_URL (make test-mssql)"
+        ),
+    )
+
+
+@pytest.fixture(scope="session", params=list(_backend_params()))
+def backend(request) -> Backend:
+    if request.param == "postgres":
+        return Backend("postgres", request.getfixturevalue("pg_server"))
+    return Backend("mssql", MSSQL_URL)
+
+
+@pytest.fixture(scope="session")
+def pg_backend(pg_server) -> Backend:
+    """PostgreSQL only: for tests of PostgreSQL-specific behaviour."""
+    return Backend("postgres", pg_server)
+
+
+@pytest.fixture
+def fresh_db(backend, monkeypatch):
+    """An empty database on the current backend; `fondos_db` points at it."""
+    dbname, env_value = backend.create()
+    monkeypatch.setenv(CONN_ENV, env_value)
+    yield dbname
+    backend.drop(dbname)
+
+
+@pytest.fixture
+def fresh_pg_db(pg_backend, monkeypatch):
+    dbname, env_value = pg_backend.create()
+    monkeypatch.setenv(CONN_ENV, env_value)
+    yield dbname
+    pg_backend.drop(dbname)
+
+
+@pytest.fixture
+def db(fresh_db):
+    """A connection to a fresh, fully migrated database."""
+    from fondos.db import open_database
+    from fondos.migrate import migrate
+
+    database = open_database()
+    migrate(database)
+    yield database
+    database.close()

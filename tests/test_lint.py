@@ -1,0 +1,41 @@
+"""Static checks that are part of `make test`: SQL lint in both dialects, Python lint."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+@pytest.mark.parametrize("folder", ["migrations/mssql", "sql/mssql", "migrations/postgres", "sql/postgres"])
+def test_sqlfluff_clean(folder):
+    files = sorted((ROOT / folder).rglob("*.sql"))
+    if folder.startswith("migrations"):
+        assert files
+    if not files:
+        pytest.skip(f"{folder} holds no SQL yet")
+    result = subprocess.run(
+        [str(BIN / "sqlfluff"), "lint", "--disable-progress-bar", "--nocolor", *map(str, files)],
+        capture_output=True, text=True, cwd=ROOT, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    # A file sqlfluff could not parse, or skipped, must not pass as clean.
+    assert "PRS" not in result.stdout and "skipped" not in result.stdout.lower()
+
+
+def test_sqlfluff_uses_the_right_dialect_per_folder():
+    for folder, dialect in [("migrations/mssql", "tsql"), ("sql/mssql", "tsql"),
+                            ("migrations/postgres", "postgres"), ("sql/postgres", "postgres")]:
+        assert f"dialect = {dialect}" in (ROOT / folder / ".sqlfluff").read_text()
+
+
+def test_ruff_clean():
+    result = subprocess.run(
+        [str(BIN / "ruff"), "check", "plugins", "dags", "tests"], capture_output=True, text=True, cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,182 @@
+"""The migration runner against a real database (PostgreSQL here; SQL Server when reachable)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+
+import pytest
+from fondos import migrate as runner
+from fondos.db import open_database
+from fondos.migrate import MigrationError, discover, migrate, status
+from fondos.settings import MIGRATIONS_DIR, SQL_DIR
+
+ROOT = MIGRATIONS_DIR.parent
+
+
+def _table_exists(db, schema, table):
+    rows = db.execute(
+        "SELECT COUNT(*) AS n FROM information_schema.tables WHERE LOWER(table_schema) = %s AND LOWER(table_name) = %s",
+        (schema.lower(), table.lower()),
+    )
+    db.commit()
+    return rows[0]["n"] == 1
+
+
+@pytest.fixture
+def copy_tree(tmp_path):
+    """A private copy of migrations/ and sql/ that a test may edit."""
+    shutil.copytree(MIGRATIONS_DIR, tmp_path / "migrations")
+    shutil.copytree(SQL_DIR, tmp_path / "sql")
+    return tmp_path
+
+
+def test_migrates_to_latest_and_second_run_is_a_no_op(fresh_db):
+    db = open_database()
+    files = discover(db.dialect)
+    applied = migrate(db)
+    assert applied == [f.name for f in files]
+    st = status(db)
+    assert st.pending == [] and st.changed_migrations == [] and st.changed_repeatables == []
+    assert st.current_version >= 15
+    assert migrate(db) == []
+    assert _table_exists(db, "logs", "Procesos")
+    db.close()
+
+
+def test_target_stops_at_that_migration(fresh_db):
+    db = open_database()
+    applied = migrate(db, target=11)
+    assert applied[-1].startswith("migrations/011_")
+    assert status(db).current_version == 11
+    assert not _table_exists(db, "logs", "Procesos")
+    db.close()
+
+
+def test_edited_applied_migration_is_refused_and_nothing_runs(fresh_db, copy_tree):
+    db = open_database()
+    files = discover(db.dialect, copy_tree / "migrations", copy_tree / "sql")
+    migrate(db, target=5, files=files)
+    edited = copy_tree / "migrations" / db.dialect / "002_CREATE_CONFIG_FONDOS.sql"
+    edited.write_text(edited.read_text() + "\n-- a harmless-looking edit\n")
+    with pytest.raises(MigrationError, match="002_CREATE_CONFIG_FONDOS.sql") as err:
+        migrate(db, files=discover(db.dialect, copy_tree / "migrations", copy_tree / "sql"))
+    assert "new migration" in str(err.value)
+    assert status(db, files).current_version == 5  # 006+ did not run
+    assert not _table_exists(db, "extract", "IPA")
+    db.close()
+
+
+def test_crlf_checkout_is_not_an_edit(fresh_db, copy_tree):
+    db = open_database()
+    migrate(db, target=3, files=discover(db.dialect, copy_tree / "migrations", copy_tree / "sql"))
+    f = copy_tree / "migrations" / db.dialect / "003_CREATE_SOURCE_TABLES.sql"
+    f.write_bytes(f.read_bytes().replace(b"\n", b"\r\n"))
+    st = status(db, discover(db.dialect, copy_tree / "migrations", copy_tree / "sql"))
+    assert st.changed_migrations == []
+    db.close()
+
+
+def test_file_failing_halfway_leaves_nothing_and_names_file_and_line(fresh_db, copy_tree):
+    db = open_database()
+    mig = copy_tree / "migrations" / db.dialect
+    bad = mig / "999_BROKEN.sql"
+    if db.dialect == "postgres":
+        bad.write_text("CREATE TABLE config.Parcial (a INTEGER);\n\nINSERT INTO config.NoExiste VALUES (1);\n")
+    else:
+        bad.write_text("CREATE TABLE config.Parcial (a INT);\nGO\n\nINSERT INTO config.NoExiste VALUES (1);\nGO\n")
+    files = discover(db.dialect, copy_tree / "migrations", copy_tree / "sql")
+    with pytest.raises(MigrationError) as err:
+        migrate(db, files=files)
+    message = str(err.value)
+    assert "999_BROKEN.sql" in message
+    assert "line 3" in message or "line 4" in message
+    assert "NoExiste".lower() in message.lower()
+    assert not _table_exists(db, "config", "Parcial")
+    st = status(db, files)
+    assert "migrations/999_BROKEN.sql" in st.pending
+    assert st.current_version >= 15  # everything before the broken file stayed applied
+    db.close()
+
+
+def test_changed_repeatable_is_redeployed(fresh_db, copy_tree):
+    db = open_database()
+    sql_dir = copy_tree / "sql" / db.dialect
+    view = sql_dir / "zz_test" / "vw_Prueba.sql"
+    view.parent.mkdir(parents=True)
+    create = "CREATE OR REPLACE VIEW" if db.dialect == "postgres" else "CREATE OR ALTER VIEW"
+    view.write_text(f"{create} logs.vw_Prueba AS SELECT 1 AS Uno;\n")
+    files = lambda: discover(db.dialect, copy_tree / "migrations", copy_tree / "sql")  # noqa: E731
+    assert "sql/zz_test/vw_Prueba.sql" in migrate(db, files=files())
+    assert migrate(db, files=files()) == []
+    view.write_text(f"{create} logs.vw_Prueba AS SELECT 2 AS Uno;\n")
+    assert status(db, files()).changed_repeatables == ["sql/zz_test/vw_Prueba.sql"]
+    assert migrate(db, files=files()) == ["sql/zz_test/vw_Prueba.sql"]
+    assert db.execute("SELECT Uno FROM logs.vw_Prueba")[0]["uno"] == 2
+    db.close()
+
+
+def test_two_runners_at_once_apply_each_file_once(fresh_db):
+    results, errors = [], []
+
+    def run():
+        db = open_database()
+        try:
+            results.append(migrate(db))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            db.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
+    applied = sorted(results[0] + results[1])
+    db = open_database()
+    assert applied == sorted(f.name for f in discover(db.dialect))  # each file exactly once
+    db.close()
+
+
+def test_lock_held_elsewhere_gives_a_clear_error(fresh_pg_db, monkeypatch):
+    holder = open_database()
+    holder.execute("SELECT pg_advisory_lock(%s)", (runner.LOCK_KEY,))
+    holder.commit()
+    monkeypatch.setattr(runner, "LOCK_TIMEOUT_S", 1)
+    db = open_database()
+    try:
+        with pytest.raises(MigrationError, match="another runner holds the migration lock"):
+            migrate(db)
+    finally:
+        db.close()
+        holder.close()
+
+
+def _cli(*args, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "fondos", *args],
+        capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})}, cwd=ROOT,
+    )
+
+
+def test_cli_unreachable_database_fails_with_a_clear_message(tmp_path):
+    conn = '{"conn_type": "postgres", "host": "%s", "login": "postgres", "schema": "fondos"}' % (tmp_path / "nowhere")
+    result = _cli("db", "migrate", env={"AIRFLOW_CONN_FONDOS_DB": conn})
+    assert result.returncode == 1
+    assert result.stderr.startswith("fondos: error:")
+    assert "nowhere" in result.stderr  # says where it tried
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_migrate_and_status(fresh_pg_db):
+    result = _cli("db", "migrate")
+    assert result.returncode == 0, result.stderr
+    assert "applied migrations/015_BACKFILL_ID_PROCESO.sql" in result.stdout
+    result = _cli("db", "status")
+    assert result.returncode == 0, result.stderr
+    assert "pending: 0" in result.stdout
