@@ -102,26 +102,30 @@ def connection_info(conn_id: str = CONN_ID):
         ) from exc
 
 
-def open_database(conn_id: str = CONN_ID) -> Database:
-    """Open a new connection (autocommit off) through the Airflow hook of its type."""
+def open_database(conn_id: str = CONN_ID, autocommit: bool = False) -> Database:
+    """Open a new connection through the Airflow hook of its type.
+
+    autocommit=False for migrations (one transaction per file); True for the
+    pipeline, where every procedure call is its own transaction.
+    """
     conn_type = connection_info(conn_id).conn_type
     if conn_type == "postgres":
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
         raw = PostgresHook(postgres_conn_id=conn_id).get_conn()
-        raw.autocommit = False
+        raw.autocommit = autocommit
         return Database(raw, "postgres", "psycopg")
     if conn_type == "mssql":
         from airflow.providers.microsoft.mssql.hooks.mssql import MsSqlHook
 
         raw = MsSqlHook(mssql_conn_id=conn_id).get_conn()
-        raw.autocommit(False)
+        raw.autocommit(autocommit)
         return Database(raw, "mssql", "pymssql")
     if conn_type == "odbc":
         from airflow.providers.odbc.hooks.odbc import OdbcHook
 
         raw = OdbcHook(odbc_conn_id=conn_id, driver=ODBC_DRIVER).get_conn()
-        raw.autocommit = False
+        raw.autocommit = autocommit
         return Database(raw, "mssql", "pyodbc")
     raise ConfigurationError(
         f"Connection '{conn_id}' has type '{conn_type}'; use postgres, mssql (pymssql) or odbc (pyodbc)."
@@ -129,8 +133,8 @@ def open_database(conn_id: str = CONN_ID) -> Database:
 
 
 @contextmanager
-def database(conn_id: str = CONN_ID) -> Iterator[Database]:
-    db = open_database(conn_id)
+def database(conn_id: str = CONN_ID, autocommit: bool = False) -> Iterator[Database]:
+    db = open_database(conn_id, autocommit)
     try:
         yield db
     finally:

@@ -35,6 +35,7 @@ LOCK_NAME = "fondos-schema-migrate"
 LOCK_KEY = 0x466F6E646F73  # pg_advisory_lock key: "Fondos" in ASCII
 LOCK_TIMEOUT_S = 120
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[A-Za-z0-9_]+\.sql$")
+_PG_OBJECT = re.compile(r"\bCREATE\s+OR\s+REPLACE\s+(FUNCTION|VIEW)\s+(\w+)\.(\w+)", re.I)
 
 HISTORY_DDL = {
     "postgres": """
@@ -179,12 +180,38 @@ def _line_of(text: str, position: int) -> tuple[int, str]:
     return line_no, text.split("\n")[line_no - 1].strip()
 
 
+def _drop_pg_objects(db: Database, text: str) -> None:
+    """Drop the routines and views a PostgreSQL repeatable file is about to create.
+
+    `CREATE OR REPLACE` cannot change a function's result columns or a view's
+    columns; a repeatable file is the whole definition of its objects (this
+    project uses no overloads), so the old ones go first, in the same
+    transaction as the new ones. Signatures come from the catalog, not from text.
+    """
+    for kind, schema, name in _PG_OBJECT.findall(text):
+        if kind.upper() == "VIEW":
+            rows = db.execute(
+                "SELECT format('%%I.%%I', schemaname, viewname) AS sig FROM pg_views "
+                "WHERE schemaname = lower(%s) AND viewname = lower(%s)", (schema, name))
+            for r in rows:
+                db.execute_script(f"DROP VIEW {r['sig']}")
+        else:
+            rows = db.execute(
+                "SELECT p.oid::regprocedure::text AS sig FROM pg_proc AS p "
+                "JOIN pg_namespace AS n ON n.oid = p.pronamespace WHERE n.nspname = lower(%s) AND p.proname = lower(%s)",
+                (schema, name))
+            for r in rows:
+                db.execute_script(f"DROP FUNCTION {r['sig']}")
+
+
 def _apply(db: Database, f: ScriptFile) -> float:
     text = f.path.read_text(encoding="utf-8").replace("\r\n", "\n")
     started = time.monotonic()
     try:
         if db.dialect == "postgres":
             try:
+                if f.kind == "repeatable":
+                    _drop_pg_objects(db, text)
                 db.execute_script(text)
             except Exception as exc:
                 where = ""

@@ -1,0 +1,129 @@
+"""Calling the database's procedures: one dialect-neutral call, bound parameters,
+deadlock retries with jittered backoff, errors classified.
+
+    T-SQL:      EXEC schema.Proc @ID_Ejecucion = %s, @FechaReporte = %s, ...
+    PostgreSQL: SELECT * FROM schema.proc(ID_Ejecucion => %s, FechaReporte => %s, ...)
+
+Named arguments in both dialects, so parameter order never matters and a
+renamed parameter fails loudly instead of shifting values.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from fondos.db import Database
+from fondos.errors import DataError, TransientDatabaseError
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+BASE_DELAY_S = 0.2
+MAX_DELAY_S = 5.0
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+
+# SQLSTATEs and SQL Server error numbers that mean "try again": deadlock victim,
+# serialization failure, lock timeout, lost connection.
+_TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "08000", "08003", "08006", "08001", "57P01"}
+_TRANSIENT_MSSQL_NUMBERS = {1205, 1222, 3960, 3961, 10054, 10053, 20006, 20047}
+
+
+def call_sql(db: Database, procedure: str, names: list[str]) -> str:
+    for ident in [procedure, *names]:
+        if not _IDENT.match(ident):  # identifiers come from our catalog; refuse anything else
+            raise ValueError(f"not a plain SQL identifier: {ident!r}")
+    if db.dialect == "postgres":
+        args = ", ".join(f"{n} => %s" for n in names)
+        return db.sql(f"SELECT * FROM {procedure}({args})")
+    args = ", ".join(f"@{n} = %s" for n in names)
+    return db.sql(f"EXEC {procedure} {args}".rstrip())
+
+
+def _mssql_number(exc: BaseException) -> int | None:
+    args = getattr(exc, "args", ())
+    if args and isinstance(args[0], int):  # pymssql: (number, message)
+        return args[0]
+    text = " ".join(str(a) for a in args)
+    m = re.search(r"\((\d{3,5})\)", text)  # pyodbc: "... (1205) (SQLExecDirectW)"
+    return int(m.group(1)) if m else None
+
+
+def is_transient(exc: BaseException) -> bool:
+    sqlstate = getattr(exc, "sqlstate", None)  # psycopg
+    if sqlstate:
+        return sqlstate in _TRANSIENT_SQLSTATES
+    args = getattr(exc, "args", ())
+    if args and isinstance(args[0], str) and args[0] in _TRANSIENT_SQLSTATES:  # pyodbc: (sqlstate, message)
+        return True
+    return _mssql_number(exc) in _TRANSIENT_MSSQL_NUMBERS
+
+
+def database_message(exc: BaseException) -> str:
+    """The server's own message, without driver noise (and never connection details)."""
+    diag = getattr(exc, "diag", None)
+    if diag is not None and getattr(diag, "message_primary", None):
+        return diag.message_primary
+    args = getattr(exc, "args", ())
+    if len(args) >= 2 and isinstance(args[1], bytes):  # pymssql
+        text = args[1].decode(errors="replace")
+        return text.split("DB-Lib error")[0].strip().rstrip(".") + "."
+    if len(args) >= 2 and isinstance(args[1], str):  # pyodbc
+        return re.sub(r"^\[[^\]]*\]" * 3, "", args[1]).split(" (")[0].strip()
+    return str(exc).strip()
+
+
+def backoff_delay(attempt: int) -> float:
+    """Full jitter: uniform in [0, min(cap, base * 2^attempt)] (AWS architecture blog)."""
+    return random.uniform(0, min(MAX_DELAY_S, BASE_DELAY_S * (2 ** attempt)))
+
+
+def call(db: Database, procedure: str, params: Mapping[str, Any], context: str = "") -> list[dict[str, Any]]:
+    """Run one procedure with bound parameters and return its rows (lower-case keys).
+
+    The connection must be in autocommit mode: each procedure is its own
+    transaction (T-SQL procedures open and commit theirs; a PostgreSQL
+    function runs atomically). Transient errors are retried up to
+    MAX_ATTEMPTS with jittered backoff, each retry logged; any other database
+    error becomes a DataError carrying the server's message.
+    """
+    names = list(params)
+    statement = call_sql(db, procedure, names)
+    values = [params[n] for n in names]
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            return db.execute(statement, values)
+        except Exception as exc:
+            if _is_programming_error(exc):
+                raise
+            if is_transient(exc):
+                if attempt == MAX_ATTEMPTS:
+                    raise TransientDatabaseError(
+                        f"{procedure}{' (' + context + ')' if context else ''}: still failing after "
+                        f"{MAX_ATTEMPTS} attempts: {database_message(exc)}"
+                    ) from exc
+                delay = backoff_delay(attempt)
+                log.warning("%s: transient database error (%s), retry %d/%d in %.2fs",
+                            procedure, database_message(exc), attempt, MAX_ATTEMPTS - 1, delay)
+                _reset(db)
+                time.sleep(delay)
+                continue
+            raise DataError(database_message(exc)) from exc
+    raise AssertionError("unreachable")
+
+
+def _is_programming_error(exc: BaseException) -> bool:
+    """Our own bug (wrong procedure or parameter name): do not dress it up as data."""
+    sqlstate = getattr(exc, "sqlstate", None)
+    return sqlstate in {"42883", "42P01", "42703", "42601"} or _mssql_number(exc) in {2812, 8145, 201}
+
+
+def _reset(db: Database) -> None:
+    try:
+        db.rollback()
+    except Exception:  # the connection may be gone; the next attempt will say so
+        log.debug("rollback after a transient error failed", exc_info=True)

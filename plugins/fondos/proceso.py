@@ -1,0 +1,141 @@
+"""The proceso lifecycle, as the DAG's tasks (and the CLI) use it.
+
+    inicializar_proceso  -> one item per fund (what the mapped task group expands over)
+    ejecutar_etapa       -> one stage of one fund: EN_PROGRESO, its steps, OK or ERROR
+    registrar_error      -> ERROR from a failure callback (killed or timed-out task)
+    cerrar_proceso       -> the proceso's figures and a per-fund summary
+
+Items are plain JSON-able dicts so they travel through XCom.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+
+from fondos.calls import call
+from fondos.db import Database, database
+from fondos.errors import DataError, InvalidInput
+from fondos.settings import CONN_ID
+from fondos.stages import STAGES
+
+log = logging.getLogger(__name__)
+
+
+def _fecha_param(item: dict[str, Any]) -> date:
+    return date.fromisoformat(item["fechareporte"])
+
+
+def fund_label(item: dict[str, Any]) -> str:
+    return f"fund {item['id_fund']} ({item['fundshortname']}), ID_Ejecucion {item['id_ejecucion']}, {item['fechareporte']}"
+
+
+def inicializar_proceso(
+    fecha: date, usuario: str, clave: str, fondos: list[int] | None = None, conn_id: str = CONN_ID
+) -> list[dict[str, Any]]:
+    """Create (or, for a run key seen before, return) the proceso and its ejecuciones."""
+    lista = ",".join(str(int(f)) for f in fondos) if fondos else None
+    with database(conn_id, autocommit=True) as db:
+        try:
+            rows = call(db, "logs.sp_Inicializar_Proceso",
+                        {"FechaReporte": fecha, "Usuario": usuario, "ClaveEjecucion": clave, "Fondos": lista})
+        except DataError as exc:
+            raise InvalidInput(f"cannot start the proceso for {fecha}: {exc}") from exc
+    items = []
+    for r in rows:
+        item = {k: r[k] for k in ("id_proceso", "id_ejecucion", "id_fund", "fundshortname", "portfolio_geneva",
+                                  "portfolio_capm", "portfolio_derivados", "portfolio_ubs")}
+        item["fechareporte"] = fecha.isoformat()
+        item["etapas"] = [e for e in (r["etapas"] or "").split(",") if e]
+        items.append(item)
+    log.info("proceso %s for %s: %d ejecuciones", items[0]["id_proceso"] if items else "?", fecha, len(items))
+    return items
+
+
+def _registrar(db: Database, item: dict[str, Any], etapa: str, estado: str,
+               filas: int | None = None, mensaje: str | None = None) -> dict[str, Any]:
+    rows = call(db, "logs.sp_Actualizar_Estado_Etapa",
+                {"ID_Ejecucion": item["id_ejecucion"], "Etapa": etapa, "Estado": estado,
+                 "Filas": filas, "Mensaje": mensaje})
+    return rows[0] if rows else {}
+
+
+def ejecutar_etapa(item: dict[str, Any], etapa: str, conn_id: str = CONN_ID) -> dict[str, Any]:
+    """Run one stage of one fund and record its state; raise on failure (after recording ERROR)."""
+    stage = STAGES[etapa]
+    if etapa not in item["etapas"]:
+        log.info("%s does not apply to %s: recorded as OMITIDO", etapa, fund_label(item))
+        return {"etapa": etapa, "estado": "OMITIDO", "filas": 0, "pasos": {}}
+    pasos: dict[str, int] = {}
+    with database(conn_id, autocommit=True) as db:
+        _registrar(db, item, etapa, "EN_PROGRESO")
+        step = None
+        try:
+            for step in stage.steps:
+                params = {p: (_fecha_param(item) if p == "FechaReporte" else item[p.lower()]) for p in step.params}
+                rows = call(db, step.procedure, params, context=fund_label(item))
+                pasos[step.procedure] = int(rows[0]["filas"]) if rows else 0
+                log.info("%s %s: %d rows", fund_label(item), step.procedure, pasos[step.procedure])
+        except Exception as exc:
+            where = f"{etapa} failed for {fund_label(item)} in {step.procedure if step else etapa}"
+            hint = ("Fix the data, then clear this fund's task to run it again."
+                    if isinstance(exc, DataError) else "Airflow will retry; if it keeps failing, check the database.")
+            mensaje = f"{where}: {exc}. {hint}"
+            try:
+                _registrar(db, item, etapa, "ERROR", mensaje=mensaje)
+            except Exception:  # the database may be the problem; the failure callback tries again
+                log.exception("could not record ERROR for %s", fund_label(item))
+            if isinstance(exc, DataError):
+                raise DataError(mensaje) from exc
+            raise
+        total = sum(pasos.values())
+        estados = _registrar(db, item, etapa, "OK", filas=total)
+    log.info("%s %s OK, %d rows (ejecución %s, proceso %s)", etapa, fund_label(item), total,
+             estados.get("estado_ejecucion"), estados.get("estado_proceso"))
+    return {"etapa": etapa, "estado": "OK", "filas": total, "pasos": pasos}
+
+
+def registrar_error(item: dict[str, Any], etapa: str, mensaje: str, conn_id: str = CONN_ID) -> None:
+    """Record ERROR for a stage unless it already ended (for failure callbacks)."""
+    with database(conn_id, autocommit=True) as db:
+        rows = db.execute("SELECT Estado FROM logs.Ejecucion_Etapas WHERE ID_Ejecucion = %s AND Etapa = %s",
+                          (item["id_ejecucion"], etapa))
+        if rows and rows[0]["estado"] in ("EN_PROGRESO", "PENDIENTE"):
+            _registrar(db, item, etapa, "ERROR", mensaje=mensaje[:4000])
+
+
+def cerrar_proceso(id_proceso: int, conn_id: str = CONN_ID) -> dict[str, Any]:
+    """Close the proceso (unfinished stages of otherwise healthy funds become ERROR) and summarise it."""
+    with database(conn_id, autocommit=True) as db:
+        proceso = call(db, "logs.sp_Actualizar_Estadisticas_Proceso", {"ID_Proceso": id_proceso, "Cerrar": True})[0]
+        proceso["id_proceso"] = id_proceso
+        proceso["fondos"] = resumen_fondos(db, id_proceso)
+    return proceso
+
+
+def resumen_fondos(db: Database, id_proceso: int) -> list[dict[str, Any]]:
+    """One entry per fund: its ejecución, state, and each stage's state, rows and error."""
+    rows = db.execute(
+        "SELECT ID_Ejecucion, ID_Fund, FundShortName, Estado_Ejecucion, Etapa, Estado, Filas, Mensaje, "
+        "DuracionSegundos FROM logs.vw_Ejecucion_Etapas WHERE ID_Proceso = %s ORDER BY ID_Fund",
+        (id_proceso,),
+    )
+    fondos: dict[int, dict[str, Any]] = {}
+    for r in rows:
+        f = fondos.setdefault(r["id_ejecucion"], {
+            "id_ejecucion": r["id_ejecucion"], "id_fund": r["id_fund"], "fundshortname": r["fundshortname"],
+            "estado": r["estado_ejecucion"], "etapas": {}})
+        f["etapas"][r["etapa"]] = {"estado": r["estado"], "filas": r["filas"], "mensaje": r["mensaje"],
+                                   "segundos": r["duracionsegundos"]}
+    return list(fondos.values())
+
+
+def revertir_ejecucion(id_ejecucion: int, conn_id: str = CONN_ID) -> int:
+    with database(conn_id, autocommit=True) as db:
+        return int(call(db, "logs.sp_Revertir_Ejecucion", {"ID_Ejecucion": id_ejecucion})[0]["filas"])
+
+
+def eliminar_proceso(id_proceso: int, conn_id: str = CONN_ID) -> int:
+    with database(conn_id, autocommit=True) as db:
+        return int(call(db, "logs.sp_Eliminar_Proceso", {"ID_Proceso": id_proceso})[0]["filas"])

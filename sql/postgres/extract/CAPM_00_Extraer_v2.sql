@@ -1,0 +1,28 @@
+-- extract.CAPM_00_Extraer_v2
+-- Extract step of CAPM for one fund: copies the fund's capital movements of
+-- FechaReporte (subscriptions, redemptions) into extract.CAPM under its own
+-- ID_Ejecucion. A day without movements is normal and writes no rows.
+-- Parameters: ID_Ejecucion, FechaReporte, ID_Fund, Portfolio_CAPM.
+-- Returns Filas, the rows written.
+CREATE OR REPLACE FUNCTION extract.CAPM_00_Extraer_v2(
+    ID_Ejecucion BIGINT, FechaReporte DATE, ID_Fund INTEGER, Portfolio_CAPM VARCHAR
+) RETURNS TABLE (Filas INTEGER)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    p_ejecucion ALIAS FOR $1;
+    p_fecha ALIAS FOR $2;
+    p_fund ALIAS FOR $3;
+    p_portfolio ALIAS FOR $4;
+    v_filas INTEGER;
+BEGIN
+    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
+    DELETE FROM extract.CAPM AS t WHERE t.ID_Ejecucion = p_ejecucion;
+    INSERT INTO extract.CAPM (ID_Ejecucion, FechaReporte, Portfolio, ID_Movimiento, TipoMovimiento, Moneda, Monto)
+    SELECT p_ejecucion, m.FechaReporte, m.Portfolio, m.ID_Movimiento, m.TipoMovimiento, m.Moneda, m.Monto
+    FROM source.CAPM_Movimientos AS m
+    WHERE m.Portfolio = p_portfolio AND m.FechaReporte = p_fecha;
+    GET DIAGNOSTICS v_filas = ROW_COUNT;
+    RETURN QUERY SELECT v_filas;
+END
+$$;

@@ -1,0 +1,63 @@
+-- logs.sp_Actualizar_Estadisticas_Proceso
+-- The final task's call: recomputes the proceso's figures from its children
+-- and returns them. With Cerrar = 1 it also closes the proceso: a fund that
+-- has no failed stage but still has stages EN_PROGRESO or PENDIENTE (its task
+-- was killed before it could record anything) gets those stages marked ERROR,
+-- so the proceso ends OK or ERROR, never stuck EN_PROGRESO. Stages left
+-- PENDIENTE behind a failed stage stay PENDIENTE: they never ran.
+-- Parameters: ID_Proceso; Cerrar (0 = recompute only, 1 = close).
+-- Returns one row: FechaReporte, Estado, TotalFondos,
+-- FondosExitosos, FondosFallidos, FechaInicio, FechaFin.
+CREATE OR REPLACE FUNCTION logs.sp_Actualizar_Estadisticas_Proceso(
+    ID_Proceso BIGINT, Cerrar BOOLEAN DEFAULT FALSE
+) RETURNS TABLE (
+    FechaReporte DATE,
+    Estado VARCHAR,
+    TotalFondos INTEGER,
+    FondosExitosos INTEGER,
+    FondosFallidos INTEGER,
+    FechaInicio TIMESTAMP,
+    FechaFin TIMESTAMP
+)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    p_proceso ALIAS FOR $1;
+    p_cerrar ALIAS FOR $2;
+BEGIN
+    PERFORM 1 FROM logs.Procesos AS p WHERE p.ID_Proceso = p_proceso FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'unknown ID_Proceso %', p_proceso;
+    END IF;
+
+    IF p_cerrar THEN
+        UPDATE logs.Ejecucion_Etapas AS t
+        SET Estado = 'ERROR',
+            FechaFin = LOCALTIMESTAMP(3),
+            Mensaje = 'the stage did not finish before the proceso was closed (task killed or never run); '
+                || 'clear this fund''s task to run it again'
+        FROM logs.Ejecuciones AS e
+        WHERE e.ID_Ejecucion = t.ID_Ejecucion
+          AND e.ID_Proceso = p_proceso
+          AND t.Estado IN ('EN_PROGRESO', 'PENDIENTE')
+          AND NOT EXISTS (
+              SELECT 1 FROM logs.Ejecucion_Etapas AS x WHERE x.ID_Ejecucion = t.ID_Ejecucion AND x.Estado = 'ERROR'
+          );
+        UPDATE logs.Ejecucion_Fondos AS f
+        SET Estado_Process_IPA = (SELECT t.Estado FROM logs.Ejecucion_Etapas AS t WHERE t.ID_Ejecucion = f.ID_Ejecucion AND t.Etapa = 'IPA'),
+            Estado_Process_CAPM = (SELECT t.Estado FROM logs.Ejecucion_Etapas AS t WHERE t.ID_Ejecucion = f.ID_Ejecucion AND t.Etapa = 'CAPM'),
+            Estado_Process_PNL = (SELECT t.Estado FROM logs.Ejecucion_Etapas AS t WHERE t.ID_Ejecucion = f.ID_Ejecucion AND t.Etapa = 'PNL'),
+            Estado_Process_Derivados = (SELECT t.Estado FROM logs.Ejecucion_Etapas AS t WHERE t.ID_Ejecucion = f.ID_Ejecucion AND t.Etapa = 'Derivados'),
+            Estado_Process_UBS = (SELECT t.Estado FROM logs.Ejecucion_Etapas AS t WHERE t.ID_Ejecucion = f.ID_Ejecucion AND t.Etapa = 'UBS')
+        FROM logs.Ejecuciones AS e
+        WHERE e.ID_Ejecucion = f.ID_Ejecucion AND e.ID_Proceso = p_proceso;
+    END IF;
+
+    PERFORM logs.sp_Recalcular_Proceso(p_proceso);
+
+    RETURN QUERY
+    SELECT p.FechaReporte, p.Estado, p.TotalFondos, p.FondosExitosos, p.FondosFallidos,
+           p.FechaInicio::TIMESTAMP, p.FechaFin::TIMESTAMP
+    FROM logs.Procesos AS p WHERE p.ID_Proceso = p_proceso;
+END
+$$;

@@ -1,0 +1,65 @@
+-- logs.sp_Actualizar_Estado_Etapa
+-- Records a stage's state for one ejecución (the plan's
+-- ExecutionTracker.updateExecutionState) and recomputes the ejecución and its
+-- proceso from the children (sp_Recalcular_Proceso).
+-- Parameters: ID_Ejecucion; Etapa (IPA, CAPM, PNL, Derivados, UBS); Estado
+--   (EN_PROGRESO, OK, ERROR, OMITIDO, PENDIENTE); Filas (rows written, with
+--   OK); Mensaje (error text, with ERROR).
+-- EN_PROGRESO stamps FechaInicio and counts an attempt; OK/ERROR/OMITIDO
+-- stamp FechaFin. Lock order: the proceso row first (FOR UPDATE), so
+-- concurrent funds serialise on it briefly instead of deadlocking.
+-- Returns the ejecución's and the proceso's new states.
+CREATE OR REPLACE FUNCTION logs.sp_Actualizar_Estado_Etapa(
+    ID_Ejecucion BIGINT,
+    Etapa VARCHAR,
+    Estado VARCHAR,
+    Filas INTEGER DEFAULT NULL,
+    Mensaje VARCHAR DEFAULT NULL
+) RETURNS TABLE (Estado_Ejecucion VARCHAR, Estado_Proceso VARCHAR)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    p_ejecucion ALIAS FOR $1;
+    p_etapa ALIAS FOR $2;
+    p_estado ALIAS FOR $3;
+    p_filas ALIAS FOR $4;
+    p_mensaje ALIAS FOR $5;
+    v_proceso BIGINT;
+BEGIN
+    IF p_estado NOT IN ('PENDIENTE', 'EN_PROGRESO', 'OK', 'ERROR', 'OMITIDO') THEN
+        RAISE EXCEPTION 'invalid stage state %: use PENDIENTE, EN_PROGRESO, OK, ERROR or OMITIDO', p_estado;
+    END IF;
+    SELECT e.ID_Proceso INTO v_proceso FROM logs.Ejecuciones AS e WHERE e.ID_Ejecucion = p_ejecucion;
+    IF v_proceso IS NULL THEN
+        RAISE EXCEPTION 'unknown ID_Ejecucion %', p_ejecucion;
+    END IF;
+    PERFORM 1 FROM logs.Procesos AS p WHERE p.ID_Proceso = v_proceso FOR UPDATE;
+
+    UPDATE logs.Ejecucion_Etapas AS t
+    SET Estado = p_estado,
+        FechaInicio = CASE WHEN p_estado = 'EN_PROGRESO' THEN LOCALTIMESTAMP(3) ELSE t.FechaInicio END,
+        FechaFin = CASE WHEN p_estado IN ('OK', 'ERROR', 'OMITIDO') THEN LOCALTIMESTAMP(3) ELSE NULL END,
+        Intentos = t.Intentos + CASE WHEN p_estado = 'EN_PROGRESO' THEN 1 ELSE 0 END,
+        Filas = CASE WHEN p_estado = 'OK' THEN p_filas ELSE NULL END,
+        Mensaje = CASE WHEN p_estado = 'ERROR' THEN LEFT(p_mensaje, 4000) ELSE NULL END
+    WHERE t.ID_Ejecucion = p_ejecucion AND t.Etapa = p_etapa;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'ID_Ejecucion % has no stage % (stages: IPA, CAPM, PNL, Derivados, UBS)', p_ejecucion, p_etapa;
+    END IF;
+
+    UPDATE logs.Ejecucion_Fondos AS f
+    SET Estado_Process_IPA = CASE WHEN p_etapa = 'IPA' THEN p_estado ELSE f.Estado_Process_IPA END,
+        Estado_Process_CAPM = CASE WHEN p_etapa = 'CAPM' THEN p_estado ELSE f.Estado_Process_CAPM END,
+        Estado_Process_PNL = CASE WHEN p_etapa = 'PNL' THEN p_estado ELSE f.Estado_Process_PNL END,
+        Estado_Process_Derivados = CASE WHEN p_etapa = 'Derivados' THEN p_estado ELSE f.Estado_Process_Derivados END,
+        Estado_Process_UBS = CASE WHEN p_etapa = 'UBS' THEN p_estado ELSE f.Estado_Process_UBS END
+    WHERE f.ID_Ejecucion = p_ejecucion;
+
+    PERFORM logs.sp_Recalcular_Proceso(v_proceso);
+
+    RETURN QUERY
+    SELECT e.Estado, p.Estado
+    FROM logs.Ejecuciones AS e JOIN logs.Procesos AS p ON p.ID_Proceso = e.ID_Proceso
+    WHERE e.ID_Ejecucion = p_ejecucion;
+END
+$$;

@@ -1,0 +1,30 @@
+-- logs.sp_Borrar_Filas_Ejecucion
+-- Deletes every extract.* and staging.* row of one ID_Ejecucion, and nothing
+-- else: each statement seeks that ejecución's own index range. Shared by the
+-- per-fund rollback and the proceso deletion. Returns the rows deleted.
+-- (PostgreSQL never escalates row locks, so no batching is needed here; the
+-- T-SQL twin deletes in batches below the escalation threshold.)
+CREATE OR REPLACE FUNCTION logs.sp_Borrar_Filas_Ejecucion(ID_Ejecucion BIGINT) RETURNS TABLE (Filas INTEGER)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    p_ejecucion ALIAS FOR $1;
+    v_total INTEGER := 0;
+    v_n INTEGER;
+    v_tabla TEXT;
+BEGIN
+    FOREACH v_tabla IN ARRAY ARRAY[
+        'extract.ipa', 'extract.capm', 'extract.posmodrf', 'extract.sona', 'extract.derivados', 'extract.ubs',
+        'staging.ipa_precios', 'staging.ipa_worktable', 'staging.ipa_cash', 'staging.ipa_final',
+        'staging.capm_worktable', 'staging.capm_final', 'staging.pnl_worktable', 'staging.pnl_final',
+        'staging.derivados_worktable', 'staging.derivados_final', 'staging.ubs_worktable',
+        'staging.ubs_reconciliacion', 'staging.ubs_final'
+    ] LOOP
+        -- table names are the constants above; the id is bound ($1)
+        EXECUTE FORMAT('DELETE FROM %s WHERE id_ejecucion = $1', v_tabla) USING p_ejecucion;
+        GET DIAGNOSTICS v_n = ROW_COUNT;
+        v_total := v_total + v_n;
+    END LOOP;
+    RETURN QUERY SELECT v_total;
+END
+$$;

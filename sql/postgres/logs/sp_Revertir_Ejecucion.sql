@@ -1,0 +1,36 @@
+-- logs.sp_Revertir_Ejecucion
+-- Rolls back ONE fund of a proceso (plan: "Rollback por fondo"): deletes all
+-- its extract/staging rows, sets its applicable stages back to PENDIENTE, and
+-- recomputes the proceso. No other fund's rows or states are touched.
+-- Parameters: ID_Ejecucion. Returns the rows deleted.
+CREATE OR REPLACE FUNCTION logs.sp_Revertir_Ejecucion(ID_Ejecucion BIGINT) RETURNS TABLE (Filas INTEGER)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    p_ejecucion ALIAS FOR $1;
+    v_proceso BIGINT;
+    v_filas INTEGER;
+BEGIN
+    SELECT e.ID_Proceso INTO v_proceso FROM logs.Ejecuciones AS e WHERE e.ID_Ejecucion = p_ejecucion;
+    IF v_proceso IS NULL THEN
+        RAISE EXCEPTION 'unknown ID_Ejecucion %', p_ejecucion;
+    END IF;
+    PERFORM 1 FROM logs.Procesos AS p WHERE p.ID_Proceso = v_proceso FOR UPDATE;
+
+    SELECT b.Filas INTO v_filas FROM logs.sp_Borrar_Filas_Ejecucion(p_ejecucion) AS b;
+
+    UPDATE logs.Ejecucion_Etapas AS t
+    SET Estado = 'PENDIENTE', FechaInicio = NULL, FechaFin = NULL, Filas = NULL, Mensaje = NULL
+    WHERE t.ID_Ejecucion = p_ejecucion AND t.Estado <> 'OMITIDO';
+    UPDATE logs.Ejecucion_Fondos AS f
+    SET Estado_Process_IPA = CASE WHEN f.Estado_Process_IPA = 'OMITIDO' THEN 'OMITIDO' ELSE 'PENDIENTE' END,
+        Estado_Process_CAPM = CASE WHEN f.Estado_Process_CAPM = 'OMITIDO' THEN 'OMITIDO' ELSE 'PENDIENTE' END,
+        Estado_Process_PNL = CASE WHEN f.Estado_Process_PNL = 'OMITIDO' THEN 'OMITIDO' ELSE 'PENDIENTE' END,
+        Estado_Process_Derivados = CASE WHEN f.Estado_Process_Derivados = 'OMITIDO' THEN 'OMITIDO' ELSE 'PENDIENTE' END,
+        Estado_Process_UBS = CASE WHEN f.Estado_Process_UBS = 'OMITIDO' THEN 'OMITIDO' ELSE 'PENDIENTE' END
+    WHERE f.ID_Ejecucion = p_ejecucion;
+
+    PERFORM logs.sp_Recalcular_Proceso(v_proceso);
+    RETURN QUERY SELECT v_filas;
+END
+$$;

@@ -1,0 +1,44 @@
+-- staging.IPA_02_ValorizarPosiciones_v2
+-- Values each position: market value in local currency (quantity x rescued
+-- price) and in the fund's base currency (x the day's rate local/base).
+-- Parameters: ID_Ejecucion, FechaReporte, ID_Fund.
+-- Fails when a currency has no rate for the date.
+-- Effects: replaces this ejecución's rows of staging.IPA_WorkTable. Returns Filas.
+CREATE OR REPLACE FUNCTION staging.IPA_02_ValorizarPosiciones_v2(
+    ID_Ejecucion BIGINT, FechaReporte DATE, ID_Fund INTEGER
+) RETURNS TABLE (Filas INTEGER)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    p_ejecucion ALIAS FOR $1;
+    p_fecha ALIAS FOR $2;
+    p_fund ALIAS FOR $3;
+    v_base CHAR(3);
+    v_monedas TEXT;
+    v_filas INTEGER;
+BEGIN
+    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
+    SELECT f.Moneda_Base INTO v_base FROM config.Fondos AS f WHERE f.ID_Fund = p_fund;
+    SELECT STRING_AGG(DISTINCT i.Moneda, ',') INTO v_monedas FROM extract.IPA AS i WHERE i.ID_Ejecucion = p_ejecucion;
+    PERFORM logs.sp_Validar_TiposCambio(p_fecha, CONCAT_WS(',', v_base, v_monedas),
+        FORMAT('IPA, ID_Fund %s, ID_Ejecucion %s', p_fund, p_ejecucion));
+
+    DELETE FROM staging.IPA_WorkTable AS t WHERE t.ID_Ejecucion = p_ejecucion;
+    INSERT INTO staging.IPA_WorkTable (
+        ID_Ejecucion, ID_Fund, ID_Instrumento, Tipo_Instrumento, Moneda, Cantidad, PrecioLocal, FuentePrecio,
+        ValorMercadoLocal, TipoCambio, ValorMercadoBase
+    )
+    SELECT
+        p_ejecucion, p_fund, i.ID_Instrumento, i.Tipo_Instrumento, i.Moneda, i.Cantidad, pr.PrecioLocal, pr.FuentePrecio,
+        ROUND(i.Cantidad * pr.PrecioLocal, 4),
+        ROUND(fl.TipoCambio / fb.TipoCambio, 8),
+        ROUND(i.Cantidad * pr.PrecioLocal * ROUND(fl.TipoCambio / fb.TipoCambio, 8), 4)
+    FROM extract.IPA AS i
+    JOIN staging.IPA_Precios AS pr ON pr.ID_Ejecucion = i.ID_Ejecucion AND pr.ID_Instrumento = i.ID_Instrumento
+    JOIN source.TiposCambio AS fl ON fl.FechaReporte = p_fecha AND fl.Moneda = i.Moneda
+    JOIN source.TiposCambio AS fb ON fb.FechaReporte = p_fecha AND fb.Moneda = v_base
+    WHERE i.ID_Ejecucion = p_ejecucion;
+    GET DIAGNOSTICS v_filas = ROW_COUNT;
+    RETURN QUERY SELECT v_filas;
+END
+$$;

@@ -1,0 +1,34 @@
+-- staging.PNL_01_CalcularResultado_v2
+-- Price result of each position since the previous available price:
+-- quantity x (price - previous price), in local and base currency. A position
+-- with no previous price (new instrument) has a zero result.
+-- Parameters: ID_Ejecucion, FechaReporte, ID_Fund. Needs IPA.
+-- Effects: replaces this ejecución's rows of staging.PNL_WorkTable. Returns Filas.
+CREATE OR REPLACE FUNCTION staging.PNL_01_CalcularResultado_v2(
+    ID_Ejecucion BIGINT, FechaReporte DATE, ID_Fund INTEGER
+) RETURNS TABLE (Filas INTEGER)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    p_ejecucion ALIAS FOR $1;
+    p_fecha ALIAS FOR $2;
+    p_fund ALIAS FOR $3;
+    v_filas INTEGER;
+BEGIN
+    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
+    DELETE FROM staging.PNL_WorkTable AS t WHERE t.ID_Ejecucion = p_ejecucion;
+    INSERT INTO staging.PNL_WorkTable (
+        ID_Ejecucion, ID_Fund, ID_Instrumento, Moneda, Cantidad, PrecioLocal, PrecioAnterior, ResultadoLocal, ResultadoBase
+    )
+    SELECT
+        p_ejecucion, p_fund, w.ID_Instrumento, w.Moneda, w.Cantidad, w.PrecioLocal,
+        COALESCE(pr.PrecioAnterior, w.PrecioLocal),
+        ROUND(w.Cantidad * (w.PrecioLocal - COALESCE(pr.PrecioAnterior, w.PrecioLocal)), 4),
+        ROUND(w.Cantidad * (w.PrecioLocal - COALESCE(pr.PrecioAnterior, w.PrecioLocal)) * w.TipoCambio, 4)
+    FROM staging.IPA_WorkTable AS w
+    JOIN staging.IPA_Precios AS pr ON pr.ID_Ejecucion = w.ID_Ejecucion AND pr.ID_Instrumento = w.ID_Instrumento
+    WHERE w.ID_Ejecucion = p_ejecucion;
+    GET DIAGNOSTICS v_filas = ROW_COUNT;
+    RETURN QUERY SELECT v_filas;
+END
+$$;
