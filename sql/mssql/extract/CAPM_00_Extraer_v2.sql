@@ -1,0 +1,56 @@
+-- extract.CAPM_00_Extraer_v2
+-- Extract step of CAPM for one fund: copies the fund's capital movements of
+-- FechaReporte (subscriptions, redemptions) into extract.CAPM under its own
+-- ID_Ejecucion. A day without movements is normal and writes no rows.
+-- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund, @Portfolio_CAPM.
+-- Returns Filas, the rows written.
+-- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
+-- threshold), each a seek on the ID_Ejecucion-first clustered index.
+CREATE OR ALTER PROCEDURE extract.CAPM_00_Extraer_v2
+    @ID_Ejecucion BIGINT,
+    @FechaReporte DATE,
+    @ID_Fund INT,
+    @Portfolio_CAPM VARCHAR(50)
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+
+    DECLARE @Filas INT;
+    DECLARE @Lote INT = 4000;
+
+    BEGIN TRY
+        EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
+
+        BEGIN TRANSACTION;
+
+        WHILE 1 = 1
+            BEGIN
+                DELETE TOP (@Lote) FROM extract.CAPM
+                WHERE ID_Ejecucion = @ID_Ejecucion;
+                IF @@ROWCOUNT < @Lote BREAK;
+            END;
+
+        INSERT INTO extract.CAPM (ID_Ejecucion, FechaReporte, Portfolio, ID_Movimiento, TipoMovimiento, Moneda, Monto)
+        SELECT
+            @ID_Ejecucion,
+            m.FechaReporte,
+            m.Portfolio,
+            m.ID_Movimiento,
+            m.TipoMovimiento,
+            m.Moneda,
+            m.Monto
+        FROM source.CAPM_Movimientos AS m
+        WHERE m.Portfolio = @Portfolio_CAPM AND m.FechaReporte = @FechaReporte;
+        SET @Filas = @@ROWCOUNT;
+
+        COMMIT TRANSACTION;
+    END TRY
+    BEGIN CATCH
+        IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;
+        THROW;
+    END CATCH;
+
+    SELECT @Filas AS Filas;
+END;
+GO

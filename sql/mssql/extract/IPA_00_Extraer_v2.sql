@@ -1,0 +1,116 @@
+-- extract.IPA_00_Extraer_v2
+-- Extract step of IPA for one fund: copies the fund's Geneva positions
+-- (extract.IPA), cash (extract.SONA) and the last 10 days of prices of the
+-- instruments it holds (extract.PosModRF) for FechaReporte, under the fund's
+-- own ID_Ejecucion. Delete-then-insert: re-running gives the same rows.
+-- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund, @Portfolio_Geneva.
+-- Fails when the feed has no positions for the portfolio and date.
+-- Returns Filas, the rows written.
+-- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
+-- threshold), each a seek on the ID_Ejecucion-first clustered index.
+CREATE OR ALTER PROCEDURE extract.IPA_00_Extraer_v2
+    @ID_Ejecucion BIGINT,
+    @FechaReporte DATE,
+    @ID_Fund INT,
+    @Portfolio_Geneva VARCHAR(50)
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+
+    DECLARE @Filas INT;
+    DECLARE @Lote INT = 4000;
+    DECLARE @Msg NVARCHAR(2048);
+
+    BEGIN TRY
+        EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
+
+        IF
+            NOT EXISTS (
+                SELECT 1 FROM source.Geneva_Posiciones AS s
+                WHERE s.Portfolio = @Portfolio_Geneva AND s.FechaReporte = @FechaReporte
+            )
+            BEGIN
+                SET @Msg = CONCAT(
+                    N'missing source data: no positions in source.Geneva_Posiciones for portfolio ', @Portfolio_Geneva, N' on ',
+                    CONVERT(CHAR(10), @FechaReporte, 23), N' (ID_Fund ', @ID_Fund, N', ID_Ejecucion ', @ID_Ejecucion, N')'
+                );
+                THROW 50030, @Msg, 1;
+            END;
+
+        BEGIN TRANSACTION;
+
+        WHILE 1 = 1
+            BEGIN
+                DELETE TOP (@Lote) FROM extract.IPA
+                WHERE ID_Ejecucion = @ID_Ejecucion;
+                IF @@ROWCOUNT < @Lote BREAK;
+            END;
+
+        WHILE 1 = 1
+            BEGIN
+                DELETE TOP (@Lote) FROM extract.SONA
+                WHERE ID_Ejecucion = @ID_Ejecucion;
+                IF @@ROWCOUNT < @Lote BREAK;
+            END;
+
+        WHILE 1 = 1
+            BEGIN
+                DELETE TOP (@Lote) FROM extract.PosModRF
+                WHERE ID_Ejecucion = @ID_Ejecucion;
+                IF @@ROWCOUNT < @Lote BREAK;
+            END;
+
+        INSERT INTO extract.IPA (
+            ID_Ejecucion, FechaReporte, Portfolio, ID_Instrumento, Tipo_Instrumento, Moneda, Cantidad, CostoLocal
+        )
+        SELECT
+            @ID_Ejecucion,
+            s.FechaReporte,
+            s.Portfolio,
+            s.ID_Instrumento,
+            s.Tipo_Instrumento,
+            s.Moneda,
+            s.Cantidad,
+            s.CostoLocal
+        FROM source.Geneva_Posiciones AS s
+        WHERE s.Portfolio = @Portfolio_Geneva AND s.FechaReporte = @FechaReporte;
+        SET @Filas = @@ROWCOUNT;
+
+        INSERT INTO extract.SONA (ID_Ejecucion, FechaReporte, Portfolio, Moneda, Saldo)
+        SELECT
+            @ID_Ejecucion,
+            c.FechaReporte,
+            c.Portfolio,
+            c.Moneda,
+            c.Saldo
+        FROM source.Geneva_Caja AS c
+        WHERE c.Portfolio = @Portfolio_Geneva AND c.FechaReporte = @FechaReporte;
+        SET @Filas += @@ROWCOUNT;
+
+        INSERT INTO extract.PosModRF (ID_Ejecucion, FechaReporte, Portfolio, ID_Instrumento, FechaPrecio, Precio)
+        SELECT
+            @ID_Ejecucion,
+            @FechaReporte,
+            @Portfolio_Geneva,
+            pr.ID_Instrumento,
+            pr.FechaReporte,
+            pr.Precio
+        FROM source.Geneva_Posiciones AS s
+        INNER JOIN source.Geneva_Precios AS pr
+            ON
+                s.ID_Instrumento = pr.ID_Instrumento
+                AND pr.FechaReporte BETWEEN DATEADD(DAY, -10, @FechaReporte) AND @FechaReporte
+        WHERE s.Portfolio = @Portfolio_Geneva AND s.FechaReporte = @FechaReporte;
+        SET @Filas += @@ROWCOUNT;
+
+        COMMIT TRANSACTION;
+    END TRY
+    BEGIN CATCH
+        IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;
+        THROW;
+    END CATCH;
+
+    SELECT @Filas AS Filas;
+END;
+GO

@@ -1,0 +1,59 @@
+-- logs.sp_Borrar_Filas_Ejecucion
+-- Deletes every extract.* and staging.* row of one ID_Ejecucion, and nothing
+-- else, shared by the per-fund rollback and the proceso deletion. Each table
+-- is emptied of that ejecución in batches of 4,000 rows, below the 5,000-lock
+-- escalation threshold, each batch a seek on the ID_Ejecucion-first
+-- clustered index. Table names come from the constant list below and are
+-- quoted with QUOTENAME; the id and batch size are bound parameters of
+-- sp_executesql. Runs in the caller's transaction if there is one.
+-- Parameters: @ID_Ejecucion. Returns Filas, the rows deleted.
+CREATE OR ALTER PROCEDURE logs.sp_Borrar_Filas_Ejecucion
+    @ID_Ejecucion BIGINT
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+
+    DECLARE @Lote INT = 4000;
+    DECLARE @Total INT = 0;
+    DECLARE @Borradas INT;
+    DECLARE @Orden INT = 1;
+    DECLARE @Tabla SYSNAME;
+    DECLARE @Esquema SYSNAME;
+    DECLARE @Sql NVARCHAR(1000);
+    DECLARE @Tablas TABLE (Orden INT NOT NULL PRIMARY KEY, Esquema SYSNAME NOT NULL, Tabla SYSNAME NOT NULL);
+
+    INSERT INTO @Tablas (Orden, Esquema, Tabla)
+    VALUES
+    (1, N'extract', N'IPA'), (2, N'extract', N'CAPM'), (3, N'extract', N'PosModRF'), (4, N'extract', N'SONA'),
+    (5, N'extract', N'Derivados'), (6, N'extract', N'UBS'), (7, N'staging', N'IPA_Precios'),
+    (8, N'staging', N'IPA_WorkTable'), (9, N'staging', N'IPA_Cash'), (10, N'staging', N'IPA_Final'),
+    (11, N'staging', N'CAPM_WorkTable'), (12, N'staging', N'CAPM_Final'), (13, N'staging', N'PNL_WorkTable'),
+    (14, N'staging', N'PNL_Final'), (15, N'staging', N'Derivados_WorkTable'), (16, N'staging', N'Derivados_Final'),
+    (17, N'staging', N'UBS_WorkTable'), (18, N'staging', N'UBS_Reconciliacion'), (19, N'staging', N'UBS_Final');
+
+    WHILE @Orden <= 19
+        BEGIN
+            SELECT
+                @Esquema = t.Esquema,
+                @Tabla = t.Tabla
+            FROM @Tablas AS t
+            WHERE t.Orden = @Orden;
+
+            SET
+                @Sql = N'DECLARE @n INT = 1; SET @Borradas = 0; WHILE @n > 0 BEGIN DELETE TOP (@Lote) FROM '
+                + QUOTENAME(@Esquema) + N'.' + QUOTENAME(@Tabla)
+                + N' WHERE ID_Ejecucion = @ID_Ejecucion; SET @n = @@ROWCOUNT; SET @Borradas += @n; END;';
+            EXEC sys.sp_executesql
+                @Sql,
+                N'@Lote INT, @ID_Ejecucion BIGINT, @Borradas INT OUTPUT',
+                @Lote = @Lote,
+                @ID_Ejecucion = @ID_Ejecucion,
+                @Borradas = @Borradas OUTPUT;
+            SET @Total += @Borradas;
+            SET @Orden += 1;
+        END;
+
+    SELECT @Total AS Filas;
+END;
+GO

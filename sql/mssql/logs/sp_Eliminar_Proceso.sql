@@ -1,0 +1,56 @@
+-- logs.sp_Eliminar_Proceso
+-- Deletes a whole proceso: the extract/staging rows of each of its
+-- ejecuciones, then the proceso, whose ejecuciones, fund rows and stage rows
+-- go by ON DELETE CASCADE. Nothing of any other proceso is touched.
+-- Each ejecución's rows are deleted in a transaction of their own (a large
+-- proceso must not hold one huge transaction and log); if the call is
+-- interrupted, calling it again finishes the job.
+-- Parameters: @ID_Proceso. Returns Filas, the extract/staging rows deleted.
+CREATE OR ALTER PROCEDURE logs.sp_Eliminar_Proceso
+    @ID_Proceso BIGINT
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+
+    DECLARE @ID_Ejecucion BIGINT;
+    DECLARE @Msg NVARCHAR(2048);
+    DECLARE @Borradas TABLE (Filas INT NOT NULL);
+
+    IF
+        NOT EXISTS (
+            SELECT 1 FROM logs.Procesos AS p
+            WHERE p.ID_Proceso = @ID_Proceso
+        )
+        BEGIN
+            SET @Msg = CONCAT(N'unknown ID_Proceso ', @ID_Proceso);
+            THROW 50022, @Msg, 1;
+        END;
+
+    BEGIN TRY
+        SELECT @ID_Ejecucion = MIN(e.ID_Ejecucion) FROM logs.Ejecuciones AS e
+        WHERE e.ID_Proceso = @ID_Proceso;
+        WHILE @ID_Ejecucion IS NOT NULL
+            BEGIN
+                BEGIN TRANSACTION;
+                INSERT INTO @Borradas (Filas)
+                EXEC logs.sp_Borrar_Filas_Ejecucion @ID_Ejecucion = @ID_Ejecucion;
+                COMMIT TRANSACTION;
+                SELECT @ID_Ejecucion = MIN(e.ID_Ejecucion)
+                FROM logs.Ejecuciones AS e
+                WHERE e.ID_Proceso = @ID_Proceso AND e.ID_Ejecucion > @ID_Ejecucion;
+            END;
+
+        BEGIN TRANSACTION;
+        DELETE FROM logs.Procesos
+        WHERE ID_Proceso = @ID_Proceso;
+        COMMIT TRANSACTION;
+    END TRY
+    BEGIN CATCH
+        IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;
+        THROW;
+    END CATCH;
+
+    SELECT ISNULL(SUM(b.Filas), 0) AS Filas FROM @Borradas AS b;
+END;
+GO

@@ -1,0 +1,240 @@
+-- logs.sp_Inicializar_Proceso
+-- Creates the proceso of one report date and one ejecución per active fund
+-- (plan, FASE 1.3), in one transaction, with ids from logs.Seq_ID. Also
+-- snapshots each fund's portfolio codes into logs.Ejecucion_Fondos and its
+-- five stages into logs.Ejecucion_Etapas (OMITIDO where the fund does not
+-- have the stage, PENDIENTE otherwise).
+-- Parameters:
+--   @FechaReporte    the report date; not NULL, not in the future
+--   @Usuario         who asked (Airflow: the DAG run's owner or triggering user)
+--   @ClaveEjecucion  the run key (Airflow run_id); calling again with the same
+--                    key returns the same proceso and ejecuciones
+--   @Fondos          optional comma-separated ID_Fund list; NULL = all active
+-- Refuses (50010-50016): a date with no active funds, an unknown or inactive
+-- fund in the list, a run key already used for another date, and a second
+-- run key for a date whose proceso is still EN_PROGRESO. sp_getapplock on the
+-- date serialises concurrent initialisations of the same date.
+-- Returns one row per ejecución: ID_Proceso, ID_Ejecucion, ID_Fund,
+-- FundShortName, portfolio codes and Etapas (applicable stages, comma-separated).
+-- Needs SQL Server 2017+ (STRING_AGG, TRIM).
+CREATE OR ALTER PROCEDURE logs.sp_Inicializar_Proceso
+    @FechaReporte DATE,
+    @Usuario VARCHAR(100),
+    @ClaveEjecucion VARCHAR(250),
+    @Fondos VARCHAR(MAX) = NULL
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+
+    DECLARE @ID_Proceso BIGINT;
+    DECLARE @FechaExistente DATE;
+    DECLARE @Otro BIGINT;
+    DECLARE @OtraClave VARCHAR(250);
+    DECLARE @Total INT;
+    DECLARE @Desconocidos VARCHAR(MAX);
+    DECLARE @Recurso NVARCHAR(255);
+    DECLARE @Bloqueo INT;
+    DECLARE @Msg NVARCHAR(2048);
+    DECLARE @Lista TABLE (ID_Fund INT NOT NULL PRIMARY KEY);
+
+    IF @FechaReporte IS NULL
+        THROW 50010, N'FechaReporte is required (YYYY-MM-DD)', 1;
+    IF @FechaReporte > CAST(GETDATE() AS DATE)
+        BEGIN
+            SET @Msg = CONCAT(
+                N'FechaReporte ', CONVERT(CHAR(10), @FechaReporte, 23), N' is in the future (today is ',
+                CONVERT(CHAR(10), GETDATE(), 23), N'): a report date must be today or earlier'
+            );
+            THROW 50011, @Msg, 1;
+        END;
+    IF NULLIF(TRIM(@ClaveEjecucion), '') IS NULL
+        THROW 50012, N'ClaveEjecucion (the run key, e.g. the Airflow run_id) is required', 1;
+    IF @Fondos IS NOT NULL
+        BEGIN
+            IF
+                EXISTS (
+                    SELECT 1 FROM STRING_SPLIT(@Fondos, ',') AS s
+                    WHERE TRY_CAST(TRIM(s.value) AS INT) IS NULL
+                )
+                BEGIN
+                    SET @Msg = CONCAT(N'Fondos must be a comma-separated list of ID_Fund numbers, got ', LEFT(@Fondos, 200));
+                    THROW 50013, @Msg, 1;
+                END;
+            INSERT INTO @Lista (ID_Fund)
+            SELECT DISTINCT CAST(TRIM(s.value) AS INT) FROM STRING_SPLIT(@Fondos, ',') AS s;
+        END;
+
+    BEGIN TRY
+        BEGIN TRANSACTION;
+
+        SET @Recurso = CONCAT(N'fondos.sp_Inicializar_Proceso.', CONVERT(CHAR(10), @FechaReporte, 23));
+        EXEC @Bloqueo = sys.sp_getapplock
+            @Resource = @Recurso, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = 30000;
+        IF @Bloqueo < 0
+            THROW 50014, N'another initialisation of this date is running; try again in a minute', 1;
+
+        SELECT
+            @ID_Proceso = p.ID_Proceso,
+            @FechaExistente = p.FechaReporte
+        FROM logs.Procesos AS p
+        WHERE p.ClaveEjecucion = @ClaveEjecucion;
+
+        IF @ID_Proceso IS NOT NULL AND @FechaExistente <> @FechaReporte
+            BEGIN
+                SET @Msg = CONCAT(
+                    N'run key ', @ClaveEjecucion, N' already belongs to proceso ', @ID_Proceso, N' for ',
+                    CONVERT(CHAR(10), @FechaExistente, 23), N', not ', CONVERT(CHAR(10), @FechaReporte, 23),
+                    N': use a new run key'
+                );
+                THROW 50015, @Msg, 1;
+            END;
+
+        IF @ID_Proceso IS NULL
+            BEGIN
+                SELECT TOP (1)
+                    @Otro = p.ID_Proceso,
+                    @OtraClave = p.ClaveEjecucion
+                FROM logs.Procesos AS p
+                WHERE
+                    p.FechaReporte = @FechaReporte
+                    AND p.Estado = 'EN_PROGRESO'
+                    AND p.ClaveEjecucion IS NOT NULL
+                ORDER BY p.ID_Proceso DESC;
+                IF @Otro IS NOT NULL
+                    BEGIN
+                        SET @Msg = CONCAT(
+                            N'proceso ', @Otro, N' for ', CONVERT(CHAR(10), @FechaReporte, 23),
+                            N' is still EN_PROGRESO (run key ', @OtraClave, N'): wait for it to finish, or if it died ',
+                            N'close it with logs.sp_Actualizar_Estadisticas_Proceso (@Cerrar = 1), then trigger again'
+                        );
+                        THROW 50016, @Msg, 1;
+                    END;
+
+                IF @Fondos IS NOT NULL
+                    BEGIN
+                        SELECT @Desconocidos = STRING_AGG(CAST(l.ID_Fund AS VARCHAR(12)), ', ') WITHIN GROUP (ORDER BY l.ID_Fund)
+                        FROM @Lista AS l
+                        WHERE NOT EXISTS (
+                            SELECT 1 FROM config.Fondos AS f
+                            WHERE f.ID_Fund = l.ID_Fund AND f.Activo = 1
+                        );
+                        IF @Desconocidos IS NOT NULL
+                            BEGIN
+                                SET @Msg = CONCAT(N'unknown or inactive fund(s): ', @Desconocidos, N' (see config.Fondos)');
+                                THROW 50017, @Msg, 1;
+                            END;
+                    END;
+
+                SELECT @Total = COUNT(*)
+                FROM config.Fondos AS f
+                WHERE
+                    f.Activo = 1
+                    AND (@Fondos IS NULL OR EXISTS (
+                        SELECT 1 FROM @Lista AS l
+                        WHERE l.ID_Fund = f.ID_Fund
+                    ));
+                IF @Total = 0
+                    BEGIN
+                        SET @Msg = CONCAT(
+                            N'no active funds in config.Fondos to process for ', CONVERT(CHAR(10), @FechaReporte, 23)
+                        );
+                        THROW 50018, @Msg, 1;
+                    END;
+
+                SET @ID_Proceso = NEXT VALUE FOR logs.Seq_ID;
+                INSERT INTO logs.Procesos (ID_Proceso, FechaReporte, Estado, Usuario, ClaveEjecucion, TotalFondos)
+                VALUES (@ID_Proceso, @FechaReporte, 'EN_PROGRESO', @Usuario, @ClaveEjecucion, @Total);
+
+                INSERT INTO logs.Ejecuciones (
+                    ID_Ejecucion, ID_Proceso, ID_Fund, FechaReporte, Estado, Usuario, TotalFondos
+                )
+                -- (sqlfluff reads the sequence below as a table reference: RF01 is a false positive)
+                SELECT
+                    NEXT VALUE FOR logs.Seq_ID OVER (  -- noqa: RF01
+                        ORDER BY f.ID_Fund
+                    ),
+                    @ID_Proceso,
+                    f.ID_Fund,
+                    @FechaReporte,
+                    'EN_PROGRESO',
+                    @Usuario,
+                    1
+                FROM config.Fondos AS f
+                WHERE
+                    f.Activo = 1
+                    AND (@Fondos IS NULL OR EXISTS (
+                        SELECT 1 FROM @Lista AS l
+                        WHERE l.ID_Fund = f.ID_Fund
+                    ));
+
+                INSERT INTO logs.Ejecucion_Fondos (
+                    ID_Ejecucion, ID_Fund, FundShortName, Portfolio_Geneva, Portfolio_CAPM, Portfolio_Derivados,
+                    Portfolio_UBS, Estado_Process_IPA, Estado_Process_CAPM, Estado_Process_PNL,
+                    Estado_Process_Derivados, Estado_Process_UBS
+                )
+                SELECT
+                    e.ID_Ejecucion,
+                    f.ID_Fund,
+                    f.FundShortName,
+                    f.Portfolio_Geneva,
+                    f.Portfolio_CAPM,
+                    f.Portfolio_Derivados,
+                    f.Portfolio_UBS,
+                    CASE WHEN f.Aplica_IPA = 1 THEN 'PENDIENTE' ELSE 'OMITIDO' END,
+                    CASE WHEN f.Aplica_CAPM = 1 THEN 'PENDIENTE' ELSE 'OMITIDO' END,
+                    CASE WHEN f.Aplica_PNL = 1 THEN 'PENDIENTE' ELSE 'OMITIDO' END,
+                    CASE WHEN f.Aplica_Derivados = 1 THEN 'PENDIENTE' ELSE 'OMITIDO' END,
+                    CASE WHEN f.Aplica_UBS = 1 THEN 'PENDIENTE' ELSE 'OMITIDO' END
+                FROM logs.Ejecuciones AS e
+                INNER JOIN config.Fondos AS f ON e.ID_Fund = f.ID_Fund
+                WHERE e.ID_Proceso = @ID_Proceso;
+
+                INSERT INTO logs.Ejecucion_Etapas (ID_Ejecucion, Etapa, Estado, FechaFin)
+                SELECT
+                    f.ID_Ejecucion,
+                    s.Etapa,
+                    s.Estado,
+                    CASE WHEN s.Estado = 'OMITIDO' THEN SYSDATETIME() END
+                FROM logs.Ejecucion_Fondos AS f
+                INNER JOIN logs.Ejecuciones AS e ON f.ID_Ejecucion = e.ID_Ejecucion
+                CROSS APPLY (
+                    VALUES
+                    ('IPA', f.Estado_Process_IPA),
+                    ('CAPM', f.Estado_Process_CAPM),
+                    ('PNL', f.Estado_Process_PNL),
+                    ('Derivados', f.Estado_Process_Derivados),
+                    ('UBS', f.Estado_Process_UBS)
+                ) AS s(Etapa, Estado)
+                WHERE e.ID_Proceso = @ID_Proceso;
+
+                EXEC logs.sp_Recalcular_Proceso @ID_Proceso = @ID_Proceso;
+            END;
+
+        COMMIT TRANSACTION;
+    END TRY
+    BEGIN CATCH
+        IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;
+        THROW;
+    END CATCH;
+
+    SELECT
+        e.ID_Proceso,
+        e.ID_Ejecucion,
+        e.ID_Fund,
+        f.FundShortName,
+        f.Portfolio_Geneva,
+        f.Portfolio_CAPM,
+        f.Portfolio_Derivados,
+        f.Portfolio_UBS,
+        (
+            SELECT STRING_AGG(t.Etapa, ',') WITHIN GROUP (ORDER BY CHARINDEX(t.Etapa, 'IPA,CAPM,PNL,Derivados,UBS'))
+            FROM logs.Ejecucion_Etapas AS t
+            WHERE t.ID_Ejecucion = e.ID_Ejecucion AND t.Estado <> 'OMITIDO'
+        ) AS Etapas
+    FROM logs.Ejecuciones AS e
+    INNER JOIN logs.Ejecucion_Fondos AS f ON e.ID_Ejecucion = f.ID_Ejecucion
+    WHERE e.ID_Proceso = @ID_Proceso
+    ORDER BY e.ID_Fund;
+END;
+GO

@@ -1,0 +1,61 @@
+-- logs.sp_Recalcular_Proceso
+-- The plan's updateProcesoStats: recomputes every ejecución's Estado from its
+-- stages, then the proceso's figures and state from its ejecuciones. Always
+-- recomputed from the children, never incremented, so a retried fund counts
+-- once. Runs inside the caller's transaction, which must hold the proceso row
+-- lock (see sp_Actualizar_Estado_Etapa).
+--   ejecución: ERROR if a stage is ERROR; OK if every stage is OK or OMITIDO;
+--              else EN_PROGRESO.
+--   proceso:   EN_PROGRESO while any ejecución is; then ERROR if any failed,
+--              else OK, with FechaFin.
+-- Parameters: @ID_Proceso.
+CREATE OR ALTER PROCEDURE logs.sp_Recalcular_Proceso
+    @ID_Proceso BIGINT
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+
+    UPDATE e
+    SET
+        e.Estado = s.Estado,
+        e.FechaFin = CASE WHEN s.Estado = 'EN_PROGRESO' THEN NULL ELSE s.Fin END
+    FROM logs.Ejecuciones AS e
+    INNER JOIN (
+        SELECT
+            t.ID_Ejecucion,
+            CASE
+                WHEN MAX(CASE WHEN t.Estado = 'ERROR' THEN 1 ELSE 0 END) = 1 THEN 'ERROR'
+                WHEN MIN(CASE WHEN t.Estado IN ('OK', 'OMITIDO') THEN 1 ELSE 0 END) = 1 THEN 'OK'
+                ELSE 'EN_PROGRESO'
+            END AS Estado,
+            MAX(t.FechaFin) AS Fin
+        FROM logs.Ejecucion_Etapas AS t
+        INNER JOIN logs.Ejecuciones AS x ON t.ID_Ejecucion = x.ID_Ejecucion
+        WHERE x.ID_Proceso = @ID_Proceso
+        GROUP BY t.ID_Ejecucion
+    ) AS s ON e.ID_Ejecucion = s.ID_Ejecucion;
+
+    UPDATE p
+    SET
+        p.TotalFondos = c.Total,
+        p.FondosExitosos = c.Ok,
+        p.FondosFallidos = c.Err,
+        p.Estado = CASE
+            WHEN c.Ok + c.Err < c.Total THEN 'EN_PROGRESO'
+            WHEN c.Err > 0 THEN 'ERROR'
+            ELSE 'OK'
+        END,
+        p.FechaFin = CASE WHEN c.Ok + c.Err < c.Total THEN NULL ELSE COALESCE(p.FechaFin, SYSDATETIME()) END
+    FROM logs.Procesos AS p
+    CROSS APPLY (
+        SELECT
+            COUNT(*) AS Total,
+            ISNULL(SUM(CASE WHEN e.Estado = 'OK' THEN 1 ELSE 0 END), 0) AS Ok,
+            ISNULL(SUM(CASE WHEN e.Estado = 'ERROR' THEN 1 ELSE 0 END), 0) AS Err
+        FROM logs.Ejecuciones AS e
+        WHERE e.ID_Proceso = p.ID_Proceso
+    ) AS c
+    WHERE p.ID_Proceso = @ID_Proceso;
+END;
+GO

@@ -1,0 +1,38 @@
+-- logs.sp_Validar_TiposCambio
+-- Guard for the valuation steps: every currency they are about to convert
+-- must have a rate in source.TiposCambio for @FechaReporte.
+-- Parameters: @FechaReporte; @Monedas (comma-separated ISO codes); @Contexto
+-- (who asks, for the message: stage, fund, ejecución).
+-- Raises 50002 listing the missing currencies.
+CREATE OR ALTER PROCEDURE logs.sp_Validar_TiposCambio
+    @FechaReporte DATE,
+    @Monedas VARCHAR(400),
+    @Contexto NVARCHAR(400)
+AS
+BEGIN
+    SET NOCOUNT ON;
+
+    DECLARE @Faltan VARCHAR(400);
+    DECLARE @Msg NVARCHAR(2048);
+
+    SELECT @Faltan = STRING_AGG(m.Moneda, ', ')
+    FROM (
+        SELECT DISTINCT TRIM(s.value) AS Moneda
+        FROM STRING_SPLIT(@Monedas, ',') AS s
+        WHERE TRIM(s.value) <> ''
+    ) AS m
+    WHERE NOT EXISTS (
+        SELECT 1 FROM source.TiposCambio AS fx
+        WHERE fx.FechaReporte = @FechaReporte AND fx.Moneda = m.Moneda
+    );
+
+    IF @Faltan IS NOT NULL
+        BEGIN
+            SET @Msg = CONCAT(
+                N'missing source data: no rate in source.TiposCambio on ', CONVERT(CHAR(10), @FechaReporte, 23),
+                N' for ', @Faltan, N' (', @Contexto, N')'
+            );
+            THROW 50002, @Msg, 1;
+        END;
+END;
+GO

@@ -1,0 +1,91 @@
+-- staging.CAPM_01_CargarMovimientos_v2
+-- The fund's capital movements signed (subscriptions +, redemptions -) and
+-- converted to its base currency.
+-- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund.
+-- Fails on an unknown movement type or a currency with no rate for the date.
+-- Effects: replaces this ejecución's rows of staging.CAPM_WorkTable. Returns Filas.
+-- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
+-- threshold), each a seek on the ID_Ejecucion-first clustered index.
+CREATE OR ALTER PROCEDURE staging.CAPM_01_CargarMovimientos_v2
+    @ID_Ejecucion BIGINT,
+    @FechaReporte DATE,
+    @ID_Fund INT
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+
+    DECLARE @Filas INT;
+    DECLARE @Lote INT = 4000;
+    DECLARE @Base CHAR(3);
+    DECLARE @Monedas VARCHAR(400);
+    DECLARE @Contexto NVARCHAR(400);
+    DECLARE @Tipo VARCHAR(20);
+    DECLARE @Msg NVARCHAR(2048);
+
+    BEGIN TRY
+        EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
+
+        SELECT @Tipo = MIN(m.TipoMovimiento)
+        FROM extract.CAPM AS m
+        WHERE m.ID_Ejecucion = @ID_Ejecucion AND m.TipoMovimiento NOT IN ('SUSCRIPCION', 'RESCATE');
+        IF @Tipo IS NOT NULL
+            BEGIN
+                SET @Msg = CONCAT(
+                    N'unknown capital movement type ', @Tipo, N' in extract.CAPM (ID_Fund ', @ID_Fund,
+                    N', ID_Ejecucion ', @ID_Ejecucion, N'): expected SUSCRIPCION or RESCATE'
+                );
+                THROW 50031, @Msg, 1;
+            END;
+
+        SELECT @Base = f.Moneda_Base FROM config.Fondos AS f
+        WHERE f.ID_Fund = @ID_Fund;
+        SELECT @Monedas = STRING_AGG(m.Moneda, ',')
+        FROM (
+            SELECT DISTINCT m.Moneda FROM extract.CAPM AS m
+            WHERE m.ID_Ejecucion = @ID_Ejecucion
+        ) AS m;
+        SET @Monedas = CONCAT_WS(',', @Base, @Monedas);
+        SET @Contexto = CONCAT(N'CAPM, ID_Fund ', @ID_Fund, N', ID_Ejecucion ', @ID_Ejecucion);
+        EXEC logs.sp_Validar_TiposCambio @FechaReporte = @FechaReporte, @Monedas = @Monedas, @Contexto = @Contexto;
+
+        BEGIN TRANSACTION;
+
+        WHILE 1 = 1
+            BEGIN
+                DELETE TOP (@Lote) FROM staging.CAPM_WorkTable
+                WHERE ID_Ejecucion = @ID_Ejecucion;
+                IF @@ROWCOUNT < @Lote BREAK;
+            END;
+
+        INSERT INTO staging.CAPM_WorkTable (
+            ID_Ejecucion, ID_Fund, ID_Movimiento, TipoMovimiento, Moneda, MontoLocal, TipoCambio, MontoBase
+        )
+        SELECT
+            @ID_Ejecucion,
+            @ID_Fund,
+            m.ID_Movimiento,
+            m.TipoMovimiento,
+            m.Moneda,
+            CASE WHEN m.TipoMovimiento = 'RESCATE' THEN -ABS(m.Monto) ELSE ABS(m.Monto) END,
+            ROUND(fl.TipoCambio / fb.TipoCambio, 8),
+            ROUND(
+                CASE WHEN m.TipoMovimiento = 'RESCATE' THEN -ABS(m.Monto) ELSE ABS(m.Monto) END
+                * ROUND(fl.TipoCambio / fb.TipoCambio, 8), 4
+            )
+        FROM extract.CAPM AS m
+        INNER JOIN source.TiposCambio AS fl ON fl.FechaReporte = @FechaReporte AND m.Moneda = fl.Moneda
+        INNER JOIN source.TiposCambio AS fb ON fb.FechaReporte = @FechaReporte AND fb.Moneda = @Base
+        WHERE m.ID_Ejecucion = @ID_Ejecucion;
+        SET @Filas = @@ROWCOUNT;
+
+        COMMIT TRANSACTION;
+    END TRY
+    BEGIN CATCH
+        IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;
+        THROW;
+    END CATCH;
+
+    SELECT @Filas AS Filas;
+END;
+GO

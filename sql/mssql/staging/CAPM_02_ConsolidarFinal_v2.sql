@@ -1,0 +1,53 @@
+-- staging.CAPM_02_ConsolidarFinal_v2
+-- The fund's capital-flow totals in base currency: subscriptions,
+-- redemptions, net flow and number of movements (one row, zeros on a quiet day).
+-- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund.
+-- Effects: replaces this ejecución's row of staging.CAPM_Final. Returns Filas.
+-- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
+-- threshold), each a seek on the ID_Ejecucion-first clustered index.
+CREATE OR ALTER PROCEDURE staging.CAPM_02_ConsolidarFinal_v2
+    @ID_Ejecucion BIGINT,
+    @FechaReporte DATE,
+    @ID_Fund INT
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+
+    DECLARE @Filas INT;
+    DECLARE @Lote INT = 4000;
+
+    BEGIN TRY
+        EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
+
+        BEGIN TRANSACTION;
+
+        WHILE 1 = 1
+            BEGIN
+                DELETE TOP (@Lote) FROM staging.CAPM_Final
+                WHERE ID_Ejecucion = @ID_Ejecucion;
+                IF @@ROWCOUNT < @Lote BREAK;
+            END;
+
+        INSERT INTO staging.CAPM_Final (ID_Ejecucion, ID_Fund, Suscripciones, Rescates, FlujoNeto, NumMovimientos)
+        SELECT
+            @ID_Ejecucion,
+            @ID_Fund,
+            ISNULL(SUM(CASE WHEN w.MontoBase > 0 THEN w.MontoBase END), 0),
+            ISNULL(SUM(CASE WHEN w.MontoBase < 0 THEN w.MontoBase END), 0),
+            ISNULL(SUM(w.MontoBase), 0),
+            COUNT(w.ID_Movimiento)
+        FROM staging.CAPM_WorkTable AS w
+        WHERE w.ID_Ejecucion = @ID_Ejecucion;
+        SET @Filas = @@ROWCOUNT;
+
+        COMMIT TRANSACTION;
+    END TRY
+    BEGIN CATCH
+        IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;
+        THROW;
+    END CATCH;
+
+    SELECT @Filas AS Filas;
+END;
+GO

@@ -1,0 +1,82 @@
+-- staging.IPA_01_RescatarLocalPrice_v2
+-- Rescues each position's local price (the plan's first IPA step, same name
+-- and parameters): the price of FechaReporte when the feed has it (MERCADO),
+-- else the latest price of the previous 10 days (ANTERIOR), else the unit
+-- cost (COSTO). Keeps the latest price before FechaReporte for PNL.
+-- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund, @Portfolio_Geneva.
+-- Effects: replaces this ejecución's rows of staging.IPA_Precios. Returns Filas.
+-- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
+-- threshold), each a seek on the ID_Ejecucion-first clustered index.
+CREATE OR ALTER PROCEDURE staging.IPA_01_RescatarLocalPrice_v2
+    @ID_Ejecucion BIGINT,
+    @FechaReporte DATE,
+    @ID_Fund INT,
+    @Portfolio_Geneva VARCHAR(50)
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+
+    DECLARE @Filas INT;
+    DECLARE @Lote INT = 4000;
+
+    BEGIN TRY
+        EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
+
+        BEGIN TRANSACTION;
+
+        WHILE 1 = 1
+            BEGIN
+                DELETE TOP (@Lote) FROM staging.IPA_Precios
+                WHERE ID_Ejecucion = @ID_Ejecucion;
+                IF @@ROWCOUNT < @Lote BREAK;
+            END;
+
+        INSERT INTO staging.IPA_Precios (
+            ID_Ejecucion, ID_Fund, ID_Instrumento, Moneda, PrecioLocal, FuentePrecio, FechaPrecio, PrecioAnterior
+        )
+        SELECT
+            @ID_Ejecucion,
+            @ID_Fund,
+            i.ID_Instrumento,
+            i.Moneda,
+            COALESCE(hoy.Precio, ant.Precio, ROUND(i.CostoLocal / NULLIF(i.Cantidad, 0), 6), 0),
+            CASE
+                WHEN hoy.Precio IS NOT NULL THEN 'MERCADO'
+                WHEN ant.Precio IS NOT NULL THEN 'ANTERIOR'
+                ELSE 'COSTO'
+            END,
+            COALESCE(hoy.FechaPrecio, ant.FechaPrecio),
+            ant.Precio
+        FROM extract.IPA AS i
+        LEFT JOIN extract.PosModRF AS hoy
+            ON
+                i.ID_Ejecucion = hoy.ID_Ejecucion
+                AND i.Portfolio = hoy.Portfolio
+                AND i.ID_Instrumento = hoy.ID_Instrumento
+                AND hoy.FechaPrecio = @FechaReporte
+        OUTER APPLY (
+            SELECT TOP (1)
+                m.Precio,
+                m.FechaPrecio
+            FROM extract.PosModRF AS m
+            WHERE
+                m.ID_Ejecucion = i.ID_Ejecucion
+                AND m.Portfolio = i.Portfolio
+                AND m.ID_Instrumento = i.ID_Instrumento
+                AND m.FechaPrecio < @FechaReporte
+            ORDER BY m.FechaPrecio DESC
+        ) AS ant
+        WHERE i.ID_Ejecucion = @ID_Ejecucion AND i.Portfolio = @Portfolio_Geneva;
+        SET @Filas = @@ROWCOUNT;
+
+        COMMIT TRANSACTION;
+    END TRY
+    BEGIN CATCH
+        IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;
+        THROW;
+    END CATCH;
+
+    SELECT @Filas AS Filas;
+END;
+GO

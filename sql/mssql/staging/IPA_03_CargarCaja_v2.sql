@@ -1,0 +1,70 @@
+-- staging.IPA_03_CargarCaja_v2
+-- Cash lines of the fund: each currency's balance in local and base currency.
+-- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund.
+-- Fails when a currency has no rate for the date.
+-- Effects: replaces this ejecución's rows of staging.IPA_Cash. Returns Filas.
+-- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
+-- threshold), each a seek on the ID_Ejecucion-first clustered index.
+CREATE OR ALTER PROCEDURE staging.IPA_03_CargarCaja_v2
+    @ID_Ejecucion BIGINT,
+    @FechaReporte DATE,
+    @ID_Fund INT
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+
+    DECLARE @Filas INT;
+    DECLARE @Lote INT = 4000;
+    DECLARE @Base CHAR(3);
+    DECLARE @Monedas VARCHAR(400);
+    DECLARE @Contexto NVARCHAR(400);
+
+    BEGIN TRY
+        EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
+
+        SELECT @Base = f.Moneda_Base FROM config.Fondos AS f
+        WHERE f.ID_Fund = @ID_Fund;
+        SELECT @Monedas = STRING_AGG(m.Moneda, ',')
+        FROM (
+            SELECT DISTINCT c.Moneda FROM extract.SONA AS c
+            WHERE c.ID_Ejecucion = @ID_Ejecucion
+        ) AS m;
+        SET @Monedas = CONCAT_WS(',', @Base, @Monedas);
+        SET @Contexto = CONCAT(N'IPA cash, ID_Fund ', @ID_Fund, N', ID_Ejecucion ', @ID_Ejecucion);
+        EXEC logs.sp_Validar_TiposCambio @FechaReporte = @FechaReporte, @Monedas = @Monedas, @Contexto = @Contexto;
+
+        BEGIN TRANSACTION;
+
+        WHILE 1 = 1
+            BEGIN
+                DELETE TOP (@Lote) FROM staging.IPA_Cash
+                WHERE ID_Ejecucion = @ID_Ejecucion;
+                IF @@ROWCOUNT < @Lote BREAK;
+            END;
+
+        INSERT INTO staging.IPA_Cash (ID_Ejecucion, ID_Fund, Moneda, SaldoLocal, TipoCambio, SaldoBase)
+        SELECT
+            @ID_Ejecucion,
+            @ID_Fund,
+            c.Moneda,
+            SUM(c.Saldo),
+            ROUND(fl.TipoCambio / fb.TipoCambio, 8),
+            ROUND(SUM(c.Saldo) * ROUND(fl.TipoCambio / fb.TipoCambio, 8), 4)
+        FROM extract.SONA AS c
+        INNER JOIN source.TiposCambio AS fl ON fl.FechaReporte = @FechaReporte AND c.Moneda = fl.Moneda
+        INNER JOIN source.TiposCambio AS fb ON fb.FechaReporte = @FechaReporte AND fb.Moneda = @Base
+        WHERE c.ID_Ejecucion = @ID_Ejecucion
+        GROUP BY c.Moneda, fl.TipoCambio, fb.TipoCambio;
+        SET @Filas = @@ROWCOUNT;
+
+        COMMIT TRANSACTION;
+    END TRY
+    BEGIN CATCH
+        IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;
+        THROW;
+    END CATCH;
+
+    SELECT @Filas AS Filas;
+END;
+GO

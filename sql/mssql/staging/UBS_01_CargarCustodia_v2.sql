@@ -1,0 +1,51 @@
+-- staging.UBS_01_CargarCustodia_v2
+-- The custodian's holdings of the fund per instrument (summing lots).
+-- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund.
+-- Effects: replaces this ejecución's rows of staging.UBS_WorkTable. Returns Filas.
+-- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
+-- threshold), each a seek on the ID_Ejecucion-first clustered index.
+CREATE OR ALTER PROCEDURE staging.UBS_01_CargarCustodia_v2
+    @ID_Ejecucion BIGINT,
+    @FechaReporte DATE,
+    @ID_Fund INT
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+
+    DECLARE @Filas INT;
+    DECLARE @Lote INT = 4000;
+
+    BEGIN TRY
+        EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
+
+        BEGIN TRANSACTION;
+
+        WHILE 1 = 1
+            BEGIN
+                DELETE TOP (@Lote) FROM staging.UBS_WorkTable
+                WHERE ID_Ejecucion = @ID_Ejecucion;
+                IF @@ROWCOUNT < @Lote BREAK;
+            END;
+
+        INSERT INTO staging.UBS_WorkTable (ID_Ejecucion, ID_Fund, ID_Instrumento, CantidadCustodio)
+        SELECT
+            @ID_Ejecucion,
+            @ID_Fund,
+            u.ID_Instrumento,
+            SUM(u.Cantidad)
+        FROM extract.UBS AS u
+        WHERE u.ID_Ejecucion = @ID_Ejecucion
+        GROUP BY u.ID_Instrumento;
+        SET @Filas = @@ROWCOUNT;
+
+        COMMIT TRANSACTION;
+    END TRY
+    BEGIN CATCH
+        IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;
+        THROW;
+    END CATCH;
+
+    SELECT @Filas AS Filas;
+END;
+GO
