@@ -139,3 +139,21 @@ def revertir_ejecucion(id_ejecucion: int, conn_id: str = CONN_ID) -> int:
 def eliminar_proceso(id_proceso: int, conn_id: str = CONN_ID) -> int:
     with database(conn_id, autocommit=True) as db:
         return int(call(db, "logs.sp_Eliminar_Proceso", {"ID_Proceso": id_proceso})[0]["filas"])
+
+
+def ejecutar_fondo(item: dict[str, Any], conn_id: str = CONN_ID) -> dict[str, str]:
+    """Run every stage of one fund in catalog order, as the DAG's task group would:
+    a stage whose upstream failed does not run (it stays PENDIENTE). Returns stage -> outcome."""
+    from fondos.stages import stage_order
+
+    outcome: dict[str, str] = {}
+    for name in stage_order():
+        if any(outcome.get(u) in ("ERROR", "NO_EJECUTADA") for u in STAGES[name].upstream):
+            outcome[name] = "NO_EJECUTADA"
+            continue
+        try:
+            outcome[name] = ejecutar_etapa(item, name, conn_id)["estado"]
+        except Exception as exc:
+            log.error("%s", exc)
+            outcome[name] = "ERROR"
+    return outcome

@@ -62,7 +62,7 @@ BEGIN
             ROUND(i.Cantidad * pr.PrecioLocal * ROUND(fl.TipoCambio / fb.TipoCambio, 8), 4)
         FROM extract.IPA AS i
         INNER JOIN staging.IPA_Precios AS pr
-            ON i.ID_Ejecucion = pr.ID_Ejecucion AND i.ID_Instrumento = pr.ID_Instrumento
+            ON i.ID_Ejecucion = pr.ID_Ejecucion AND pr.ID_Fund = @ID_Fund AND i.ID_Instrumento = pr.ID_Instrumento
         INNER JOIN source.TiposCambio AS fl ON fl.FechaReporte = @FechaReporte AND i.Moneda = fl.Moneda
         INNER JOIN source.TiposCambio AS fb ON fb.FechaReporte = @FechaReporte AND fb.Moneda = @Base
         WHERE i.ID_Ejecucion = @ID_Ejecucion;

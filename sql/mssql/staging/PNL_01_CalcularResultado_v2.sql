@@ -46,7 +46,7 @@ BEGIN
             ROUND(w.Cantidad * (w.PrecioLocal - COALESCE(pr.PrecioAnterior, w.PrecioLocal)) * w.TipoCambio, 4)
         FROM staging.IPA_WorkTable AS w
         INNER JOIN staging.IPA_Precios AS pr
-            ON w.ID_Ejecucion = pr.ID_Ejecucion AND w.ID_Instrumento = pr.ID_Instrumento
+            ON w.ID_Ejecucion = pr.ID_Ejecucion AND w.ID_Fund = pr.ID_Fund AND w.ID_Instrumento = pr.ID_Instrumento
         WHERE w.ID_Ejecucion = @ID_Ejecucion;
         SET @Filas = @@ROWCOUNT;
 

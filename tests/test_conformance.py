@@ -1,0 +1,321 @@
+"""Conformance suite of the per-fund pipeline, run against every reachable backend.
+
+The plan's four critical tests (isolation, integrity, aggregation, rollback)
+plus idempotency and bad input. PostgreSQL always; SQL Server when
+FONDOS_TEST_MSSQL_URL is set.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+import pytest
+from fondos import proceso
+from fondos.db import database
+from fondos.errors import DataError, InvalidInput
+from fondos.metrics import delta, lock_counters
+from fondos.stages import STAGES, stage_order
+from pipeline_helpers import (
+    ALL_ROW_TABLES,
+    FECHA,
+    count,
+    etapa,
+    fund_fingerprints,
+    fund_rows_fingerprint,
+    proceso_row,
+    run_all,
+    seed,
+    start,
+)
+
+
+@pytest.fixture
+def conn(db):
+    """Autocommit connection for assertions (the `db` fixture migrated the database)."""
+    with database(autocommit=True) as c:
+        yield c
+
+
+def _remove_positions(conn, portfolio: str, fecha: date = FECHA) -> list[tuple]:
+    rows = conn.execute("SELECT * FROM source.Geneva_Posiciones WHERE Portfolio = %s AND FechaReporte = %s",
+                        (portfolio, fecha))
+    conn.execute("DELETE FROM source.Geneva_Posiciones WHERE Portfolio = %s AND FechaReporte = %s", (portfolio, fecha))
+    return [(r["fechareporte"], r["portfolio"], r["id_instrumento"], r["tipo_instrumento"], r["moneda"],
+             r["cantidad"], r["costolocal"]) for r in rows]
+
+
+def _restore_positions(conn, rows: list[tuple]) -> None:
+    for r in rows:
+        conn.execute("INSERT INTO source.Geneva_Posiciones (FechaReporte, Portfolio, ID_Instrumento, Tipo_Instrumento, "
+                     "Moneda, Cantidad, CostoLocal) VALUES (%s, %s, %s, %s, %s, %s, %s)", r)
+
+
+# --- integrity ---------------------------------------------------------------
+
+def test_every_fund_gets_its_own_ejecucion_under_one_proceso(conn):
+    seed(8, 20)
+    items = start("integrity-1")
+    assert len(items) == 8
+    assert len({i["id_ejecucion"] for i in items}) == 8
+    assert len({i["id_proceso"] for i in items}) == 1
+    id_proceso = items[0]["id_proceso"]
+    assert id_proceso not in {i["id_ejecucion"] for i in items}  # one number space: an id names one thing
+    rows = conn.execute("SELECT ID_Ejecucion, ID_Fund, ID_Proceso, FechaReporte, Estado FROM logs.Ejecuciones "
+                        "WHERE ID_Proceso = %s", (id_proceso,))
+    assert {(r["id_ejecucion"], r["id_fund"]) for r in rows} == {(i["id_ejecucion"], i["id_fund"]) for i in items}
+    assert all(r["fechareporte"] == FECHA and r["estado"] == "EN_PROGRESO" for r in rows)
+    assert count(conn, "SELECT COUNT(*) FROM logs.Ejecucion_Fondos f JOIN logs.Ejecuciones e "
+                       "ON e.ID_Ejecucion = f.ID_Ejecucion WHERE e.ID_Proceso = %s", (id_proceso,)) == 8
+    assert count(conn, "SELECT COUNT(*) FROM logs.Ejecucion_Etapas t JOIN logs.Ejecuciones e "
+                       "ON e.ID_Ejecucion = t.ID_Ejecucion WHERE e.ID_Proceso = %s", (id_proceso,)) == 8 * 5
+    # funds 4 and 8 have no derivatives, fund 5 no custodian: recorded as OMITIDO up front
+    by_fund = {i["id_fund"]: i["etapas"] for i in items}
+    assert "Derivados" not in by_fund[104] and "UBS" not in by_fund[105] and by_fund[101] == stage_order_for_all()
+    assert etapa(conn, items[3]["id_ejecucion"], "Derivados")["estado"] == "OMITIDO"
+    p = proceso_row(conn, id_proceso)
+    assert (p["totalfondos"], p["fondosexitosos"], p["fondosfallidos"], p["estado"]) == (8, 0, 0, "EN_PROGRESO")
+
+
+def stage_order_for_all():
+    return ["IPA", "CAPM", "PNL", "Derivados", "UBS"]
+
+
+def test_same_run_key_returns_the_same_proceso_and_creates_nothing(conn):
+    seed(3, 10)
+    first = start("same-key")
+    before = count(conn, "SELECT COUNT(*) FROM logs.Ejecuciones")
+    assert start("same-key") == first
+    assert count(conn, "SELECT COUNT(*) FROM logs.Ejecuciones") == before
+    assert count(conn, "SELECT COUNT(*) FROM logs.Procesos WHERE ClaveEjecucion = %s", ("same-key",)) == 1
+
+
+def test_fund_list_limits_the_proceso(conn):
+    seed(5, 10)
+    items = start("subset", fondos=[102, 104])
+    assert sorted(i["id_fund"] for i in items) == [102, 104]
+    assert proceso_row(conn, items[0]["id_proceso"])["totalfondos"] == 2
+
+
+# --- bad input ---------------------------------------------------------------
+
+@pytest.mark.parametrize("fondos, fecha, message", [
+    (None, date.today() + timedelta(days=1), "is in the future"),
+    ([999], FECHA, "unknown or inactive fund(s): 999"),
+])
+def test_bad_input_is_refused_with_a_clear_message_and_creates_nothing(conn, fondos, fecha, message):
+    seed(3, 10)
+    with pytest.raises(InvalidInput) as err:
+        start("bad-input", fecha=fecha, fondos=fondos)
+    assert message in str(err.value)
+    assert count(conn, "SELECT COUNT(*) FROM logs.Procesos") == 0
+    assert count(conn, "SELECT COUNT(*) FROM logs.Ejecuciones") == 0
+
+
+def test_no_active_funds_is_refused(conn):
+    seed(2, 5)
+    conn.execute("UPDATE config.Fondos SET Activo = %s", (False,))
+    with pytest.raises(InvalidInput, match="no active funds"):
+        start("nobody")
+    assert count(conn, "SELECT COUNT(*) FROM logs.Procesos") == 0
+
+
+def test_second_run_of_a_date_while_the_first_is_in_progress_is_refused(conn):
+    seed(2, 5)
+    first = start("run-a")
+    with pytest.raises(InvalidInput) as err:
+        start("run-b")
+    assert f"proceso {first[0]['id_proceso']}" in str(err.value) and "EN_PROGRESO" in str(err.value)
+    assert "run-a" in str(err.value)
+    assert count(conn, "SELECT COUNT(*) FROM logs.Procesos") == 1
+    # once the first one is finished, a new run of the date is allowed (a reprocess)
+    run_all(first)
+    proceso.cerrar_proceso(first[0]["id_proceso"])
+    assert start("run-b")[0]["id_proceso"] != first[0]["id_proceso"]
+
+
+def test_run_key_reused_for_another_date_is_refused(conn):
+    seed(2, 5)
+    seed(2, 5, fecha=FECHA - timedelta(days=1))
+    start("key-x")
+    with pytest.raises(InvalidInput, match="already belongs to proceso"):
+        start("key-x", fecha=FECHA - timedelta(days=1))
+
+
+def test_stage_step_pointed_at_another_funds_ejecucion_is_refused(conn):
+    seed(2, 5)
+    a, b = start("cross")
+    wrong = dict(a, id_ejecucion=b["id_ejecucion"])  # fund A's parameters with fund B's ejecución
+    with pytest.raises(DataError, match="is not the ejecución of fund 101"):
+        proceso.ejecutar_etapa(wrong, "IPA")
+    assert count(conn, "SELECT COUNT(*) FROM extract.IPA WHERE ID_Ejecucion = %s", (b["id_ejecucion"],)) == 0
+
+
+def test_missing_source_data_fails_that_fund_and_stage_with_a_message_naming_them(conn):
+    seed(3, 20)
+    items = start("missing")
+    _remove_positions(conn, items[1]["portfolio_geneva"])
+    with pytest.raises(DataError) as err:
+        proceso.ejecutar_etapa(items[1], "IPA")
+    text = str(err.value)
+    for expected in ("IPA", "fund 102", items[1]["fundshortname"], str(items[1]["id_ejecucion"]), "2026-03-13",
+                     "source.Geneva_Posiciones", "clear this fund's task"):
+        assert expected in text
+    e = etapa(conn, items[1]["id_ejecucion"], "IPA")
+    assert e["estado"] == "ERROR" and "source.Geneva_Posiciones" in e["mensaje"] and e["intentos"] == 1
+    assert proceso.ejecutar_fondo(items[0])["PNL"] == "OK"  # the others are not affected
+
+
+def test_missing_fx_rate_names_the_currency(conn):
+    seed(2, 20)
+    items = start("fx")
+    conn.execute("DELETE FROM source.TiposCambio WHERE FechaReporte = %s AND Moneda = %s", (FECHA, "EUR"))
+    outcome = proceso.ejecutar_fondo(items[0])
+    assert outcome["IPA"] == "ERROR"
+    assert "no rate in source.TiposCambio" in etapa(conn, items[0]["id_ejecucion"], "IPA")["mensaje"]
+    assert "EUR" in etapa(conn, items[0]["id_ejecucion"], "IPA")["mensaje"]
+
+
+# --- aggregation -------------------------------------------------------------
+
+def test_proceso_figures_are_recomputed_from_children_and_a_retried_fund_counts_once(conn):
+    seed(4, 30)
+    items = start("aggregation")
+    id_proceso = items[0]["id_proceso"]
+    saved = {i: _remove_positions(conn, items[i]["portfolio_geneva"]) for i in (1, 3)}
+
+    outcomes = run_all(items)
+    assert [outcomes[i["id_fund"]]["IPA"] for i in items] == ["OK", "ERROR", "OK", "ERROR"]
+    assert outcomes[102]["PNL"] == "NO_EJECUTADA"
+    closed = proceso.cerrar_proceso(id_proceso)
+    assert (closed["estado"], closed["totalfondos"], closed["fondosexitosos"], closed["fondosfallidos"]) == (
+        "ERROR", 4, 2, 2)
+    assert closed["fechafin"] is not None
+    assert [f["estado"] for f in closed["fondos"]] == ["OK", "ERROR", "OK", "ERROR"]
+    # the stages behind the failed IPA never ran and stay PENDIENTE; they are not counted as new failures
+    assert closed["fondos"][1]["etapas"]["PNL"]["estado"] == "PENDIENTE"
+
+    # retry fund 102 after its data arrives: it moves from failed to succeeded, counted once
+    _restore_positions(conn, saved[1])
+    assert set(proceso.ejecutar_fondo(items[1]).values()) <= {"OK", "OMITIDO"}
+    p = proceso_row(conn, id_proceso)
+    assert (p["estado"], p["fondosexitosos"], p["fondosfallidos"]) == ("ERROR", 3, 1)
+    assert etapa(conn, items[1]["id_ejecucion"], "IPA")["intentos"] == 2
+
+    _restore_positions(conn, saved[3])
+    proceso.ejecutar_fondo(items[3])
+    closed = proceso.cerrar_proceso(id_proceso)
+    assert (closed["estado"], closed["fondosexitosos"], closed["fondosfallidos"]) == ("OK", 4, 0)
+
+
+def test_closing_marks_a_killed_stage_as_error(conn):
+    seed(2, 10)
+    items = start("killed")
+    proceso.ejecutar_fondo(items[0])
+    with database(autocommit=True) as db:  # fund 2's IPA task died right after recording EN_PROGRESO
+        from fondos.calls import call
+
+        call(db, "logs.sp_Actualizar_Estado_Etapa",
+             {"ID_Ejecucion": items[1]["id_ejecucion"], "Etapa": "IPA", "Estado": "EN_PROGRESO"})
+    assert proceso_row(conn, items[0]["id_proceso"])["estado"] == "EN_PROGRESO"
+    closed = proceso.cerrar_proceso(items[0]["id_proceso"])
+    assert (closed["estado"], closed["fondosexitosos"], closed["fondosfallidos"]) == ("ERROR", 1, 1)
+    assert "did not finish" in etapa(conn, items[1]["id_ejecucion"], "IPA")["mensaje"]
+
+
+# --- idempotency -------------------------------------------------------------
+
+def test_running_any_step_twice_gives_identical_tables(conn):
+    seed(3, 50)
+    items = start("idempotent")
+    run_all(items)
+    before = {i["id_ejecucion"]: fund_fingerprints(conn, i["id_ejecucion"]) for i in items}
+    assert all(fp["staging.IPA_Final"][0] > 0 for fp in before.values())
+    for item in items:  # every step of every stage, once more
+        for name in stage_order():
+            if name in item["etapas"]:
+                proceso.ejecutar_etapa(item, name)
+    after = {i["id_ejecucion"]: fund_fingerprints(conn, i["id_ejecucion"]) for i in items}
+    assert after == before
+
+
+# --- rollback ----------------------------------------------------------------
+
+def test_rolling_back_one_fund_leaves_the_others_untouched(conn):
+    seed(3, 40)
+    items = start("rollback-fund")
+    run_all(items)
+    others = {i["id_ejecucion"]: fund_fingerprints(conn, i["id_ejecucion"]) for i in items[1:]}
+    deleted = proceso.revertir_ejecucion(items[0]["id_ejecucion"])
+    assert deleted > 0
+    assert all(n == 0 for n, _ in fund_fingerprints(conn, items[0]["id_ejecucion"]).values())
+    assert {i["id_ejecucion"]: fund_fingerprints(conn, i["id_ejecucion"]) for i in items[1:]} == others
+    assert etapa(conn, items[0]["id_ejecucion"], "IPA")["estado"] == "PENDIENTE"
+    p = proceso_row(conn, items[0]["id_proceso"])
+    assert (p["estado"], p["fondosexitosos"]) == ("EN_PROGRESO", 2)
+
+
+def test_deleting_a_proceso_removes_everything_of_it_and_nothing_else(conn):
+    seed(3, 30)
+    seed(3, 30, fecha=FECHA - timedelta(days=1))
+    keep = start("keep", fecha=FECHA - timedelta(days=1))
+    run_all(keep)
+    kept = {i["id_ejecucion"]: fund_fingerprints(conn, i["id_ejecucion"]) for i in keep}
+    gone = start("gone")
+    run_all(gone)
+    proceso.eliminar_proceso(gone[0]["id_proceso"])
+
+    ids = [i["id_ejecucion"] for i in gone]
+    marks = ", ".join(["%s"] * len(ids))
+    for table in ALL_ROW_TABLES:
+        assert count(conn, f"SELECT COUNT(*) FROM {table} WHERE ID_Ejecucion IN ({marks})", ids) == 0, table
+    for table in ("logs.Ejecuciones", "logs.Ejecucion_Fondos", "logs.Ejecucion_Etapas"):
+        assert count(conn, f"SELECT COUNT(*) FROM {table} WHERE ID_Ejecucion IN ({marks})", ids) == 0, table
+    assert count(conn, "SELECT COUNT(*) FROM logs.Procesos WHERE ID_Proceso = %s", (gone[0]["id_proceso"],)) == 0
+    assert {i["id_ejecucion"]: fund_fingerprints(conn, i["id_ejecucion"]) for i in keep} == kept
+    assert proceso_row(conn, keep[0]["id_proceso"])["estado"] == "OK"
+
+
+# --- isolation ---------------------------------------------------------------
+
+def test_fifty_funds_in_parallel_no_deadlocks_and_same_rows_as_alone(conn, caplog):
+    """The plan's isolation test: 50 funds x 2,000 positions at once, one connection each."""
+    seed(50, 2000)
+    items = start("isolation-parallel")
+    before = lock_counters(conn)
+    with caplog.at_level(logging.WARNING, logger="fondos.calls"):
+        outcomes = run_all(items, workers=50)
+    counters = delta(before, lock_counters(conn))
+    assert all(set(o.values()) <= {"OK", "OMITIDO"} for o in outcomes.values()), outcomes
+    assert counters["deadlocks"] == 0, counters
+    assert counters.get("lock_timeouts", 0) == 0, counters
+    assert not [r for r in caplog.records if "transient database error" in r.getMessage()]
+    parallel = {i["id_fund"]: fund_fingerprints(conn, i["id_ejecucion"]) for i in items}
+    assert sum(fp["extract.IPA"][0] for fp in parallel.values()) == 50 * 2000
+    proceso.cerrar_proceso(items[0]["id_proceso"])
+
+    alone = start("isolation-alone")  # the same funds, one after another
+    run_all(alone, workers=1)
+    for item in alone:
+        assert fund_fingerprints(conn, item["id_ejecucion"]) == parallel[item["id_fund"]], item["id_fund"]
+
+
+def test_stage_catalog_is_consistent():
+    assert stage_order() == ["IPA", "CAPM", "Derivados", "UBS", "PNL"]
+    for stage in STAGES.values():
+        assert all(u in STAGES for u in stage.upstream)
+        assert all(step.params[:3] == ("ID_Ejecucion", "FechaReporte", "ID_Fund") for step in stage.steps)
+    assert STAGES["IPA"].steps[1].procedure == "staging.IPA_01_RescatarLocalPrice_v2"
+    assert STAGES["IPA"].steps[1].params == ("ID_Ejecucion", "FechaReporte", "ID_Fund", "Portfolio_Geneva")
+
+
+def test_fingerprint_helper_ignores_only_the_ejecucion_id(conn):
+    seed(1, 5)
+    item = start("fp")[0]
+    proceso.ejecutar_etapa(item, "IPA")
+    n, h = fund_rows_fingerprint(conn, "extract.IPA", item["id_ejecucion"])
+    assert n == 5
+    conn.execute("UPDATE extract.IPA SET Cantidad = Cantidad + 1 WHERE ID_Ejecucion = %s AND ID_Instrumento = "
+                 "(SELECT MIN(ID_Instrumento) FROM extract.IPA WHERE ID_Ejecucion = %s)",
+                 (item["id_ejecucion"], item["id_ejecucion"]))
+    assert fund_rows_fingerprint(conn, "extract.IPA", item["id_ejecucion"]) != (n, h)
