@@ -3,6 +3,11 @@
     fondos db start|stop|url        the embedded PostgreSQL
     fondos db migrate [--target N]  apply migrations and changed repeatable objects
     fondos db status                applied, pending and edited files
+    fondos demo seed --fecha D --fondos N [--posiciones M]
+    fondos proceso estado (--id N | --fecha D)     figures and per-fund stages
+    fondos proceso cerrar --id N                   close a proceso whose run died
+    fondos proceso revertir --ejecucion N          roll back one fund
+    fondos proceso eliminar --id N                 delete a proceso and its rows
 
 Without `AIRFLOW_CONN_FONDOS_DB`, commands use (and start) the embedded server.
 Errors print one message saying what went wrong and what to do, and exit 1.
@@ -73,6 +78,77 @@ def _cmd_db_migrate(args) -> int:
     return 0
 
 
+def _fecha(value: str):
+    from fondos.errors import InvalidInput
+    from fondos.fechas import parse_fecha
+
+    try:
+        return parse_fecha(value)
+    except InvalidInput as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _cmd_demo_seed(args) -> int:
+    from fondos.db import database
+    from fondos.demo import seed
+
+    embedded.ensure_connection()
+    with database() as db:
+        counts = seed(db, args.fecha, args.fondos, args.posiciones)
+    print(f"demo data for {args.fecha}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
+def _proceso_id(db, args) -> int:
+    if args.id:
+        return args.id
+    rows = db.execute("SELECT MAX(ID_Proceso) AS id FROM logs.Procesos WHERE FechaReporte = %s", (args.fecha,))
+    if not rows or rows[0]["id"] is None:
+        raise SystemExit(f"fondos: error: no proceso for {args.fecha}")
+    return int(rows[0]["id"])
+
+
+def _cmd_proceso_estado(args) -> int:
+    from fondos.db import database
+    from fondos.proceso import resumen_fondos
+    from fondos.report import format_proceso
+
+    embedded.ensure_connection()
+    with database(autocommit=True) as db:
+        pid = _proceso_id(db, args)
+        rows = db.execute("SELECT * FROM logs.vw_Procesos WHERE ID_Proceso = %s", (pid,))
+        if not rows:
+            raise SystemExit(f"fondos: error: unknown proceso {pid}")
+        p = dict(rows[0], fondos=resumen_fondos(db, pid))
+    print(format_proceso(p))
+    return 0 if p["estado"] == "OK" else 1
+
+
+def _cmd_proceso_cerrar(args) -> int:
+    from fondos.proceso import cerrar_proceso
+    from fondos.report import format_proceso
+
+    embedded.ensure_connection()
+    print(format_proceso(cerrar_proceso(args.id)))
+    return 0
+
+
+def _cmd_proceso_revertir(args) -> int:
+    from fondos.proceso import revertir_ejecucion
+
+    embedded.ensure_connection()
+    print(f"ejecución {args.ejecucion}: {revertir_ejecucion(args.ejecucion)} rows deleted, stages back to PENDIENTE")
+    return 0
+
+
+def _cmd_proceso_eliminar(args) -> int:
+    from fondos.proceso import eliminar_proceso
+
+    embedded.ensure_connection()
+    print(f"proceso {args.id}: deleted with its ejecuciones and {eliminar_proceso(args.id)} extract/staging rows")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fondos", description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -86,6 +162,29 @@ def build_parser() -> argparse.ArgumentParser:
     mig = db.add_parser("migrate", help="apply migrations and repeatable objects")
     mig.add_argument("--target", type=int, help="stop after this migration number")
     mig.set_defaults(func=_cmd_db_migrate)
+
+    demo = sub.add_parser("demo", help="demo data").add_subparsers(dest="command", required=True)
+    seed = demo.add_parser("seed", help="fill config.Fondos and the source feeds for a date")
+    seed.add_argument("--fecha", type=_fecha, required=True, help="report date, YYYY-MM-DD")
+    seed.add_argument("--fondos", type=int, default=50, help="number of funds (default 50)")
+    seed.add_argument("--posiciones", type=int, default=200, help="positions per fund (default 200)")
+    seed.set_defaults(func=_cmd_demo_seed)
+
+    pro = sub.add_parser("proceso", help="inspect and repair procesos").add_subparsers(dest="command", required=True)
+    est = pro.add_parser("estado", help="a proceso's figures and every fund's stages")
+    which = est.add_mutually_exclusive_group(required=True)
+    which.add_argument("--id", type=int, help="ID_Proceso")
+    which.add_argument("--fecha", type=_fecha, help="the latest proceso of this report date")
+    est.set_defaults(func=_cmd_proceso_estado)
+    cer = pro.add_parser("cerrar", help="close a proceso: unfinished stages of healthy funds become ERROR")
+    cer.add_argument("--id", type=int, required=True)
+    cer.set_defaults(func=_cmd_proceso_cerrar)
+    rev = pro.add_parser("revertir", help="roll back one fund (its rows everywhere, its stages to PENDIENTE)")
+    rev.add_argument("--ejecucion", type=int, required=True, help="ID_Ejecucion")
+    rev.set_defaults(func=_cmd_proceso_revertir)
+    eli = pro.add_parser("eliminar", help="delete a proceso with all its ejecuciones and rows")
+    eli.add_argument("--id", type=int, required=True)
+    eli.set_defaults(func=_cmd_proceso_eliminar)
     return parser
 
 

@@ -1,0 +1,33 @@
+"""The per-fund summary table an operator reads: proceso figures, then one line per fund."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fondos.stages import stage_order
+
+_SHORT = {"OK": "OK", "ERROR": "ERROR", "OMITIDO": "-", "PENDIENTE": "pend", "EN_PROGRESO": "run"}
+
+
+def format_proceso(p: dict[str, Any]) -> str:
+    stages = stage_order()
+    head = (f"proceso {p['id_proceso']}  fecha {p['fechareporte']}  estado {p['estado']}  "
+            f"fondos {p['totalfondos']}  OK {p['fondosexitosos']}  ERROR {p['fondosfallidos']}")
+    cols = ["ID_Ejecucion", "fund", "short name", "estado"] + [f"{s} (rows)" for s in stages]
+    lines = []
+    for f in p["fondos"]:
+        cells = [str(f["id_ejecucion"]), str(f["id_fund"]), f["fundshortname"][:28], f["estado"]]
+        for s in stages:
+            e = f["etapas"].get(s, {})
+            rows = f" ({e['filas']})" if e.get("filas") is not None else ""
+            cells.append(_SHORT.get(e.get("estado"), e.get("estado") or "?") + rows)
+        lines.append(cells)
+    widths = [max(len(c), *(len(r[i]) for r in lines)) for i, c in enumerate(cols)]
+    out = [head, "", "  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)),
+           "  ".join("-" * w for w in widths)]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in lines]
+    errors = [(f, s, e["mensaje"]) for f in p["fondos"] for s, e in f["etapas"].items() if e.get("mensaje")]
+    if errors:
+        out += ["", "errors:"]
+        out += [f"  fund {f['id_fund']} {s}: {m}" for f, s, m in errors]
+    return "\n".join(out)
