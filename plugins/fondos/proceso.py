@@ -157,3 +157,27 @@ def ejecutar_fondo(item: dict[str, Any], conn_id: str = CONN_ID) -> dict[str, st
             log.error("%s", exc)
             outcome[name] = "ERROR"
     return outcome
+
+
+def registrar_error_por_indice(clave: str, map_index: int, etapa: str, mensaje: str, conn_id: str = CONN_ID) -> bool:
+    """Record ERROR for the fund at `map_index` of the proceso created by run key `clave`.
+
+    For failure callbacks, which may run in another process (a killed task's
+    callback runs in the DAG processor) and have no XCom at hand: the mapped
+    items are the ejecuciones ordered by ID_Fund, so map_index i is the i-th.
+    """
+    with database(conn_id, autocommit=True) as db:
+        rows = db.execute(
+            "SELECT e.ID_Ejecucion, e.ID_Fund FROM logs.Ejecuciones AS e JOIN logs.Procesos AS p "
+            "ON p.ID_Proceso = e.ID_Proceso WHERE p.ClaveEjecucion = %s ORDER BY e.ID_Fund", (clave,))
+    if not 0 <= map_index < len(rows):
+        log.warning("no ejecución at map index %s of run %s", map_index, clave)
+        return False
+    registrar_error({"id_ejecucion": rows[map_index]["id_ejecucion"]}, etapa, mensaje, conn_id)
+    return True
+
+
+def proceso_de_clave(clave: str, conn_id: str = CONN_ID) -> int | None:
+    with database(conn_id, autocommit=True) as db:
+        rows = db.execute("SELECT ID_Proceso FROM logs.Procesos WHERE ClaveEjecucion = %s", (clave,))
+    return int(rows[0]["id_proceso"]) if rows else None

@@ -9,3 +9,11 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONN_ID = os.environ.get("FONDOS_CONN_ID", "fondos_db")
 MIGRATIONS_DIR = Path(os.environ.get("FONDOS_MIGRATIONS_DIR", PROJECT_ROOT / "migrations"))
 SQL_DIR = Path(os.environ.get("FONDOS_SQL_DIR", PROJECT_ROOT / "sql"))
+
+# The DAG: business days at 06:00 Santiago time by default; a scheduled run
+# processes the previous business day. FONDOS_SCHEDULE=none: manual runs only.
+SCHEDULE = os.environ.get("FONDOS_SCHEDULE", "0 6 * * 1-5")
+TIMEZONE = os.environ.get("FONDOS_TIMEZONE", "America/Santiago")
+# The pool that bounds how many stage tasks hit the fund database at once.
+POOL = os.environ.get("FONDOS_POOL", "fondos_db")
+POOL_SLOTS = int(os.environ.get("FONDOS_POOL_SLOTS", "16"))

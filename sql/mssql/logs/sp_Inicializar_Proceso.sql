@@ -106,7 +106,8 @@ BEGIN
                         SET @Msg = CONCAT(
                             N'proceso ', @Otro, N' for ', CONVERT(CHAR(10), @FechaReporte, 23),
                             N' is still EN_PROGRESO (run key ', @OtraClave, N'): wait for it to finish, or if it died ',
-                            N'close it with logs.sp_Actualizar_Estadisticas_Proceso (@Cerrar = 1), then trigger again'
+                            N'close it (fondos proceso cerrar --id ', @Otro,
+                            N', or logs.sp_Actualizar_Estadisticas_Proceso with @Cerrar = 1), then trigger again'
                         );
                         THROW 50016, @Msg, 1;
                     END;

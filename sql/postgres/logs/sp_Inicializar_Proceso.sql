@@ -72,8 +72,8 @@ BEGIN
         WHERE p.FechaReporte = p_fecha AND p.Estado = 'EN_PROGRESO' AND p.ClaveEjecucion IS NOT NULL
         ORDER BY p.ID_Proceso DESC LIMIT 1;
         IF FOUND THEN
-            RAISE EXCEPTION 'proceso % for % is still EN_PROGRESO (run key %): wait for it to finish, or if it died close it with logs.sp_Actualizar_Estadisticas_Proceso (Cerrar = 1), then trigger again',
-                v_otro.ID_Proceso, p_fecha, v_otro.ClaveEjecucion;
+            RAISE EXCEPTION 'proceso % for % is still EN_PROGRESO (run key %): wait for it to finish, or if it died close it (fondos proceso cerrar --id %, or logs.sp_Actualizar_Estadisticas_Proceso with Cerrar = 1), then trigger again',
+                v_otro.ID_Proceso, p_fecha, v_otro.ClaveEjecucion, v_otro.ID_Proceso;
         END IF;
 
         IF p_fondos IS NOT NULL THEN

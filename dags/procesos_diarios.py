@@ -1,0 +1,66 @@
+"""
+### procesos_diarios
+
+The daily per-fund processing of one report date (FechaReporte).
+
+* `crear_proceso` creates the **proceso** (ID_Proceso) and one **ejecución**
+  (ID_Ejecucion) per active fund, keyed by this run's id, so retrying or
+  clearing it never creates a second proceso.
+* `procesar_fondo` is expanded once per fund: IPA → CAPM, Derivados, UBS → PNL,
+  each stage working only on that fund's rows. The grid shows each fund's id
+  and short name.
+* `cerrar_proceso` runs whatever the funds did, recomputes the proceso's
+  figures from its funds, logs a per-fund summary, and fails the run if any
+  fund failed.
+
+**Schedule**: business days (`FONDOS_SCHEDULE`, default 06:00 Mon–Fri in
+`FONDOS_TIMEZONE`; `none` for manual runs only); a scheduled run processes
+the previous business day.
+**Manual run**: trigger with `{"fecha": "YYYY-MM-DD"}`.
+**Retry one fund**: clear that fund's failed task (its map index) with
+downstream; only that fund runs again and the proceso's figures follow.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from airflow.sdk import CronTriggerTimetable, Param, dag, task_group
+from fondos import dag_tasks
+from fondos.settings import SCHEDULE, TIMEZONE
+from fondos.stages import STAGES, stage_order
+
+
+@dag(
+    dag_id="procesos_diarios",
+    schedule=None if SCHEDULE.lower() in ("", "none") else CronTriggerTimetable(SCHEDULE, timezone=TIMEZONE),
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["fondos", "sql-server"],
+    default_args={"owner": "fondos", "retries": 1},
+    params={
+        "fecha": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            title="FechaReporte",
+            description="Report date YYYY-MM-DD. Empty: the business day before the run.",
+        ),
+    },
+    doc_md=__doc__,
+)
+def procesos_diarios():
+    ejecuciones = dag_tasks.crear_proceso()
+
+    @task_group(group_id="procesar_fondo")
+    def procesar_fondo(ejecucion):
+        tasks = {name: dag_tasks.stage_task(name)(ejecucion) for name in stage_order()}
+        for name, stage in STAGES.items():
+            for upstream in stage.upstream:
+                tasks[upstream] >> tasks[name]
+
+    procesar_fondo.expand(ejecucion=ejecuciones) >> dag_tasks.cerrar_proceso()
+
+
+procesos_diarios()

@@ -1,0 +1,115 @@
+"""The tasks of the DAG `procesos_diarios`; the DAG file only wires them.
+
+Nothing here touches the database at import time: the scheduler parses the
+DAG file often, and only task execution opens connections.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk import get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
+
+from fondos import proceso
+from fondos.errors import DataError, InvalidInput
+from fondos.fechas import parse_fecha, previous_business_day
+from fondos.settings import POOL, TIMEZONE
+
+log = logging.getLogger(__name__)
+
+STAGE_RETRIES = 2
+
+
+def run_key(context: dict[str, Any]) -> str:
+    """The proceso's run key: the same for every try and every clear of this DAG run."""
+    return f"{context['dag'].dag_id}/{context['run_id']}"
+
+
+def resolve_fecha(context: dict[str, Any]):
+    """The report date: the `fecha` param of a manual run, else the business day before the run.
+
+    Manual and REST runs may have no logical date in Airflow 3, so the run's
+    `run_after` (always set) in the DAG's timezone is the reference.
+    """
+    import pendulum
+
+    value = (context.get("params") or {}).get("fecha")
+    if value not in (None, ""):
+        return parse_fecha(value)
+    run_after = context["dag_run"].run_after
+    return previous_business_day(pendulum.instance(run_after).in_timezone(TIMEZONE).date())
+
+
+@task(task_id="crear_proceso", retries=2, retry_delay=timedelta(seconds=20))
+def crear_proceso() -> list[dict[str, Any]]:
+    """Create (or, on a retry or clear, find again) the proceso of this run; one item per fund."""
+    context = get_current_context()
+    try:
+        fecha = resolve_fecha(context)
+        usuario = getattr(context["dag_run"], "triggering_user_name", None) or "scheduler"
+        items = proceso.inicializar_proceso(fecha, usuario, run_key(context))
+    except InvalidInput as exc:
+        raise AirflowFailException(f"{exc}. Nothing was created; trigger again with a valid fecha.") from exc
+    log.info("proceso %s for %s: %d funds", items[0]["id_proceso"], fecha, len(items))
+    return items
+
+
+def _stage_failure_callback(etapa: str):
+    def callback(context: dict[str, Any]) -> None:
+        ti = context["ti"]
+        reason = context.get("exception") or "the task was killed or timed out"
+        try:
+            proceso.registrar_error_por_indice(
+                run_key(context), ti.map_index, etapa,
+                f"{etapa} task failed ({reason}); clear this fund's {etapa.lower()} task to run it again")
+        except Exception:  # a callback must never hide the original failure
+            log.exception("could not record ERROR for %s, map index %s", etapa, ti.map_index)
+
+    return callback
+
+
+def stage_task(etapa: str):
+    """A mapped-ready task running one stage of one fund."""
+
+    @task(
+        task_id=etapa.lower(),
+        pool=POOL,
+        retries=STAGE_RETRIES,
+        retry_delay=timedelta(seconds=30),
+        retry_exponential_backoff=True,
+        execution_timeout=timedelta(minutes=30),
+        map_index_template="{{ fondo }}",
+        on_failure_callback=_stage_failure_callback(etapa),
+    )
+    def run_stage(ejecucion: dict[str, Any]) -> dict[str, Any]:
+        get_current_context()["fondo"] = f"{ejecucion['id_fund']} {ejecucion['fundshortname']}"
+        try:
+            return proceso.ejecutar_etapa(ejecucion, etapa)
+        except DataError as exc:  # retrying cannot fix data: fail now, say what to do
+            raise AirflowFailException(str(exc)) from exc
+
+    return run_stage
+
+
+@task(task_id="cerrar_proceso", trigger_rule="all_done", retries=2, retry_delay=timedelta(seconds=20))
+def cerrar_proceso() -> dict[str, Any]:
+    """Recompute and close the proceso, log a per-fund summary, and fail the run if a fund failed."""
+    from fondos.report import format_proceso
+
+    context = get_current_context()
+    id_proceso = proceso.proceso_de_clave(run_key(context))
+    if id_proceso is None:
+        raise AirflowFailException("no proceso was created for this run (crear_proceso failed: see its log)")
+    p = proceso.cerrar_proceso(id_proceso)
+    log.info("summary\n%s", format_proceso(p))
+    if p["estado"] != "OK":
+        failed = [f"fund {f['id_fund']} ({f['fundshortname']}): "
+                  + ", ".join(s for s, e in f["etapas"].items() if e["estado"] == "ERROR")
+                  for f in p["fondos"] if f["estado"] != "OK"]
+        raise AirflowFailException(
+            f"proceso {id_proceso} for {p['fechareporte']}: {p['fondosfallidos']} of {p['totalfondos']} funds failed "
+            f"({'; '.join(failed)}). Fix the cause, then clear the failed fund's task (with downstream) to retry it.")
+    return {"id_proceso": id_proceso, "estado": p["estado"], "fondos": p["totalfondos"]}

@@ -1,0 +1,157 @@
+"""The DAG procesos_diarios: structure (DagBag), date resolution, and real runs with dag.test()."""
+
+from __future__ import annotations
+
+import ast
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from conftest import fresh_dag
+from fondos.errors import InvalidInput
+from fondos.fechas import parse_fecha, previous_business_day
+from fondos.settings import POOL
+from fondos.stages import STAGES, stage_order
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# --- structure ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def dag():
+    return fresh_dag()
+
+
+def test_dag_file_is_thin_and_imports_no_driver():
+    tree = ast.parse((ROOT / "dags" / "procesos_diarios.py").read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not {m for m in imported if m and m.split(".")[0] in {"psycopg", "pyodbc", "pymssql", "sqlalchemy"}}
+    assert all(m.startswith(("airflow.sdk", "fondos", "__future__", "datetime")) for m in imported), imported
+
+
+def test_dag_metadata(dag):
+    assert dag.dag_id == "procesos_diarios"
+    assert {"fondos"} <= set(dag.tags)
+    assert dag.owner == "fondos"
+    assert dag.max_active_runs == 1 and not dag.catchup
+    assert "fecha" in dag.params
+    assert dag.doc_md and "cerrar_proceso" in dag.doc_md
+
+
+def test_group_structure_follows_the_stage_catalog(dag):
+    ids = {t.task_id for t in dag.tasks}
+    assert ids == {"crear_proceso", "cerrar_proceso"} | {f"procesar_fondo.{s.lower()}" for s in STAGES}
+    for name, stage in STAGES.items():
+        t = dag.get_task(f"procesar_fondo.{name.lower()}")
+        assert {u.split(".")[-1] for u in t.upstream_task_ids} - {"crear_proceso"} == {u.lower() for u in stage.upstream}
+        assert t.pool == POOL
+        assert t.retries >= 1
+        assert t.map_index_template == "{{ fondo }}"
+        assert t.on_failure_callback
+        assert t.execution_timeout is not None
+    cerrar = dag.get_task("cerrar_proceso")
+    assert cerrar.trigger_rule == "all_done"
+    assert {"procesar_fondo.pnl", "procesar_fondo.ubs"} <= cerrar.upstream_task_ids
+    assert stage_order()[0] == "IPA"
+
+
+# --- dates ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("value, message", [
+    ("15/03/2026", "not a date in the form YYYY-MM-DD"),
+    ("2026-02-30", "does not exist in the calendar"),
+    ("2999-01-01", "is in the future"),
+    ("", "not a date in the form"),
+])
+def test_bad_fecha_is_refused_with_what_was_wrong(value, message):
+    with pytest.raises(InvalidInput, match=message):
+        parse_fecha(value)
+
+
+def test_previous_business_day():
+    assert previous_business_day(date(2026, 3, 16)) == date(2026, 3, 13)  # Monday -> Friday
+    assert previous_business_day(date(2026, 3, 15)) == date(2026, 3, 13)  # Sunday -> Friday
+    assert previous_business_day(date(2026, 3, 13)) == date(2026, 3, 12)
+
+
+def test_fecha_resolution_for_scheduled_and_manual_runs():
+    from fondos.dag_tasks import resolve_fecha
+
+    # scheduled Monday 06:00 Santiago (09:00 UTC): the previous business day, Friday
+    run = SimpleNamespace(run_after=datetime(2026, 3, 16, 9, 0, tzinfo=UTC))
+    assert resolve_fecha({"params": {"fecha": None}, "dag_run": run}) == date(2026, 3, 13)
+    # a manual run without a logical date but with a fecha
+    assert resolve_fecha({"params": {"fecha": "2026-03-10"}, "dag_run": run}) == date(2026, 3, 10)
+    with pytest.raises(InvalidInput):
+        resolve_fecha({"params": {"fecha": (date.today() + timedelta(days=3)).isoformat()}, "dag_run": run})
+
+
+# --- real runs -------------------------------------------------------------------
+
+@pytest.fixture
+def fund_db(fresh_pg_db, airflow_metadata):
+    from fondos.db import database, open_database
+    from fondos.migrate import migrate
+
+    db = open_database()
+    migrate(db)
+    db.close()
+    with database(autocommit=True) as conn:
+        yield conn
+
+
+def _ti_states(dr):
+    return {(ti.task_id, ti.map_index): ti.state for ti in dr.get_task_instances()}
+
+
+def test_dag_run_with_one_failing_fund(fund_db):
+    from pipeline_helpers import ALL_ROW_TABLES, count, seed
+
+    seed(3, 20)
+    fund_db.execute("DELETE FROM source.Geneva_Posiciones WHERE Portfolio = %s", ("LAFID002",))
+
+    dr = fresh_dag().test(run_conf={"fecha": "2026-03-13"})
+
+    assert dr.state == "failed"  # the run's colour tells the truth
+    states = _ti_states(dr)
+    assert states[("procesar_fondo.ipa", 0)] == "success"
+    assert states[("procesar_fondo.ipa", 1)] == "failed"
+    assert states[("procesar_fondo.pnl", 1)] == "upstream_failed"
+    assert states[("procesar_fondo.pnl", 2)] == "success"
+    assert states[("cerrar_proceso", -1)] == "failed"
+    labels = {ti.map_index: ti.rendered_map_index for ti in dr.get_task_instances() if ti.task_id == "procesar_fondo.ipa"}
+    assert labels[1].startswith("102 FI ")
+
+    p = fund_db.execute("SELECT * FROM logs.vw_Procesos")[0]
+    assert (p["estado"], p["totalfondos"], p["fondosexitosos"], p["fondosfallidos"]) == ("ERROR", 3, 2, 1)
+    assert p["claveejecucion"] == f"procesos_diarios/{dr.run_id}"
+    failed = fund_db.execute("SELECT ID_Ejecucion FROM logs.Ejecuciones WHERE ID_Fund = 102")[0]["id_ejecucion"]
+    for table in ALL_ROW_TABLES:
+        assert count(fund_db, f"SELECT COUNT(*) FROM {table} WHERE ID_Ejecucion = %s", (failed,)) == 0, table
+    assert count(fund_db, "SELECT COUNT(*) FROM staging.IPA_Final f JOIN logs.Ejecuciones e "
+                          "ON e.ID_Ejecucion = f.ID_Ejecucion WHERE e.ID_Fund IN (101, 103)") > 40
+    err = fund_db.execute("SELECT Mensaje FROM logs.vw_Ejecucion_Etapas WHERE ID_Fund = 102 AND Etapa = 'IPA'")[0]
+    assert "source.Geneva_Posiciones" in err["mensaje"] and "LAFID002" in err["mensaje"]
+
+
+def test_future_fecha_fails_the_first_task_and_creates_nothing(fund_db):
+    from pipeline_helpers import count, seed
+
+    seed(2, 5)
+    future = (date.today() + timedelta(days=2)).isoformat()
+    dr = fresh_dag().test(run_conf={"fecha": future})
+    assert dr.state == "failed"
+    assert _ti_states(dr)[("crear_proceso", -1)] == "failed"
+    assert count(fund_db, "SELECT COUNT(*) FROM logs.Procesos") == 0
+
+
+def test_malformed_fecha_is_rejected_by_the_param_schema(fund_db):
+    from airflow.sdk.definitions.param import ParamValidationError
+    from pipeline_helpers import count
+
+    with pytest.raises(ParamValidationError):
+        fresh_dag().test(run_conf={"fecha": "15/03/2026"})
+    assert count(fund_db, "SELECT COUNT(*) FROM logs.Procesos") == 0
