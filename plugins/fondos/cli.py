@@ -192,7 +192,7 @@ def _cmd_airflow(args) -> int:
     env = airflow_env.airflow_env(PROJECT_ROOT / ".airflow", os.environ[f"AIRFLOW_CONN_{CONN_ID.upper()}"])
     airflow_env.prepare(env)
     print("Airflow at http://localhost:8080 ; the admin password is in .airflow/simple_auth_manager_passwords.json.generated")
-    os.execve(str(airflow_env.AIRFLOW_BIN), [str(airflow_env.AIRFLOW_BIN), "standalone"], env)
+    os.execve(str(airflow_env.AIRFLOW_BIN), [str(airflow_env.AIRFLOW_BIN), "standalone"], env)  # noqa: S606 - become Airflow
 
 
 def build_parser() -> argparse.ArgumentParser:
