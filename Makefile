@@ -10,13 +10,16 @@ FECHA ?= 2026-03-13
 FONDOS_N ?= 50
 POSICIONES ?= 200
 
-.PHONY: help setup run test lint psql db-start db-stop db-status clean bench airflow
+.PHONY: help setup run test lint psql db-start db-stop db-status clean bench airflow up down test-mssql
 
 help:
 	@echo "make run    - embedded PostgreSQL up, migrated, pipeline run for FECHA ($(FECHA))"
 	@echo "make test   - the whole test suite (lint, parity, unit, database, DAG)"
 	@echo "make psql   - a psql shell on the embedded database"
 	@echo "make lint   - sqlfluff (tsql + postgres) and ruff only"
+	@echo "make airflow - Airflow standalone (UI on :8080) with this DAG and the embedded database"
+	@echo "make bench  - DAG overhead ratio vs a no-op DAG of the same shape; parallel vs serial funds"
+	@echo "make up / make down / make test-mssql - the SQL Server stack (Docker compose) and its tests"
 
 setup: $(STAMP)
 
@@ -53,8 +56,32 @@ run: setup
 airflow: setup
 	$(FONDOS) airflow
 
+# --- SQL Server stack (needs Docker with compose; see README "Run on SQL Server") ---
+
+up:
+	@test -f .env || { echo "copy .env.example to .env and set its values first"; exit 1; }
+	docker compose up -d --build --wait
+
+down:
+	docker compose down
+
+# The same conformance, migration and backfill tests that run on PostgreSQL, against the compose SQL Server,
+# then the plan's lock metrics for a 50-fund concurrent run.
+test-mssql: setup
+	@test -f .env || { echo "copy .env.example to .env, set it, and run make up first"; exit 1; }
+	set -a; . ./.env; set +a; \
+	FONDOS_TEST_MSSQL_URL="mssql://sa:$${MSSQL_SA_PASSWORD}@localhost:1433/master" \
+	  $(PY) -m pytest tests/test_conformance.py tests/test_migrate.py tests/test_backfill.py -k mssql && \
+	AIRFLOW_CONN_FONDOS_ADMIN="mssql://sa:$${MSSQL_SA_PASSWORD}@localhost:1433/master" \
+	AIRFLOW_CONN_FONDOS_OWNER="mssql://sa:$${MSSQL_SA_PASSWORD}@localhost:1433/FondosBench" \
+	  $(FONDOS) db bootstrap-mssql --database FondosBench && \
+	FONDOS_TEST_MSSQL_URL="mssql://sa:$${MSSQL_SA_PASSWORD}@localhost:1433/FondosBench" $(PY) bench/mssql_counters.py
+
+bench: setup
+	$(PY) bench/bench.py
+
 lint: setup
-	$(VENV)/bin/ruff check plugins dags tests
+	$(VENV)/bin/ruff check plugins dags tests bench
 	$(VENV)/bin/sqlfluff lint migrations sql
 
 test: setup

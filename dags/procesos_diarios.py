@@ -26,6 +26,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from airflow.sdk import CronTriggerTimetable, Param, dag, task_group
+
 from fondos import dag_tasks
 from fondos.settings import SCHEDULE, TIMEZONE
 from fondos.stages import STAGES, stage_order

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from fondos.db import open_database
 from fondos.migrate import MigrationError, migrate, status
 from fondos.settings import MIGRATIONS_DIR

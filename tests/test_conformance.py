@@ -11,6 +11,7 @@ import logging
 from datetime import date, timedelta
 
 import pytest
+
 from fondos import proceso
 from fondos.db import database
 from fondos.errors import DataError, InvalidInput

@@ -8,6 +8,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+
 from conftest import fresh_dag
 from fondos.errors import InvalidInput
 from fondos.fechas import parse_fecha, previous_business_day
@@ -49,7 +50,7 @@ def test_group_structure_follows_the_stage_catalog(dag):
         assert {u.split(".")[-1] for u in t.upstream_task_ids} - {"crear_proceso"} == {u.lower() for u in stage.upstream}
         assert t.pool == POOL
         assert t.retries >= 1
-        assert t.map_index_template == "{{ fondo }}"
+        assert t.map_index_template == "{{ fondo | default('') }}"
         assert t.on_failure_callback
         assert t.execution_timeout is not None
     cerrar = dag.get_task("cerrar_proceso")
@@ -150,6 +151,7 @@ def test_future_fecha_fails_the_first_task_and_creates_nothing(fund_db):
 
 def test_malformed_fecha_is_rejected_by_the_param_schema(fund_db):
     from airflow.sdk.definitions.param import ParamValidationError
+
     from pipeline_helpers import count
 
     with pytest.raises(ParamValidationError):

@@ -35,6 +35,6 @@ def test_sqlfluff_uses_the_right_dialect_per_folder():
 
 
 def test_ruff_clean():
-    folders = [f for f in ("plugins", "dags", "tests") if (ROOT / f).is_dir()]
+    folders = [f for f in ("plugins", "dags", "tests", "bench") if (ROOT / f).is_dir()]
     result = subprocess.run([str(BIN / "ruff"), "check", *folders], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr

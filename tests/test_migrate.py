@@ -9,6 +9,7 @@ import sys
 import threading
 
 import pytest
+
 from fondos import migrate as runner
 from fondos.db import open_database
 from fondos.migrate import MigrationError, discover, migrate, status

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from fondos.db import open_database
 from fondos.migrate import migrate
 from schema_parity import pg_routines, pg_tables, pg_views, tsql_procedures, tsql_tables, tsql_views

@@ -73,7 +73,8 @@ def database_message(exc: BaseException) -> str:
         text = args[1].decode(errors="replace")
         return text.split("DB-Lib error")[0].strip().rstrip(".") + "."
     if len(args) >= 2 and isinstance(args[1], str):  # pyodbc
-        return re.sub(r"^\[[^\]]*\]" * 3, "", args[1]).split(" (")[0].strip()
+        text = re.sub(r"^(\s*\[[^\]]*\])+\s*", "", args[1])  # [42000] [Microsoft][ODBC Driver 18 ...][SQL Server]
+        return re.sub(r"(\s*\(\d+\))?\s*\(SQL\w+\)\s*$", "", text).strip()  # ... (50030) (SQLExecDirectW)
     return str(exc).strip()
 
 

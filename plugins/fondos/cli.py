@@ -19,7 +19,6 @@ import argparse
 import json
 import logging
 import os
-import subprocess
 import sys
 
 from fondos import embedded
@@ -79,6 +78,18 @@ def _cmd_db_migrate(args) -> int:
     return 0
 
 
+def _cmd_db_bootstrap_mssql(args) -> int:
+    from fondos.mssql_bootstrap import bootstrap
+
+    password = os.environ.get(args.password_env)
+    if not password:
+        raise SystemExit(f"fondos: error: set the pipeline login's password in ${args.password_env}")
+    applied = bootstrap(args.admin_conn, args.owner_conn, args.database, args.login, password)
+    print(f"database {args.database}: READ_COMMITTED_SNAPSHOT on, {len(applied)} file(s) applied, "
+          f"login {args.login} in role fondos_pipeline")
+    return 0
+
+
 def _fecha(value: str):
     from fondos.errors import InvalidInput
     from fondos.fechas import parse_fecha
@@ -103,7 +114,7 @@ def _cmd_demo_seed(args) -> int:
 def _proceso_id(db, args) -> int:
     if args.id:
         return args.id
-    rows = db.execute("SELECT MAX(ID_Proceso) AS id FROM logs.Procesos WHERE FechaReporte = %s", (args.fecha,))
+    rows = db.execute("SELECT MAX(ID_Proceso) AS id FROM logs.vw_Procesos WHERE FechaReporte = %s", (args.fecha,))
     if not rows or rows[0]["id"] is None:
         raise SystemExit(f"fondos: error: no proceso for {args.fecha}")
     return int(rows[0]["id"])
@@ -168,19 +179,21 @@ def _cmd_run(args) -> int:
 
             seed(db, args.fecha, args.fondos, args.posiciones)
             print(f"demo data: {args.fondos} funds x {args.posiciones} positions for {args.fecha}")
-    env = airflow_env.airflow_env(PROJECT_ROOT / ".airflow", os.environ[f"AIRFLOW_CONN_{CONN_ID.upper()}"])
-    airflow_env.prepare(env)
-    print(f"running DAG procesos_diarios for {args.fecha} (log: .airflow/dags-test.log)")
-    dag_started = time.monotonic()
-    with open(PROJECT_ROOT / ".airflow" / "dags-test.log", "w") as out:
-        result = airflow_env.airflow(env, "dags", "test", "procesos_diarios", "--conf",
-                                     json.dumps({"fecha": args.fecha.isoformat()}),
-                                     check=False, stdout=out, stderr=subprocess.STDOUT)
-    dag_seconds = time.monotonic() - dag_started
+    home = PROJECT_ROOT / ".airflow"
+    print(f"starting Airflow (API server, scheduler, DAG processor; LocalExecutor) in {home}")
+    with airflow_env.LocalAirflow(home, os.environ[f"AIRFLOW_CONN_{CONN_ID.upper()}"],
+                                  parallelism=args.paralelo) as af:
+        af.ready("procesos_diarios")
+        status, body = af.trigger("procesos_diarios", {"fecha": args.fecha.isoformat()})
+        if status != 200:
+            raise RuntimeError(f"could not trigger procesos_diarios: {status} {body}")
+        print(f"running DAG procesos_diarios for {args.fecha}: run {body['dag_run_id']} (task logs in {home}/logs)")
+        dag_started = time.monotonic()
+        state = af.wait_run("procesos_diarios", body["dag_run_id"], timeout=args.timeout)
+        dag_seconds = time.monotonic() - dag_started
     code = _cmd_proceso_estado(argparse.Namespace(id=None, fecha=args.fecha))
-    print(f"\nDAG run {dag_seconds:.1f} s, total {time.monotonic() - started:.1f} s "
-          f"(airflow dags test exit code {result.returncode})")
-    return code or (1 if result.returncode else 0)
+    print(f"\nDAG run {state} in {dag_seconds:.1f} s; total {time.monotonic() - started:.1f} s")
+    return code or (0 if state == "success" else 1)
 
 
 def _cmd_airflow(args) -> int:
@@ -208,12 +221,22 @@ def build_parser() -> argparse.ArgumentParser:
     mig = db.add_parser("migrate", help="apply migrations and repeatable objects")
     mig.add_argument("--target", type=int, help="stop after this migration number")
     mig.set_defaults(func=_cmd_db_migrate)
+    boot = db.add_parser("bootstrap-mssql", help="SQL Server: database with RCSI, migrations, pipeline login")
+    boot.add_argument("--admin-conn", default="fondos_admin", help="connection id of a server administrator (master)")
+    boot.add_argument("--owner-conn", default="fondos_owner", help="connection id of the fund database's owner")
+    boot.add_argument("--database", default="Fondos")
+    boot.add_argument("--login", default="fondos_airflow")
+    boot.add_argument("--password-env", default="FONDOS_PIPELINE_PASSWORD",
+                      help="environment variable holding the pipeline login's password")
+    boot.set_defaults(func=_cmd_db_bootstrap_mssql)
 
     run = sub.add_parser("run", help="migrate, seed demo data and run the DAG end to end for one date")
     run.add_argument("--fecha", type=_fecha, required=True)
     run.add_argument("--fondos", type=int, default=50)
     run.add_argument("--posiciones", type=int, default=200)
     run.add_argument("--sin-demo", action="store_true", help="use the source data already in the database")
+    run.add_argument("--paralelo", type=int, default=8, help="Airflow parallelism (task processes at once)")
+    run.add_argument("--timeout", type=int, default=1800, help="seconds to wait for the DAG run")
     run.set_defaults(func=_cmd_run)
     sub.add_parser("airflow", help="Airflow standalone on this project").set_defaults(func=_cmd_airflow)
 
@@ -249,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    # Airflow's logging setup turns INFO on globally; an operator wants results, not every step.
+    logging.getLogger("fondos").setLevel(logging.INFO if args.verbose else logging.WARNING)
     try:
         return args.func(args)
     except Exception as exc:  # one readable line for the operator, the traceback with -v

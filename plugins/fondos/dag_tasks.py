@@ -81,7 +81,7 @@ def stage_task(etapa: str):
         retry_delay=timedelta(seconds=30),
         retry_exponential_backoff=True,
         execution_timeout=timedelta(minutes=30),
-        map_index_template="{{ fondo }}",
+        map_index_template="{{ fondo | default('') }}",
         on_failure_callback=_stage_failure_callback(etapa),
     )
     def run_stage(ejecucion: dict[str, Any]) -> dict[str, Any]:

@@ -122,14 +122,51 @@ def open_database(conn_id: str = CONN_ID, autocommit: bool = False) -> Database:
         raw.autocommit(autocommit)
         return Database(raw, "mssql", "pymssql")
     if conn_type == "odbc":
+        import pyodbc
         from airflow.providers.odbc.hooks.odbc import OdbcHook
 
-        raw = OdbcHook(odbc_conn_id=conn_id, driver=ODBC_DRIVER).get_conn()
-        raw.autocommit = autocommit
+        hook = OdbcHook(odbc_conn_id=conn_id, driver=ODBC_DRIVER)
+        raw = pyodbc.connect(odbc_connection_string(hook.connection), autocommit=autocommit, **hook.connect_kwargs)
         return Database(raw, "mssql", "pyodbc")
     raise ConfigurationError(
         f"Connection '{conn_id}' has type '{conn_type}'; use postgres, mssql (pymssql) or odbc (pyodbc)."
     )
+
+
+def _odbc_value(value: object) -> str:
+    """An ODBC attribute value, brace-quoted when it holds a separator (ODBC escaping: } becomes }})."""
+    text = str(value)
+    if any(ch in text for ch in ";{}=") or text != text.strip():
+        return "{" + text.replace("}", "}}") + "}"
+    return text
+
+
+def odbc_connection_string(conn) -> str:
+    """The ODBC connection string for Microsoft ODBC Driver 18, from an Airflow connection.
+
+    Built here rather than by OdbcHook because the hook emits PORT=..., a
+    keyword Microsoft's driver ignores: the port belongs in SERVER=host,port.
+    Encryption is on (Encrypt=yes) unless the connection's extra says
+    otherwise; TrustServerCertificate appears only if the user puts it there.
+    """
+    server = conn.host or "localhost"
+    if conn.port:
+        server = f"{server},{conn.port}"
+    extra = {k: v for k, v in (conn.extra_dejson or {}).items()
+             if k.lower() not in {"driver", "dsn", "connect_kwargs", "sqlalchemy_scheme", "placeholder"}}
+    parts = {"DRIVER": "{" + ODBC_DRIVER + "}", "SERVER": _odbc_value(server)}
+    if conn.schema:
+        parts["DATABASE"] = _odbc_value(conn.schema)
+    if conn.login:
+        parts["UID"] = _odbc_value(conn.login)
+    if conn.password:
+        parts["PWD"] = _odbc_value(conn.password)
+    if not any(k.lower() == "encrypt" for k in extra):
+        parts["Encrypt"] = "yes"
+    parts["APP"] = "fondos"
+    for key, value in extra.items():
+        parts[key] = _odbc_value(value)
+    return "".join(f"{k}={v};" for k, v in parts.items())
 
 
 @contextmanager

@@ -1,5 +1,8 @@
 """The proceso lifecycle, as the DAG's tasks (and the CLI) use it.
 
+It calls procedures and reads views only: the pipeline's database role
+(fondos_pipeline, migration 018) has no rights on tables.
+
     inicializar_proceso  -> one item per fund (what the mapped task group expands over)
     ejecutar_etapa       -> one stage of one fund: EN_PROGRESO, its steps, OK or ERROR
     registrar_error      -> ERROR from a failure callback (killed or timed-out task)
@@ -99,7 +102,7 @@ def ejecutar_etapa(item: dict[str, Any], etapa: str, conn_id: str = CONN_ID) -> 
 def registrar_error(item: dict[str, Any], etapa: str, mensaje: str, conn_id: str = CONN_ID) -> None:
     """Record ERROR for a stage unless it already ended (for failure callbacks)."""
     with database(conn_id, autocommit=True) as db:
-        rows = db.execute("SELECT Estado FROM logs.Ejecucion_Etapas WHERE ID_Ejecucion = %s AND Etapa = %s",
+        rows = db.execute("SELECT Estado FROM logs.vw_Ejecucion_Etapas WHERE ID_Ejecucion = %s AND Etapa = %s",
                           (item["id_ejecucion"], etapa))
         if rows and rows[0]["estado"] in ("EN_PROGRESO", "PENDIENTE"):
             _registrar(db, item, etapa, "ERROR", mensaje=mensaje[:4000])
@@ -168,7 +171,7 @@ def registrar_error_por_indice(clave: str, map_index: int, etapa: str, mensaje: 
     """
     with database(conn_id, autocommit=True) as db:
         rows = db.execute(
-            "SELECT e.ID_Ejecucion, e.ID_Fund FROM logs.Ejecuciones AS e JOIN logs.Procesos AS p "
+            "SELECT DISTINCT e.ID_Ejecucion, e.ID_Fund FROM logs.vw_Ejecucion_Etapas AS e JOIN logs.vw_Procesos AS p "
             "ON p.ID_Proceso = e.ID_Proceso WHERE p.ClaveEjecucion = %s ORDER BY e.ID_Fund", (clave,))
     if not 0 <= map_index < len(rows):
         log.warning("no ejecución at map index %s of run %s", map_index, clave)
@@ -179,5 +182,5 @@ def registrar_error_por_indice(clave: str, map_index: int, etapa: str, mensaje: 
 
 def proceso_de_clave(clave: str, conn_id: str = CONN_ID) -> int | None:
     with database(conn_id, autocommit=True) as db:
-        rows = db.execute("SELECT ID_Proceso FROM logs.Procesos WHERE ClaveEjecucion = %s", (clave,))
+        rows = db.execute("SELECT ID_Proceso FROM logs.vw_Procesos WHERE ClaveEjecucion = %s", (clave,))
     return int(rows[0]["id_proceso"]) if rows else None

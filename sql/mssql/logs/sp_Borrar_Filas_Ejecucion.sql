@@ -6,9 +6,12 @@
 -- clustered index. Table names come from the constant list below and are
 -- quoted with QUOTENAME; the id and batch size are bound parameters of
 -- sp_executesql. Runs in the caller's transaction if there is one.
+-- WITH EXECUTE AS OWNER: dynamic SQL breaks ownership chaining, and the
+-- pipeline role has no DELETE on any table (018).
 -- Parameters: @ID_Ejecucion. Returns Filas, the rows deleted.
 CREATE OR ALTER PROCEDURE logs.sp_Borrar_Filas_Ejecucion
     @ID_Ejecucion BIGINT
+    WITH EXECUTE AS OWNER
 AS
 BEGIN
     SET NOCOUNT ON;

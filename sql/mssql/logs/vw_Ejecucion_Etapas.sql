@@ -22,3 +22,6 @@ FROM logs.Ejecuciones AS e
 INNER JOIN logs.Ejecucion_Fondos AS f ON e.ID_Ejecucion = f.ID_Ejecucion
 INNER JOIN logs.Ejecucion_Etapas AS t ON e.ID_Ejecucion = t.ID_Ejecucion;
 GO
+
+GRANT SELECT ON logs.vw_Ejecucion_Etapas TO fondos_pipeline;
+GO

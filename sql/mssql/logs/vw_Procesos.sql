@@ -18,3 +18,6 @@ SELECT
     DATEDIFF(SECOND, p.FechaInicio, p.FechaFin) AS DuracionSegundos
 FROM logs.Procesos AS p;
 GO
+
+GRANT SELECT ON logs.vw_Procesos TO fondos_pipeline;
+GO

@@ -19,7 +19,11 @@ CREATE OR REPLACE FUNCTION logs.sp_Actualizar_Estadisticas_Proceso(
     FechaInicio TIMESTAMP,
     FechaFin TIMESTAMP
 )
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- Least privilege (018): runs with the owner's rights; callers need only EXECUTE.
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
 #variable_conflict use_column
 DECLARE
     p_proceso ALIAS FOR $1;

@@ -16,7 +16,11 @@ CREATE OR REPLACE FUNCTION logs.sp_Actualizar_Estado_Etapa(
     Filas INTEGER DEFAULT NULL,
     Mensaje VARCHAR DEFAULT NULL
 ) RETURNS TABLE (Estado_Ejecucion VARCHAR, Estado_Proceso VARCHAR)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- Least privilege (018): runs with the owner's rights; callers need only EXECUTE.
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
 #variable_conflict use_column
 DECLARE
     p_ejecucion ALIAS FOR $1;

@@ -5,7 +5,11 @@
 -- (PostgreSQL never escalates row locks, so no batching is needed here; the
 -- T-SQL twin deletes in batches below the escalation threshold.)
 CREATE OR REPLACE FUNCTION logs.sp_Borrar_Filas_Ejecucion(ID_Ejecucion BIGINT) RETURNS TABLE (Filas INTEGER)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- Least privilege (018): runs with the owner's rights; callers need only EXECUTE.
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
 #variable_conflict use_column
 DECLARE
     p_ejecucion ALIAS FOR $1;

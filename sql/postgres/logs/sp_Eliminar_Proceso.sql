@@ -4,7 +4,11 @@
 -- go by ON DELETE CASCADE. Nothing of any other proceso is touched.
 -- Parameters: ID_Proceso. Returns the extract/staging rows deleted.
 CREATE OR REPLACE FUNCTION logs.sp_Eliminar_Proceso(ID_Proceso BIGINT) RETURNS TABLE (Filas INTEGER)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- Least privilege (018): runs with the owner's rights; callers need only EXECUTE.
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
 #variable_conflict use_column
 DECLARE
     p_proceso ALIAS FOR $1;

@@ -9,7 +9,11 @@
 --   proceso:   EN_PROGRESO while any ejecución is; then ERROR if any failed,
 --              else OK, with FechaFin.
 CREATE OR REPLACE FUNCTION logs.sp_Recalcular_Proceso(ID_Proceso BIGINT) RETURNS VOID
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- Least privilege (018): runs with the owner's rights; callers need only EXECUTE.
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
 #variable_conflict use_column
 DECLARE
     p_proceso ALIAS FOR $1;

@@ -4,7 +4,11 @@
 -- recomputes the proceso. No other fund's rows or states are touched.
 -- Parameters: ID_Ejecucion. Returns the rows deleted.
 CREATE OR REPLACE FUNCTION logs.sp_Revertir_Ejecucion(ID_Ejecucion BIGINT) RETURNS TABLE (Filas INTEGER)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- Least privilege (018): runs with the owner's rights; callers need only EXECUTE.
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
 #variable_conflict use_column
 DECLARE
     p_ejecucion ALIAS FOR $1;

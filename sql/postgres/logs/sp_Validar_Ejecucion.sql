@@ -6,7 +6,11 @@
 CREATE OR REPLACE FUNCTION logs.sp_Validar_Ejecucion(
     ID_Ejecucion BIGINT, FechaReporte DATE, ID_Fund INTEGER
 ) RETURNS VOID
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- Least privilege (018): runs with the owner's rights; callers need only EXECUTE.
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
 #variable_conflict use_column
 DECLARE
     p_ejecucion ALIAS FOR $1;

@@ -7,7 +7,11 @@
 CREATE OR REPLACE FUNCTION logs.sp_Validar_TiposCambio(
     FechaReporte DATE, Monedas VARCHAR, Contexto VARCHAR
 ) RETURNS VOID
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- Least privilege (018): runs with the owner's rights; callers need only EXECUTE.
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
 #variable_conflict use_column
 DECLARE
     p_fecha ALIAS FOR $1;

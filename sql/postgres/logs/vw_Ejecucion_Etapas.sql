@@ -20,3 +20,5 @@ SELECT
 FROM logs.Ejecuciones AS e
 INNER JOIN logs.Ejecucion_Fondos AS f ON e.ID_Ejecucion = f.ID_Ejecucion
 INNER JOIN logs.Ejecucion_Etapas AS t ON e.ID_Ejecucion = t.ID_Ejecucion;
+
+GRANT SELECT ON logs.vw_Ejecucion_Etapas TO fondos_pipeline;

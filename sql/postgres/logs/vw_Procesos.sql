@@ -16,3 +16,5 @@ SELECT
     p.FechaFin,
     CAST(EXTRACT(EPOCH FROM (p.FechaFin - p.FechaInicio)) AS INTEGER) AS DuracionSegundos
 FROM logs.Procesos AS p;
+
+GRANT SELECT ON logs.vw_Procesos TO fondos_pipeline;

@@ -7,6 +7,9 @@ CREATE OR REPLACE FUNCTION staging.CAPM_02_ConsolidarFinal_v2(
     ID_Ejecucion BIGINT, FechaReporte DATE, ID_Fund INTEGER
 ) RETURNS TABLE (Filas INTEGER)
 LANGUAGE plpgsql
+-- Least privilege (018): runs with the owner's rights; callers need only EXECUTE.
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 -- A new ID_Ejecucion has no statistics yet, so the planner estimates one row per
 -- fund and picks nested loops that rescan the fund's range for every row
 -- (quadratic: 1-2 s per step at 2,000 positions). Steps join whole per-fund

@@ -1,0 +1,83 @@
+"""Prepare a SQL Server for Fondos (docker-compose's init service, or a DBA by hand).
+
+1. as a server administrator: create the fund database if missing, turn
+   READ_COMMITTED_SNAPSHOT on (readers do not block the funds' writers), and
+   create the pipeline's login if missing;
+2. as the database owner: apply the migrations (018 creates the role);
+3. map the login to a database user in the role fondos_pipeline.
+
+DDL cannot take parameters, so names are checked against a strict pattern and
+quoted with QUOTENAME inside T-SQL; the password travels as a bound parameter
+and is quoted by QUOTENAME(@p, '''') on the server. Nothing here logs a secret.
+"""
+
+from __future__ import annotations
+
+import re
+
+from fondos.db import Database, open_database
+
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+
+
+def _check_name(kind: str, value: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(f"{kind} {value!r} must be letters, digits and _ (starting with a letter, at most 64)")
+    return value
+
+
+def _autocommit(db: Database) -> None:
+    if db.driver == "pymssql":
+        db.conn.autocommit(True)
+    else:
+        db.conn.autocommit = True
+
+
+def create_database_and_login(admin: Database, database: str, login: str, password: str) -> None:
+    _check_name("database", database)
+    _check_name("login", login)
+    _autocommit(admin)
+    admin.execute(
+        "DECLARE @db SYSNAME = %s; DECLARE @sql NVARCHAR(MAX);"
+        " IF DB_ID(@db) IS NULL BEGIN SET @sql = N'CREATE DATABASE ' + QUOTENAME(@db); EXEC sys.sp_executesql @sql; END;"
+        " IF NOT EXISTS (SELECT 1 FROM sys.databases WHERE name = @db AND is_read_committed_snapshot_on = 1)"
+        " BEGIN SET @sql = N'ALTER DATABASE ' + QUOTENAME(@db)"
+        " + N' SET READ_COMMITTED_SNAPSHOT ON WITH ROLLBACK IMMEDIATE'; EXEC sys.sp_executesql @sql; END;",
+        (database,))
+    admin.execute(
+        "DECLARE @login SYSNAME = %s; DECLARE @password NVARCHAR(128) = %s; DECLARE @sql NVARCHAR(MAX);"
+        " IF SUSER_ID(@login) IS NULL BEGIN"
+        " SET @sql = N'CREATE LOGIN ' + QUOTENAME(@login) + N' WITH PASSWORD = ' + QUOTENAME(@password, '''')"
+        " + N', CHECK_POLICY = ON'; EXEC sys.sp_executesql @sql; END;",
+        (login, password))
+
+
+def add_pipeline_user(owner: Database, login: str) -> None:
+    _check_name("login", login)
+    _autocommit(owner)
+    owner.execute(
+        "DECLARE @login SYSNAME = %s; DECLARE @sql NVARCHAR(MAX);"
+        " IF DATABASE_PRINCIPAL_ID(@login) IS NULL BEGIN"
+        " SET @sql = N'CREATE USER ' + QUOTENAME(@login) + N' FOR LOGIN ' + QUOTENAME(@login); EXEC sys.sp_executesql @sql; END;"
+        " IF IS_ROLEMEMBER(N'fondos_pipeline', @login) = 0 BEGIN"
+        " SET @sql = N'ALTER ROLE fondos_pipeline ADD MEMBER ' + QUOTENAME(@login); EXEC sys.sp_executesql @sql; END;",
+        (login,))
+
+
+def bootstrap(admin_conn_id: str, owner_conn_id: str, database: str, login: str, password: str) -> list[str]:
+    from fondos.migrate import migrate
+
+    admin = open_database(admin_conn_id)
+    try:
+        if admin.dialect != "mssql":
+            raise ValueError(f"{admin_conn_id} is not a SQL Server connection")
+        create_database_and_login(admin, database, login, password)
+    finally:
+        admin.close()
+    owner = open_database(owner_conn_id)
+    try:
+        applied = migrate(owner)
+        add_pipeline_user(owner, login)
+    finally:
+        owner.close()
+    return applied

@@ -1,0 +1,154 @@
+"""What each SQL Server driver is given, and how its errors are classified — without a server.
+
+SQL Server cannot run here, so these check the exact SQL text, parameter
+style and order, connection string, and the classification of the drivers'
+own exception classes (real pymssql and pyodbc objects, not stand-ins).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pymssql
+import pyodbc
+import pytest
+
+from fondos.calls import call_sql, database_message, is_transient
+from fondos.db import Database, odbc_connection_string
+
+
+def _db(driver: str, dialect: str = "mssql") -> Database:
+    return Database(conn=None, dialect=dialect, driver=driver)
+
+
+def test_call_sql_per_driver():
+    names = ["ID_Ejecucion", "FechaReporte", "ID_Fund", "Portfolio_Geneva"]
+    proc = "staging.IPA_01_RescatarLocalPrice_v2"
+    assert call_sql(_db("pymssql"), proc, names) == (
+        "EXEC staging.IPA_01_RescatarLocalPrice_v2 @ID_Ejecucion = %s, @FechaReporte = %s, @ID_Fund = %s, "
+        "@Portfolio_Geneva = %s")
+    assert call_sql(_db("pyodbc"), proc, names) == (
+        "EXEC staging.IPA_01_RescatarLocalPrice_v2 @ID_Ejecucion = ?, @FechaReporte = ?, @ID_Fund = ?, "
+        "@Portfolio_Geneva = ?")
+    assert call_sql(_db("psycopg", "postgres"), proc, names) == (
+        "SELECT * FROM staging.IPA_01_RescatarLocalPrice_v2(ID_Ejecucion => %s, FechaReporte => %s, "
+        "ID_Fund => %s, Portfolio_Geneva => %s)")
+
+
+@pytest.mark.parametrize("bad", ["staging.x; DROP TABLE t", "a b", "x'--", "1abc"])
+def test_call_sql_refuses_anything_but_identifiers(bad):
+    with pytest.raises(ValueError):
+        call_sql(_db("pymssql"), bad, [])
+    with pytest.raises(ValueError):
+        call_sql(_db("pymssql"), "logs.sp_X", [bad])
+
+
+def test_parameters_reach_the_cursor_bound_and_in_order():
+    executed = []
+
+    class Cursor:
+        description = None
+
+        def execute(self, sql, params):
+            executed.append((sql, params))
+
+        def nextset(self):
+            return False
+
+        def close(self):
+            pass
+
+    class Conn:
+        def cursor(self):
+            return Cursor()
+
+    from fondos.calls import call
+
+    db = Database(Conn(), "mssql", "pyodbc")
+    call(db, "logs.sp_Actualizar_Estado_Etapa",
+         {"ID_Ejecucion": 7, "Etapa": "IPA", "Estado": "ERROR", "Filas": None, "Mensaje": "x'; DROP TABLE t --"})
+    sql, params = executed[0]
+    assert sql == "EXEC logs.sp_Actualizar_Estado_Etapa @ID_Ejecucion = ?, @Etapa = ?, @Estado = ?, @Filas = ?, @Mensaje = ?"
+    assert params == (7, "IPA", "ERROR", None, "x'; DROP TABLE t --")  # values bound, never formatted in
+
+
+def test_every_result_set_is_drained_so_a_late_error_is_not_lost():
+    """pyodbc: an error raised after a row count only surfaces on nextset()."""
+
+    class Cursor:
+        description = None
+        sets = 0
+
+        def execute(self, sql, params):
+            pass
+
+        def nextset(self):
+            self.sets += 1
+            if self.sets == 2:
+                raise pyodbc.ProgrammingError("42000", "[42000] late error raised by the procedure (50001)")
+            return True
+
+        def close(self):
+            pass
+
+    db = Database(type("C", (), {"cursor": lambda self: Cursor()})(), "mssql", "pyodbc")
+    with pytest.raises(pyodbc.ProgrammingError, match="late error"):
+        db.execute("EXEC logs.sp_X")
+
+
+@pytest.mark.parametrize("exc, transient", [
+    (pymssql.OperationalError(1205, b"Transaction (Process ID 57) was deadlocked on lock resources with another "
+                                    b"process and has been chosen as the deadlock victim. Rerun the transaction."), True),
+    (pymssql.OperationalError(1222, b"Lock request time out period exceeded."), True),
+    (pymssql.OperationalError(50030, b"missing source data: no positions in source.Geneva_Posiciones"), False),
+    (pymssql.IntegrityError(2627, b"Violation of PRIMARY KEY constraint"), False),
+    (pyodbc.Error("40001", "[40001] [Microsoft][ODBC Driver 18 for SQL Server][SQL Server]Transaction (Process ID 52) "
+                           "was deadlocked on lock resources ... deadlock victim. Rerun the transaction. (1205) "
+                           "(SQLExecDirectW)"), True),
+    (pyodbc.Error("08S01", "[08S01] Communication link failure (10054)"), True),
+    (pyodbc.ProgrammingError("42000", "[42000] [Microsoft][ODBC Driver 18 for SQL Server][SQL Server]missing "
+                                      "source data (50030) (SQLExecDirectW)"), False),
+])
+def test_error_classification(exc, transient):
+    assert is_transient(exc) is transient
+
+
+def test_postgres_errors_classified_by_sqlstate():
+    import psycopg.errors as e
+
+    assert is_transient(e.DeadlockDetected("deadlock detected"))
+    assert is_transient(e.SerializationFailure("could not serialize access"))
+    assert not is_transient(e.RaiseException("missing source data"))
+
+
+def test_driver_messages_are_cleaned_for_operators():
+    msg = database_message(pymssql.OperationalError(
+        50030, b"missing source data: no positions for portfolio LAFID002.DB-Lib error message 20018, severity 16"))
+    assert msg.startswith("missing source data") and "DB-Lib" not in msg
+    odbc = database_message(pyodbc.ProgrammingError(
+        "42000", "[42000] [Microsoft][ODBC Driver 18 for SQL Server][SQL Server]missing source data (50030) (SQLExecDirectW)"))
+    assert odbc == "missing source data"
+    ours = database_message(pyodbc.ProgrammingError("42000", "[42000] [Microsoft][ODBC Driver 18 for SQL Server][SQL Server]"
+                                                    "no positions for LAFID002 (ID_Fund 102, ID_Ejecucion 7) (50030) "
+                                                    "(SQLExecDirectW)"))
+    assert ours == "no positions for LAFID002 (ID_Fund 102, ID_Ejecucion 7)"
+
+
+def test_odbc_connection_string(monkeypatch):
+    from airflow.sdk import Connection
+
+    conn = Connection.from_uri("odbc://fondos_app:p%3Bw%7Dd@sql.example.com:14330/Fondos", conn_id="x")
+    s = odbc_connection_string(conn)
+    assert s.startswith("DRIVER={ODBC Driver 18 for SQL Server};SERVER=sql.example.com,14330;DATABASE=Fondos;")
+    assert "UID=fondos_app;PWD={p;w}}d};" in s  # a ; or } in a password is escaped, not a new attribute
+    assert "Encrypt=yes;" in s and "TrustServerCertificate" not in s and "PORT=" not in s
+
+    dev = Connection.from_uri("odbc://sa:x@localhost:1433/Fondos?TrustServerCertificate=yes", conn_id="y")
+    assert "TrustServerCertificate=yes;" in odbc_connection_string(dev)
+    off = Connection.from_uri("odbc://sa:x@localhost/Fondos?Encrypt=no", conn_id="z")
+    assert "Encrypt=no;" in odbc_connection_string(off) and "Encrypt=yes" not in odbc_connection_string(off)
+
+
+def test_dates_and_none_pass_through_unchanged():
+    assert call_sql(_db("pymssql"), "logs.sp_Inicializar_Proceso", ["FechaReporte"]).endswith("@FechaReporte = %s")
+    assert isinstance(date(2026, 3, 13), date)
