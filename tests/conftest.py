@@ -125,9 +125,7 @@ def pg_backend(pg_server) -> Backend:
     return Backend("postgres", pg_server)
 
 
-@pytest.fixture
-def fresh_db(backend, monkeypatch):
-    """An empty database on the current backend; `fondos_db` points at it."""
+def _fresh_database(backend: Backend, monkeypatch):
     dbname, env_value = backend.create()
     monkeypatch.setenv(CONN_ENV, env_value)
     yield dbname
@@ -135,11 +133,15 @@ def fresh_db(backend, monkeypatch):
 
 
 @pytest.fixture
+def fresh_db(backend, monkeypatch):
+    """An empty database on the current backend; `fondos_db` points at it."""
+    yield from _fresh_database(backend, monkeypatch)
+
+
+@pytest.fixture
 def fresh_pg_db(pg_backend, monkeypatch):
-    dbname, env_value = pg_backend.create()
-    monkeypatch.setenv(CONN_ENV, env_value)
-    yield dbname
-    pg_backend.drop(dbname)
+    """An empty PostgreSQL database, for PostgreSQL-only tests."""
+    yield from _fresh_database(pg_backend, monkeypatch)
 
 
 @pytest.fixture
