@@ -292,6 +292,10 @@ def test_fifty_funds_in_parallel_no_deadlocks_and_same_rows_as_alone(conn, caplo
     assert counters.get("lock_timeouts", 0) == 0, counters
     assert not [r for r in caplog.records if "transient database error" in r.getMessage()]
     parallel = {i["id_fund"]: fund_fingerprints(conn, i["id_ejecucion"]) for i in items}
+    written = conn.execute("SELECT SUM(Filas) AS n FROM logs.vw_Ejecucion_Etapas WHERE ID_Proceso = %s",
+                           (items[0]["id_proceso"],))[0]["n"]
+    print(f"\nisolation: 50 funds x 2,000 positions in parallel, {written} rows written by the stages, "
+          f"server counters {counters}")
     assert sum(fp["extract.IPA"][0] for fp in parallel.values()) == 50 * 2000
     proceso.cerrar_proceso(items[0]["id_proceso"])
 
