@@ -9,7 +9,8 @@
 
 Scale with FONDOS_BENCH_FONDOS (default 50), FONDOS_BENCH_POSICIONES (default
 200 for the DAG part, FONDOS_BENCH_POSICIONES_DB 2000 for the database part)
-and FONDOS_BENCH_ROUNDS (default 2).
+and FONDOS_BENCH_ROUNDS (default 2); FONDOS_BENCH_ONLY_DB=1 skips the DAG part
+(for 200 funds x 10,000 positions, whose DAG part would be 1,000 task processes per run).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ POS_DAG = int(os.environ.get("FONDOS_BENCH_POSICIONES", "200"))
 POS_DB = int(os.environ.get("FONDOS_BENCH_POSICIONES_DB", "2000"))
 ROUNDS = int(os.environ.get("FONDOS_BENCH_ROUNDS", "2"))
 PARALLELISM = int(os.environ.get("FONDOS_BENCH_PARALLELISM", "8"))
+WORKERS = min(N, int(os.environ.get("FONDOS_BENCH_WORKERS", "50")))  # like the Airflow pool: bounded
+ONLY_DB = os.environ.get("FONDOS_BENCH_ONLY_DB", "") not in ("", "0")
 FECHA = date(2026, 3, 13)
 
 
@@ -62,6 +65,13 @@ def close_open_procesos() -> None:
 
 def main() -> int:
     pgdata = Path(tempfile.mkdtemp(prefix="fondos-bench-pg-"))
+    try:
+        return run(pgdata)
+    finally:
+        embedded.stop(pgdata)
+
+
+def run(pgdata: Path) -> int:
     os.environ["AIRFLOW_CONN_FONDOS_DB"] = json.dumps(embedded.start(pgdata, keep_running=False))
     with database() as db:
         migrate(db)
@@ -74,6 +84,8 @@ def main() -> int:
           f"database part {POS_DB} positions/fund; {ROUNDS} rounds; LocalExecutor parallelism {PARALLELISM}")
 
     # 1. DAG overhead ratio: both DAGs on the same running Airflow, triggered through REST, alternating
+    if ONLY_DB:
+        return database_part()
     with database() as db:
         seed(db, FECHA, N, POS_DAG)
     noop, real = [], []
@@ -88,8 +100,11 @@ def main() -> int:
     print(f"\n[dag] noop_procesos     {', '.join(f'{t:.1f}' for t in noop)} s  (median {statistics.median(noop):.1f})")
     print(f"[dag] procesos_diarios  {', '.join(f'{t:.1f}' for t in real)} s  (median {statistics.median(real):.1f})")
     print(f"[dag] ratio procesos_diarios / noop = {ratio:.2f}  (aim: <= 1.5)")
+    return database_part()
 
-    # 2. database isolation: parallel vs serial, same funds
+
+def database_part() -> int:
+    """2. database isolation: parallel vs serial, same funds."""
     from pipeline_helpers import run_all, start
 
     with database() as db:
@@ -99,7 +114,7 @@ def main() -> int:
         before = lock_counters(db)
     items = start(f"bench-parallel-{time.time()}")
     t0 = time.monotonic()
-    outcomes = run_all(items, workers=N)
+    outcomes = run_all(items, workers=WORKERS)
     parallel_s = time.monotonic() - t0
     with database() as db:
         counters = delta(before, lock_counters(db))
@@ -111,13 +126,12 @@ def main() -> int:
     close_open_procesos()
     ok = sum(1 for o in outcomes.values() if set(o.values()) <= {"OK", "OMITIDO"})
     rows = N * POS_DB
-    print(f"\n[db] {N} funds x {POS_DB} positions ({rows} positions): parallel ({N} connections) {parallel_s:.1f} s, "
+    print(f"\n[db] {N} funds x {POS_DB} positions ({rows} positions): parallel ({WORKERS} connections) {parallel_s:.1f} s, "
           f"serial {serial_s:.1f} s")
     print(f"[db] speed-up parallel / serial = {serial_s / parallel_s:.2f} on {os.cpu_count()} cores; "
           f"funds OK {ok}/{N}; server counters during the parallel run: {counters}")
     print(f"[db] throughput: {N / parallel_s * 3600:.0f} funds/hour parallel, {N / serial_s * 3600:.0f} serial "
           f"(plan baseline ~120/hour, goal > 300/hour)")
-    embedded.stop(pgdata)
     return 0
 
 
