@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-FONDOS := $(PY) -m fondos
+FONDOS := $(VENV)/bin/fondos
 STAMP := $(VENV)/.installed
 FECHA ?= 2026-03-13
 FONDOS_N ?= 50
@@ -24,7 +24,7 @@ help:
 setup: $(STAMP)
 
 # pyodbc needs unixODBC's libodbc.so.2; install it from Debian when missing and we may.
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt Makefile
 	@if ! ldconfig -p 2>/dev/null | grep -q 'libodbc.so.2'; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing unixodbc (for pyodbc)"; \
@@ -36,6 +36,9 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	@# Make the fondos package (plugins/fondos) importable in the venv, as Airflow does for plugins/.
 	echo "$(CURDIR)/plugins" > $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/fondos.pth
+	@# .venv/bin/fondos: the operator's command (python -m fondos)
+	printf '#!/bin/sh\nexec "$$(dirname "$$0")/python" -m fondos "$$@"\n' > $(VENV)/bin/fondos
+	chmod +x $(VENV)/bin/fondos
 	touch $(STAMP)
 
 db-start: setup

@@ -1,4 +1,4 @@
-"""`python -m fondos`: the operator's command line.
+"""`fondos` (.venv/bin/fondos, or python -m fondos): the operator's command line.
 
     fondos db start|stop|url        the embedded PostgreSQL
     fondos db migrate [--target N]  apply migrations and changed repeatable objects
