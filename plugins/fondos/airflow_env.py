@@ -29,6 +29,8 @@ def airflow_env(home: Path, fund_db: dict | str | None = None, extra: dict[str, 
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT / "plugins"), env.get("PYTHONPATH")])),
+        # `airflow standalone` starts its components as `airflow` from PATH
+        "PATH": os.pathsep.join(filter(None, [str(AIRFLOW_BIN.parent), env.get("PATH")])),
     })
     if fund_db is not None:
         env[f"AIRFLOW_CONN_{CONN_ID.upper()}"] = fund_db if isinstance(fund_db, str) else json.dumps(fund_db)

@@ -202,7 +202,9 @@ def _cmd_airflow(args) -> int:
     from fondos.settings import PROJECT_ROOT
 
     embedded.ensure_connection()
-    env = airflow_env.airflow_env(PROJECT_ROOT / ".airflow", os.environ[f"AIRFLOW_CONN_{CONN_ID.upper()}"])
+    # Locally the schedule is off unless asked for: the latest scheduled date has no demo data.
+    env = airflow_env.airflow_env(PROJECT_ROOT / ".airflow", os.environ[f"AIRFLOW_CONN_{CONN_ID.upper()}"],
+                                  {"FONDOS_SCHEDULE": os.environ.get("FONDOS_SCHEDULE", "none")})
     airflow_env.prepare(env)
     print("Airflow at http://localhost:8080 ; the admin password is in .airflow/simple_auth_manager_passwords.json.generated")
     os.execve(str(airflow_env.AIRFLOW_BIN), [str(airflow_env.AIRFLOW_BIN), "standalone"], env)  # noqa: S606 - become Airflow
