@@ -152,3 +152,67 @@ def test_odbc_connection_string(monkeypatch):
 def test_dates_and_none_pass_through_unchanged():
     assert call_sql(_db("pymssql"), "logs.sp_Inicializar_Proceso", ["FechaReporte"]).endswith("@FechaReporte = %s")
     assert isinstance(date(2026, 3, 13), date)
+
+
+def test_deadlock_victim_is_retried_with_backoff_and_each_retry_logged(monkeypatch, caplog):
+    import logging
+
+    from fondos import calls
+
+    monkeypatch.setattr(calls, "BASE_DELAY_S", 0.001)
+    attempts = []
+
+    class Cursor:
+        description = [("Filas",)]
+
+        def execute(self, sql, params):
+            attempts.append(params)
+            if len(attempts) < 3:
+                raise pymssql.OperationalError(1205, b"Transaction was deadlocked ... chosen as the deadlock victim.")
+
+        def fetchall(self):
+            return [(42,)]
+
+        def nextset(self):
+            return False
+
+        def close(self):
+            pass
+
+    class Conn:
+        def cursor(self):
+            return Cursor()
+
+        def rollback(self):
+            pass
+
+    db = Database(Conn(), "mssql", "pymssql")
+    with caplog.at_level(logging.WARNING, logger="fondos.calls"):
+        rows = calls.call(db, "staging.IPA_02_ValorizarPosiciones_v2", {"ID_Ejecucion": 7, "FechaReporte": date(2026, 3, 13),
+                                                                          "ID_Fund": 101})
+    assert rows == [{"filas": 42}]
+    assert len(attempts) == 3 and attempts[0] == attempts[2]  # the same bound values every time
+    retries = [r.getMessage() for r in caplog.records if "retry" in r.getMessage()]
+    assert len(retries) == 2 and "deadlock victim" in retries[0]
+
+
+def test_data_error_is_not_retried():
+    from fondos import calls
+    from fondos.errors import DataError
+
+    attempts = []
+
+    class Cursor:
+        description = None
+
+        def execute(self, sql, params):
+            attempts.append(1)
+            raise pymssql.OperationalError(50030, b"missing source data: no positions for LAFID002")
+
+        def close(self):
+            pass
+
+    db = Database(type("C", (), {"cursor": lambda self: Cursor(), "rollback": lambda self: None})(), "mssql", "pymssql")
+    with pytest.raises(DataError, match="missing source data"):
+        calls.call(db, "extract.IPA_00_Extraer_v2", {"ID_Ejecucion": 7})
+    assert attempts == [1]
