@@ -157,3 +157,40 @@ def test_malformed_fecha_is_rejected_by_the_param_schema(fund_db):
     with pytest.raises(ParamValidationError):
         fresh_dag().test(run_conf={"fecha": "15/03/2026"})
     assert count(fund_db, "SELECT COUNT(*) FROM logs.Procesos") == 0
+
+
+def test_failure_callback_records_error_for_a_killed_stage(fund_db):
+    from types import SimpleNamespace
+
+    from fondos import proceso
+    from fondos.dag_tasks import _stage_failure_callback
+    from pipeline_helpers import seed
+
+    seed(3, 5)
+    run_id = "manual__2026-03-13T06:00:00+00:00"
+    items = proceso.inicializar_proceso(date(2026, 3, 13), "pytest", f"procesos_diarios/{run_id}")
+    proceso.ejecutar_etapa(items[0], "IPA")  # fund 101's IPA ended OK
+    with database_autocommit() as db:  # fund 102's IPA task recorded EN_PROGRESO, then its process was killed
+        from fondos.calls import call
+
+        call(db, "logs.sp_Actualizar_Estado_Etapa",
+             {"ID_Ejecucion": items[1]["id_ejecucion"], "Etapa": "IPA", "Estado": "EN_PROGRESO"})
+
+    def context(map_index):
+        return {"ti": SimpleNamespace(map_index=map_index), "dag": SimpleNamespace(dag_id="procesos_diarios"),
+                "run_id": run_id, "exception": "Task received SIGKILL"}
+
+    callback = _stage_failure_callback("IPA")
+    callback(context(1))
+    callback(context(0))  # a stage that already ended is not overwritten
+    rows = {r["id_fund"]: r for r in fund_db.execute(
+        "SELECT ID_Fund, Estado, Mensaje FROM logs.vw_Ejecucion_Etapas WHERE Etapa = 'IPA'")}
+    assert rows[102]["estado"] == "ERROR" and "SIGKILL" in rows[102]["mensaje"]
+    assert "clear this fund's ipa task" in rows[102]["mensaje"]
+    assert rows[101]["estado"] == "OK" and rows[103]["estado"] == "PENDIENTE"
+
+
+def database_autocommit():
+    from fondos.db import database
+
+    return database(autocommit=True)
