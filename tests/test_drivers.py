@@ -149,11 +149,6 @@ def test_odbc_connection_string(monkeypatch):
     assert "Encrypt=no;" in odbc_connection_string(off) and "Encrypt=yes" not in odbc_connection_string(off)
 
 
-def test_dates_and_none_pass_through_unchanged():
-    assert call_sql(_db("pymssql"), "logs.sp_Inicializar_Proceso", ["FechaReporte"]).endswith("@FechaReporte = %s")
-    assert isinstance(date(2026, 3, 13), date)
-
-
 def test_deadlock_victim_is_retried_with_backoff_and_each_retry_logged(monkeypatch, caplog):
     import logging
 
