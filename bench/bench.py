@@ -57,10 +57,9 @@ def timed_run(af, dag_id: str, conf: dict | None) -> float:
 
 
 def close_open_procesos() -> None:
-    with database(autocommit=True) as db:
-        for r in db.execute("SELECT ID_Proceso FROM logs.Procesos WHERE Estado = 'EN_PROGRESO'"):
-            db.execute("SELECT * FROM logs.sp_Actualizar_Estadisticas_Proceso(ID_Proceso => %s, Cerrar => TRUE)",
-                       (r["id_proceso"],))
+    from fondos.proceso import cerrar_procesos_en_progreso
+
+    cerrar_procesos_en_progreso()
 
 
 def main() -> int:

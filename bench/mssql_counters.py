@@ -42,6 +42,7 @@ def main() -> int:
     from fondos.demo import seed
     from fondos.metrics import delta, lock_counters
     from fondos.migrate import migrate
+    from fondos.proceso import cerrar_procesos_en_progreso
     from pipeline_helpers import run_all, start
 
     fecha = date(2026, 3, 13)
@@ -50,8 +51,8 @@ def main() -> int:
             raise SystemExit("this script measures SQL Server")
         migrate(db)
         seed(db, fecha, N, POS)
-        db.execute("UPDATE logs.Procesos SET Estado = 'ERROR' WHERE Estado = 'EN_PROGRESO'")
-        db.commit()
+    cerrar_procesos_en_progreso()  # an earlier run of this date must not block the new one
+    with database() as db:
         before, promo_before = lock_counters(db), db.execute(PROMOTIONS)[0]["n"]
     items = start(f"mssql-counters-{time.time()}", fecha=fecha)
     t0 = time.monotonic()

@@ -171,7 +171,7 @@ def _cmd_run(args) -> int:
     from fondos.settings import PROJECT_ROOT
 
     started = time.monotonic()
-    embedded.ensure_connection()
+    fund_db = embedded.ensure_connection()
     with database() as db:
         migrate(db)
         if not args.sin_demo:
@@ -181,7 +181,7 @@ def _cmd_run(args) -> int:
             print(f"demo data: {args.fondos} funds x {args.posiciones} positions for {args.fecha}")
     home = PROJECT_ROOT / ".airflow"
     print(f"starting Airflow (API server, scheduler, DAG processor; LocalExecutor) in {home}")
-    with airflow_env.LocalAirflow(home, os.environ[f"AIRFLOW_CONN_{CONN_ID.upper()}"],
+    with airflow_env.LocalAirflow(home, fund_db,
                                   parallelism=args.paralelo) as af:
         af.ready("procesos_diarios")
         status, body = af.trigger("procesos_diarios", {"fecha": args.fecha.isoformat()})
@@ -201,9 +201,9 @@ def _cmd_airflow(args) -> int:
     from fondos import airflow_env
     from fondos.settings import PROJECT_ROOT
 
-    embedded.ensure_connection()
+    fund_db = embedded.ensure_connection()
     # Locally the schedule is off unless asked for: the latest scheduled date has no demo data.
-    env = airflow_env.airflow_env(PROJECT_ROOT / ".airflow", os.environ[f"AIRFLOW_CONN_{CONN_ID.upper()}"],
+    env = airflow_env.airflow_env(PROJECT_ROOT / ".airflow", fund_db,
                                   {"FONDOS_SCHEDULE": os.environ.get("FONDOS_SCHEDULE", "none")})
     airflow_env.prepare(env)
     print("Airflow at http://localhost:8080 ; the admin password is in .airflow/simple_auth_manager_passwords.json.generated")

@@ -72,14 +72,15 @@ def uri(conn: dict) -> str:
     return f"postgresql://{conn['login']}@/{conn['schema']}?host={conn['host']}"
 
 
-def ensure_connection() -> None:
+def ensure_connection() -> str:
     """Point the `fondos_db` connection at the embedded server unless the user set one.
 
     A connection given through `AIRFLOW_CONN_FONDOS_DB` (or any Airflow secrets
-    backend the user configured through that variable) always wins.
+    backend the user configured through that variable) always wins. Returns
+    the connection's value, for handing to Airflow processes.
     """
     env_var = f"AIRFLOW_CONN_{CONN_ID.upper()}"
-    if os.environ.get(env_var):
-        return
-    os.environ[env_var] = json.dumps(start())
-    log.info("Using the embedded PostgreSQL in %s", pgdata_dir())
+    if not os.environ.get(env_var):
+        os.environ[env_var] = json.dumps(start())
+        log.info("Using the embedded PostgreSQL in %s", pgdata_dir())
+    return os.environ[env_var]

@@ -99,13 +99,17 @@ def ejecutar_etapa(item: dict[str, Any], etapa: str, conn_id: str = CONN_ID) -> 
     return {"etapa": etapa, "estado": "OK", "filas": total, "pasos": pasos}
 
 
+def _registrar_error_si_abierta(db: Database, id_ejecucion: int, etapa: str, mensaje: str) -> None:
+    rows = db.execute("SELECT Estado FROM logs.vw_Ejecucion_Etapas WHERE ID_Ejecucion = %s AND Etapa = %s",
+                      (id_ejecucion, etapa))
+    if rows and rows[0]["estado"] in ("EN_PROGRESO", "PENDIENTE"):
+        _registrar(db, {"id_ejecucion": id_ejecucion}, etapa, "ERROR", mensaje=mensaje[:4000])
+
+
 def registrar_error(item: dict[str, Any], etapa: str, mensaje: str, conn_id: str = CONN_ID) -> None:
     """Record ERROR for a stage unless it already ended (for failure callbacks)."""
     with database(conn_id, autocommit=True) as db:
-        rows = db.execute("SELECT Estado FROM logs.vw_Ejecucion_Etapas WHERE ID_Ejecucion = %s AND Etapa = %s",
-                          (item["id_ejecucion"], etapa))
-        if rows and rows[0]["estado"] in ("EN_PROGRESO", "PENDIENTE"):
-            _registrar(db, item, etapa, "ERROR", mensaje=mensaje[:4000])
+        _registrar_error_si_abierta(db, item["id_ejecucion"], etapa, mensaje)
 
 
 def cerrar_proceso(id_proceso: int, conn_id: str = CONN_ID) -> dict[str, Any]:
@@ -173,10 +177,10 @@ def registrar_error_por_indice(clave: str, map_index: int, etapa: str, mensaje: 
         rows = db.execute(
             "SELECT DISTINCT e.ID_Ejecucion, e.ID_Fund FROM logs.vw_Ejecucion_Etapas AS e JOIN logs.vw_Procesos AS p "
             "ON p.ID_Proceso = e.ID_Proceso WHERE p.ClaveEjecucion = %s ORDER BY e.ID_Fund", (clave,))
-    if not 0 <= map_index < len(rows):
-        log.warning("no ejecución at map index %s of run %s", map_index, clave)
-        return False
-    registrar_error({"id_ejecucion": rows[map_index]["id_ejecucion"]}, etapa, mensaje, conn_id)
+        if not 0 <= map_index < len(rows):
+            log.warning("no ejecución at map index %s of run %s", map_index, clave)
+            return False
+        _registrar_error_si_abierta(db, rows[map_index]["id_ejecucion"], etapa, mensaje)
     return True
 
 
@@ -184,3 +188,13 @@ def proceso_de_clave(clave: str, conn_id: str = CONN_ID) -> int | None:
     with database(conn_id, autocommit=True) as db:
         rows = db.execute("SELECT ID_Proceso FROM logs.vw_Procesos WHERE ClaveEjecucion = %s", (clave,))
     return int(rows[0]["id_proceso"]) if rows else None
+
+
+def cerrar_procesos_en_progreso(conn_id: str = CONN_ID) -> list[int]:
+    """Close every proceso still EN_PROGRESO (benchmarks between runs; an operator after a crash)."""
+    with database(conn_id, autocommit=True) as db:
+        ids = [int(r["id_proceso"]) for r in db.execute("SELECT ID_Proceso FROM logs.vw_Procesos WHERE Estado = %s",
+                                                         ("EN_PROGRESO",))]
+    for id_proceso in ids:
+        cerrar_proceso(id_proceso, conn_id)
+    return ids
