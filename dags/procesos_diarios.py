@@ -16,7 +16,8 @@ The daily per-fund processing of one report date (FechaReporte).
 **Schedule**: business days (`FONDOS_SCHEDULE`, default 06:00 Mon–Fri in
 `FONDOS_TIMEZONE`; `none` for manual runs only); a scheduled run processes
 the previous business day.
-**Manual run**: trigger with `{"fecha": "YYYY-MM-DD"}`.
+**Manual run**: trigger with `{"fecha": "YYYY-MM-DD"}`; an empty or null fecha
+means the business day before the run.
 **Retry one fund**: clear that fund's failed task (its map index) with
 downstream; only that fund runs again and the proceso's figures follow.
 """
@@ -28,6 +29,7 @@ from datetime import datetime
 from airflow.sdk import CronTriggerTimetable, Param, dag, task_group
 
 from fondos import dag_tasks
+from fondos.fechas import FECHA_SCHEMA
 from fondos.settings import SCHEDULE, TIMEZONE
 from fondos.stages import STAGES, stage_order
 
@@ -44,9 +46,10 @@ from fondos.stages import STAGES, stage_order
         "fecha": Param(
             None,
             type=["null", "string"],
-            format="date",
-            title="FechaReporte",
-            description="Report date YYYY-MM-DD. Empty: the business day before the run.",
+            anyOf=FECHA_SCHEMA,
+            title="FechaReporte (YYYY-MM-DD)",  # also appears in the refusal of a malformed value
+            description="Report date in the form YYYY-MM-DD, e.g. 2026-03-13. "
+                        "Empty or null: the business day before the run.",
         ),
     },
     doc_md=__doc__,
@@ -54,7 +57,7 @@ from fondos.stages import STAGES, stage_order
 def procesos_diarios():
     ejecuciones = dag_tasks.crear_proceso()
 
-    @task_group(group_id="procesar_fondo")
+    @task_group(group_id=dag_tasks.GROUP_ID)
     def procesar_fondo(ejecucion):
         tasks = {name: dag_tasks.stage_task(name)(ejecucion) for name in stage_order()}
         for name, stage in STAGES.items():

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from fondos.db import open_database
-from fondos.migrate import MigrationError, migrate, status
+from fondos.legacy import PreflightError
+from fondos.migrate import migrate, status
 from fondos.settings import MIGRATIONS_DIR
 from fondos.tsql import split_batches
 from legacy_data import LEGACY_RUNS, data_fingerprints, insert_legacy_history
@@ -92,9 +93,9 @@ def test_running_the_backfill_again_changes_nothing(legacy_db):
     assert after == before
 
 
-def test_backfill_that_cannot_prove_its_counts_rolls_back_with_a_clear_error(legacy_db):
+def test_orphan_fund_rows_stop_the_migration_before_anything_is_applied(legacy_db):
     db = legacy_db
-    orphan = 1761000000000  # fund rows whose legacy ejecución row is missing
+    orphan = 1769999999999  # fund rows whose legacy ejecución row is missing; higher than every other id
     db.execute(
         "INSERT INTO logs.Ejecucion_Fondos (ID_Ejecucion, ID_Fund, FundShortName, Portfolio_Geneva) "
         "VALUES (%s, %s, %s, %s)", (orphan, 101, "FONDO 101", "LAFID01"),
@@ -102,19 +103,17 @@ def test_backfill_that_cannot_prove_its_counts_rolls_back_with_a_clear_error(leg
     db.commit()
     before = data_fingerprints(db)
 
-    with pytest.raises(MigrationError) as err:
+    with pytest.raises(PreflightError) as err:
         migrate(db)
     message = str(err.value)
-    assert "015_BACKFILL_ID_PROCESO" in message
-    assert str(orphan) in message and "Nothing was changed" in message
+    assert f"{orphan} (1 fund row(s))" in message and "nothing was applied" in message
 
-    assert status(db).current_version == 14  # 015 not recorded, 016+ not run
-    assert db.execute("SELECT COUNT(*) AS n FROM logs.Procesos")[0]["n"] == 0
-    assert db.execute("SELECT COUNT(*) AS n FROM logs.Ejecuciones WHERE ID_Proceso IS NOT NULL")[0]["n"] == 0
+    assert status(db).current_version == 11  # the preflight runs before 012
     db.commit()
     assert data_fingerprints(db) == before
 
-    # Once the operator restores the missing ejecución, the same migration goes through.
+    # Once the operator restores the missing ejecución, the same command goes through, and new ids
+    # start above the restored one (012 had not run, but the check is repeated after every migrate).
     db.execute(
         "INSERT INTO logs.Ejecuciones (ID_Ejecucion, FechaReporte, Estado, TotalFondos) VALUES (%s, %s, %s, %s)",
         (orphan, LEGACY_RUNS[0][1], "OK", 1),
@@ -122,6 +121,11 @@ def test_backfill_that_cannot_prove_its_counts_rolls_back_with_a_clear_error(leg
     db.commit()
     migrate(db)
     assert status(db).pending == []
+    nxt = db.execute(
+        "SELECT NEXTVAL('logs.seq_id') AS n" if db.dialect == "postgres" else "SELECT NEXT VALUE FOR logs.Seq_ID AS n"
+    )[0]["n"]
+    db.rollback()
+    assert nxt > orphan
 
 
 def test_legacy_schema_and_target_schema_files_are_numbered_as_the_plan_says():

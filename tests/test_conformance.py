@@ -113,6 +113,27 @@ def test_bad_input_is_refused_with_a_clear_message_and_creates_nothing(conn, fon
     assert count(conn, "SELECT COUNT(*) FROM logs.Ejecuciones") == 0
 
 
+def test_a_date_without_source_data_is_refused_up_front_naming_the_feed(conn):
+    seed(2, 5)  # FECHA has every feed; the day before has prices and FX rates but no positions
+    for fecha, feed in ((FECHA - timedelta(days=1), "source.Geneva_Posiciones has no positions for any of the 2 fund(s)"),
+                        (FECHA - timedelta(days=2), "source.TiposCambio has no FX rates for that date")):
+        with pytest.raises(InvalidInput) as err:
+            start(f"no-data-{fecha}", fecha=fecha)
+        assert f"no source data for {fecha}: {feed}" in str(err.value)
+        assert "Nothing was created" in str(err.value) and "Load the" in str(err.value)
+    assert count(conn, "SELECT COUNT(*) FROM logs.vw_Procesos") == 0
+
+
+def test_funds_without_source_data_are_listed_at_once_and_the_rest_proceed(conn, caplog):
+    seed(3, 5)
+    _remove_positions(conn, "LAFID002")
+    with caplog.at_level(logging.WARNING, logger="fondos.proceso"):
+        items = start("partial-data")
+    assert len(items) == 3
+    assert ("1 of 3 funds lack source data for 2026-03-13 and will fail:\n  fund 102 "
+            in caplog.text) and "no positions in source.Geneva_Posiciones for portfolio LAFID002" in caplog.text
+
+
 def test_no_active_funds_is_refused(conn):
     seed(2, 5)
     conn.execute("UPDATE config.Fondos SET Activo = %s", (False,))
@@ -219,9 +240,47 @@ def test_closing_marks_a_killed_stage_as_error(conn):
         call(db, "logs.sp_Actualizar_Estado_Etapa",
              {"ID_Ejecucion": items[1]["id_ejecucion"], "Etapa": "IPA", "Estado": "EN_PROGRESO"})
     assert proceso_row(conn, items[0]["id_proceso"])["estado"] == "EN_PROGRESO"
-    closed = proceso.cerrar_proceso(items[0]["id_proceso"])
+    # what Airflow knows and the killed task never could tell: its task failed (map index 1 = second fund)
+    closed = proceso.cerrar_proceso(items[0]["id_proceso"], airflow={("IPA", 1): "failed"})
     assert (closed["estado"], closed["fondosexitosos"], closed["fondosfallidos"]) == ("ERROR", 1, 1)
-    assert "did not finish" in etapa(conn, items[1]["id_ejecucion"], "IPA")["mensaje"]
+    killed = etapa(conn, items[1]["id_ejecucion"], "IPA")
+    assert killed["estado"] == "ERROR"
+    assert killed["mensaje"].startswith("IPA was killed on try 1 (SIGKILL, OOM kill or timeout)")
+    # the stages behind it never ran, and say so the same way as behind a data failure: PENDIENTE
+    behind = {s: etapa(conn, items[1]["id_ejecucion"], s)["estado"] for s in STAGES if s != "IPA"}
+    assert set(behind.values()) <= {"PENDIENTE", "OMITIDO"} and "PENDIENTE" in behind.values()
+
+
+def test_never_run_stages_get_the_same_state_after_a_kill_and_after_a_data_failure(conn):
+    seed(2, 10)
+    items = start("same-state")
+    conn.execute("DELETE FROM source.Geneva_Posiciones WHERE Portfolio = %s", (items[0]["portfolio_geneva"],))
+    data_failure = proceso.ejecutar_fondo(items[0])  # IPA fails on data, the rest never run
+    assert data_failure["IPA"] == "ERROR"
+    with database(autocommit=True) as db:  # the other fund's IPA task is SIGKILLed after it started
+        from fondos.calls import call
+
+        call(db, "logs.sp_Actualizar_Estado_Etapa",
+             {"ID_Ejecucion": items[1]["id_ejecucion"], "Etapa": "IPA", "Estado": "EN_PROGRESO"})
+    proceso.cerrar_proceso(items[0]["id_proceso"], airflow={("IPA", 0): "failed", ("IPA", 1): "failed"})
+    states = [{s: etapa(conn, it["id_ejecucion"], s)["estado"] for s in STAGES} for it in items]
+    assert states[0] == states[1]
+    assert states[0]["IPA"] == "ERROR" and states[0]["PNL"] == "PENDIENTE"
+
+
+def test_an_attempt_that_finds_its_stage_in_progress_records_the_interrupted_one(conn):
+    seed(1, 10)
+    item = start("interrupted")[0]
+    with database(autocommit=True) as db:  # attempt 1 started, then its task was killed
+        from fondos.calls import call
+
+        call(db, "logs.sp_Actualizar_Estado_Etapa",
+             {"ID_Ejecucion": item["id_ejecucion"], "Etapa": "IPA", "Estado": "EN_PROGRESO"})
+    proceso.ejecutar_etapa(item, "IPA")  # attempt 2
+    e = etapa(conn, item["id_ejecucion"], "IPA")
+    assert (e["estado"], e["intentos"]) == ("OK", 2)
+    assert e["mensaje"].startswith("attempt 1 was interrupted: it started at ")
+    assert "never recorded an outcome (task killed, worker lost or timed out); attempt 2 started at" in e["mensaje"]
 
 
 # --- idempotency -------------------------------------------------------------

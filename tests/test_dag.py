@@ -154,8 +154,34 @@ def test_malformed_fecha_is_rejected_by_the_param_schema(fund_db):
 
     from pipeline_helpers import count
 
-    with pytest.raises(ParamValidationError):
+    with pytest.raises(ParamValidationError) as err:
         fresh_dag().test(run_conf={"fecha": "15/03/2026"})
+    assert "'15/03/2026' is not valid under any of the given schemas" in str(err.value)
+    assert "FechaReporte (YYYY-MM-DD)" in str(err.value)
+    assert count(fund_db, "SELECT COUNT(*) FROM logs.Procesos") == 0
+
+
+def test_empty_fecha_runs_the_business_day_before_the_run(fund_db):
+    import pendulum
+
+    from fondos.settings import TIMEZONE
+    from pipeline_helpers import seed
+
+    expected = previous_business_day(pendulum.now(TIMEZONE).date())
+    seed(2, 5, fecha=expected)
+    dr = fresh_dag().test(run_conf={"fecha": ""})
+    assert dr.state == "success"
+    p = fund_db.execute("SELECT FechaReporte, Estado, TotalFondos FROM logs.vw_Procesos")
+    assert [(r["fechareporte"], r["estado"], r["totalfondos"]) for r in p] == [(expected, "OK", 2)]
+
+
+def test_a_date_without_source_data_creates_nothing(fund_db):
+    from pipeline_helpers import count, seed
+
+    seed(2, 5)  # 2026-03-13 has data; 2026-03-12's feeds were never loaded
+    dr = fresh_dag().test(run_conf={"fecha": "2026-03-11"})
+    assert dr.state == "failed"
+    assert _ti_states(dr)[("crear_proceso", -1)] == "failed"
     assert count(fund_db, "SELECT COUNT(*) FROM logs.Procesos") == 0
 
 

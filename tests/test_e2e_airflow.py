@@ -69,6 +69,8 @@ def test_trigger_fail_repair_clear_one_fund_and_invalid_fecha(stack):
     # 4. an invalid fecha is refused at the door and creates nothing
     status, body = af.trigger("procesos_diarios", {"fecha": "2026-02-30"})
     assert status == 400, body
+    status, body = af.trigger("procesos_diarios", {"fecha": "15/03/2026"})
+    assert status == 400 and "FechaReporte (YYYY-MM-DD)" in str(body), body  # the message says the format
     assert af.api("GET", "/dags/procesos_diarios/dagRuns")[1]["total_entries"] == 0
 
     # 1. trigger; the run fails because fund 102 has no positions
@@ -124,3 +126,114 @@ def test_trigger_fail_repair_clear_one_fund_and_invalid_fecha(stack):
         assert count(conn, "SELECT COUNT(*) FROM extract.IPA WHERE ID_Ejecucion = %s", (failing,)) == len(saved)
         assert count(conn, "SELECT COUNT(*) FROM staging.IPA_WorkTable WHERE ID_Ejecucion = %s", (failing,)) == len(saved)
     print(f"\ne2e: first run {first_run_s:.1f}s, retry of one fund {retry_s:.1f}s")
+
+    # 5. an empty fecha means the business day before the run; that day has no feeds: refused, nothing created
+    status, body = af.trigger("procesos_diarios", {"fecha": ""})
+    assert status == 200, body
+    assert af.wait_run("procesos_diarios", body["dag_run_id"], 300) == "failed"
+    log = next((af.home / "logs").rglob(f"run_id={body['dag_run_id']}/task_id=crear_proceso/attempt=1.log")).read_text()
+    assert "no source data for" in log and "Nothing was created" in log
+    with database(autocommit=True) as conn:
+        assert count(conn, "SELECT COUNT(*) FROM logs.Procesos") == 1
+
+
+# --- a stage task SIGKILLed mid-stage ------------------------------------------------------------
+
+def _task_pid(ti: dict) -> int | None:
+    """The task process of a running task instance: the pid Airflow records for it, checked against the
+    process title the task runner sets (`airflow worker -- <ti uuid>`; the LocalExecutor's own worker
+    process also names the uuid, after "LocalExecutor:", and must not be the one killed)."""
+    from pathlib import Path
+
+    try:
+        cmd = Path(f"/proc/{ti['pid']}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except (OSError, TypeError, KeyError):
+        return None
+    return ti["pid"] if cmd.strip() == f"airflow worker -- {ti['id']}" else None
+
+
+def _running_try(af, run_id: str, map_index: int) -> dict | None:
+    status, ti = af.api("GET", f"/dags/procesos_diarios/dagRuns/{run_id}/taskInstances/procesar_fondo.ipa/{map_index}")
+    return ti if status == 200 and ti.get("state") == "running" else None
+
+
+def _kill_running_try(af, conn, run_id: str, map_index: int, id_ejecucion: int, try_number: int) -> None:
+    """Wait until this try of the fund's IPA task runs and has recorded EN_PROGRESO, then SIGKILL its process."""
+    import signal
+
+    def ready():
+        ti = _running_try(af, run_id, map_index)
+        if not ti or ti["try_number"] != try_number:
+            return None
+        row = conn.execute("SELECT Estado, Intentos FROM logs.vw_Ejecucion_Etapas WHERE ID_Ejecucion = %s "
+                           "AND Etapa = 'IPA'", (id_ejecucion,))[0]
+        if (row["estado"], row["intentos"]) != ("EN_PROGRESO", try_number):
+            return None
+        return _task_pid(ti)
+
+    pid = af.wait_for(f"try {try_number} of IPA, map index {map_index}, running", ready, 240, interval=0.5)
+    os.kill(pid, signal.SIGKILL)
+
+
+def test_a_stage_killed_on_every_try_is_recorded_as_killed_and_one_retried_ends_ok(fresh_pg_db, tmp_path):
+    """Fund 101's IPA is SIGKILLed on each of its 3 tries; fund 102's once, then it is let through.
+
+    Both block inside IPA_00 on a table lock the test holds (so each try is surely mid-stage when killed,
+    and the killed try's statement is still on the server when the retry arrives)."""
+    from pipeline_helpers import count, seed
+
+    db = open_database()
+    migrate(db)
+    db.close()
+    af = LocalAirflow(tmp_path / "airflow", os.environ["AIRFLOW_CONN_FONDOS_DB"], parallelism=4,
+                      extra={"FONDOS_RETRY_DELAY_S": "1"})
+    af.home.mkdir()
+    af.start()
+    holder = open_database()
+    try:
+        seed(2, 30)
+        af.ready("procesos_diarios")
+        holder.execute("LOCK TABLE extract.IPA IN SHARE MODE")  # every IPA_00 insert waits behind it
+        status, body = af.trigger("procesos_diarios", {"fecha": FECHA})
+        assert status == 200, body
+        run_id = body["dag_run_id"]
+        with database(autocommit=True) as conn:
+            ids = af.wait_for("the proceso", lambda: {r["id_fund"]: r["id_ejecucion"] for r in conn.execute(
+                "SELECT ID_Fund, ID_Ejecucion FROM logs.Ejecuciones WHERE ID_Fund IS NOT NULL")} or None, 120)
+            _kill_running_try(af, conn, run_id, 1, ids[102], 1)
+            for attempt in (1, 2, 3):
+                _kill_running_try(af, conn, run_id, 0, ids[101], attempt)
+            holder.rollback()  # fund 102's second try (waiting behind the lock) goes through
+            state = af.wait_run("procesos_diarios", run_id, 600)
+            assert state == "failed"
+
+            stages = {(r["id_fund"], r["etapa"]): r for r in conn.execute(
+                "SELECT ID_Fund, Etapa, Estado, Intentos, Mensaje, Filas FROM logs.vw_Ejecucion_Etapas")}
+            killed = stages[(101, "IPA")]
+            assert (killed["estado"], killed["intentos"]) == ("ERROR", 3)
+            assert killed["mensaje"].startswith("IPA was killed on try 3 (SIGKILL, OOM kill or timeout)"), killed
+            # never-run stages: PENDIENTE, as behind a data failure (test_dag_run_with_one_failing_fund)
+            assert {s: stages[(101, s)]["estado"] for s in ("CAPM", "Derivados", "UBS", "PNL")} == \
+                {"CAPM": "PENDIENTE", "Derivados": "PENDIENTE", "UBS": "PENDIENTE", "PNL": "PENDIENTE"}
+            # The last killed try's INSERT may still finish on the server if the lock frees before the server
+            # notices its client is gone (client_connection_check_interval): its rows exist once or not at all,
+            # and the next steps, which only the dead process would have called, never ran.
+            assert count(conn, "SELECT COUNT(*) FROM extract.IPA WHERE ID_Ejecucion = %s", (ids[101],)) in (0, 30)
+            for table in ("staging.IPA_Precios", "staging.IPA_WorkTable"):
+                assert count(conn, f"SELECT COUNT(*) FROM {table} WHERE ID_Ejecucion = %s", (ids[101],)) == 0
+
+            retried = stages[(102, "IPA")]
+            assert (retried["estado"], retried["intentos"]) == ("OK", 2)
+            assert retried["mensaje"].startswith("attempt 1 was interrupted"), retried
+            assert all(stages[(102, s)]["estado"] == "OK" for s in ("CAPM", "Derivados", "UBS", "PNL"))
+            # its rows exist once: one per position, one price per instrument
+            assert count(conn, "SELECT COUNT(*) FROM extract.IPA WHERE ID_Ejecucion = %s", (ids[102],)) == 30
+            assert count(conn, "SELECT COUNT(*) FROM staging.IPA_WorkTable WHERE ID_Ejecucion = %s", (ids[102],)) == 30
+            p = conn.execute("SELECT Estado, FondosExitosos, FondosFallidos FROM logs.vw_Procesos")[0]
+            assert (p["estado"], p["fondosexitosos"], p["fondosfallidos"]) == ("ERROR", 1, 1)
+    except (TimeoutError, RuntimeError, AssertionError):
+        print(af.logs())
+        raise
+    finally:
+        holder.close()
+        af.stop()

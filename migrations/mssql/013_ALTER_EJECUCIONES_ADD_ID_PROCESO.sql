@@ -5,7 +5,11 @@
 -- (plan, risk 2); legacy rows keep ID_Fund NULL because one legacy ejecución
 -- covered many funds. A fund appears at most once per proceso
 -- (UX_Ejecuciones_Proceso_Fund, filtered to new-style rows). Estado is
--- checked against the states the pipeline writes.
+-- checked against the states the pipeline writes; `fondos db migrate` runs a
+-- preflight before 012 that normalises known spellings of those states in
+-- legacy rows (case, surrounding spaces) and refuses, with nothing applied,
+-- any value it cannot map (fondos/legacy.py). Legado marks the backfilled,
+-- read-only history (set by 015).
 
 IF COL_LENGTH(N'logs.Ejecuciones', N'ID_Proceso') IS NULL
     ALTER TABLE logs.Ejecuciones ADD ID_Proceso BIGINT NULL;
@@ -13,6 +17,10 @@ GO
 
 IF COL_LENGTH(N'logs.Ejecuciones', N'ID_Fund') IS NULL
     ALTER TABLE logs.Ejecuciones ADD ID_Fund INT NULL;
+GO
+
+IF COL_LENGTH(N'logs.Ejecuciones', N'Legado') IS NULL
+    ALTER TABLE logs.Ejecuciones ADD Legado BIT NOT NULL CONSTRAINT DF_Ejecuciones_Legado DEFAULT 0;
 GO
 
 IF OBJECT_ID(N'logs.FK_Ejecuciones_Procesos', N'F') IS NULL

@@ -30,7 +30,8 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 # SQLSTATEs and SQL Server error numbers that mean "try again": deadlock victim,
 # serialization failure, lock timeout, lost connection.
 _TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "08000", "08003", "08006", "08001", "57P01"}
-_TRANSIENT_MSSQL_NUMBERS = {1205, 1222, 3960, 3961, 10054, 10053, 20006, 20047}
+# 50046: logs.sp_Bloquear_Ejecucion's stage lock was chosen as a deadlock victim (sp_getapplock returns -3).
+_TRANSIENT_MSSQL_NUMBERS = {1205, 1222, 3960, 3961, 10054, 10053, 20006, 20047, 50046}
 
 
 def call_sql(db: Database, procedure: str, names: list[str]) -> str:

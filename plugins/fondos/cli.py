@@ -141,8 +141,9 @@ def _cmd_proceso_cerrar(args) -> int:
     from fondos.report import format_proceso
 
     embedded.ensure_connection()
-    print(format_proceso(cerrar_proceso(args.id)))
-    return 0
+    proceso = cerrar_proceso(args.id)
+    print(format_proceso(proceso))
+    return 0 if proceso["estado"] == "OK" else 1  # closed as ERROR is a failure for a script
 
 
 def _cmd_proceso_revertir(args) -> int:

@@ -16,11 +16,12 @@ from airflow.sdk.exceptions import AirflowFailException
 from fondos import proceso
 from fondos.errors import DataError, InvalidInput
 from fondos.fechas import parse_fecha, previous_business_day
-from fondos.settings import POOL, TIMEZONE
+from fondos.settings import POOL, RETRY_DELAY_S, TIMEZONE
 
 log = logging.getLogger(__name__)
 
 STAGE_RETRIES = 2
+GROUP_ID = "procesar_fondo"
 
 
 def run_key(context: dict[str, Any]) -> str:
@@ -52,7 +53,7 @@ def crear_proceso() -> list[dict[str, Any]]:
         usuario = getattr(context["dag_run"], "triggering_user_name", None) or "scheduler"
         items = proceso.inicializar_proceso(fecha, usuario, run_key(context))
     except InvalidInput as exc:
-        raise AirflowFailException(f"{exc}. Nothing was created; trigger again with a valid fecha.") from exc
+        raise AirflowFailException(f"crear_proceso refused the run, and nothing was created: {exc}") from exc
     log.info("proceso %s for %s: %d funds", items[0]["id_proceso"], fecha, len(items))
     return items
 
@@ -78,20 +79,43 @@ def stage_task(etapa: str):
         task_id=etapa.lower(),
         pool=POOL,
         retries=STAGE_RETRIES,
-        retry_delay=timedelta(seconds=30),
+        retry_delay=timedelta(seconds=RETRY_DELAY_S),
         retry_exponential_backoff=True,
         execution_timeout=timedelta(minutes=30),
         map_index_template="{{ fondo | default('') }}",
         on_failure_callback=_stage_failure_callback(etapa),
     )
     def run_stage(ejecucion: dict[str, Any]) -> dict[str, Any]:
-        get_current_context()["fondo"] = f"{ejecucion['id_fund']} {ejecucion['fundshortname']}"
+        context = get_current_context()
+        context["fondo"] = f"{ejecucion['id_fund']} {ejecucion['fundshortname']}"
+        ti = context["ti"]
+        reintento = (f"Airflow retries it (this was try {ti.try_number} of {ti.max_tries + 1})"
+                     if ti.try_number <= ti.max_tries else None)
         try:
-            return proceso.ejecutar_etapa(ejecucion, etapa)
+            return proceso.ejecutar_etapa(ejecucion, etapa, reintento=reintento)
         except DataError as exc:  # retrying cannot fix data: fail now, say what to do
             raise AirflowFailException(str(exc)) from exc
 
     return run_stage
+
+
+def airflow_stage_states(context: dict[str, Any]) -> dict[tuple[str, int], str]:
+    """Airflow's own state of every mapped stage task of this run: (stage, map index) -> state.
+
+    Read through the Task SDK (the execution API), so the database can be told
+    what Airflow knows and the task never could: that it was killed.
+    """
+    from fondos.stages import STAGES
+
+    by_task = {f"{GROUP_ID}.{name.lower()}": name for name in STAGES}
+    ti = context["ti"]
+    states = ti.get_task_states(dag_id=ti.dag_id, task_ids=list(by_task), run_ids=[context["run_id"]])
+    out: dict[tuple[str, int], str] = {}
+    for key, state in (states.get(context["run_id"]) or {}).items():
+        task_id, _, index = key.rpartition("_")
+        if task_id in by_task and index.isdigit():
+            out[(by_task[task_id], int(index))] = state
+    return out
 
 
 @task(task_id="cerrar_proceso", trigger_rule="all_done", retries=2, retry_delay=timedelta(seconds=20))
@@ -103,13 +127,14 @@ def cerrar_proceso() -> dict[str, Any]:
     id_proceso = proceso.proceso_de_clave(run_key(context))
     if id_proceso is None:
         raise AirflowFailException("no proceso was created for this run (crear_proceso failed: see its log)")
-    p = proceso.cerrar_proceso(id_proceso)
+    p = proceso.cerrar_proceso(id_proceso, airflow=airflow_stage_states(context))
     log.info("summary\n%s", format_proceso(p))
     if p["estado"] != "OK":
         failed = [f"fund {f['id_fund']} ({f['fundshortname']}): "
-                  + ", ".join(s for s, e in f["etapas"].items() if e["estado"] == "ERROR")
+                  + "; ".join(f"{s}: {e['mensaje'] or 'failed'}" for s, e in f["etapas"].items() if e["estado"] == "ERROR")
                   for f in p["fondos"] if f["estado"] != "OK"]
         raise AirflowFailException(
-            f"proceso {id_proceso} for {p['fechareporte']}: {p['fondosfallidos']} of {p['totalfondos']} funds failed "
-            f"({'; '.join(failed)}). Fix the cause, then clear the failed fund's task (with downstream) to retry it.")
+            f"proceso {id_proceso} for {p['fechareporte']}: {p['fondosfallidos']} of {p['totalfondos']} funds failed. "
+            + " | ".join(failed)
+            + " | Fix the cause, then clear the failed fund's task (with downstream) to retry it.")
     return {"id_proceso": id_proceso, "estado": p["estado"], "fondos": p["totalfondos"]}

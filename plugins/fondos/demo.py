@@ -15,6 +15,15 @@ FX rates, capital movements, FX forwards and custodian holdings.
   derivatives, every 5th no custodian account.
 * Fast: PostgreSQL gets COPY, SQL Server multi-row INSERTs; 50 funds x 2,000
   positions is about 250,000 rows.
+* Never touches real data. A demo fund is recognised by what the seeder
+  itself writes (ID_Fund 101 + k with its generated short name and Geneva
+  portfolio). If config.Fondos holds any other fund on a demo id, a demo
+  name or a demo portfolio code, the seeder refuses and changes nothing. It
+  only changes the date it seeds, and only the demo portfolios' feeds of
+  that date: prices and FX rates are inserted where missing and never
+  rewritten (they are a function of the instrument or currency and the
+  date), so re-seeding a date gives identical data and an earlier date
+  keeps its own. `--fondos N` deactivates demo funds beyond N.
 """
 
 from __future__ import annotations
@@ -56,15 +65,52 @@ class Fund:
     base: str
 
 
+def demo_fund(i: int) -> Fund:
+    """The i-th demo fund (1-based), always the same."""
+    name = f"FI {_REGION[i % len(_REGION)]} {_ASSET_CLASS[(i * 7) % len(_ASSET_CLASS)]} {i:03d}"
+    return Fund(
+        id_fund=FIRST_FUND_ID + i - 1, short_name=name, geneva=f"LAFID{i:03d}", capm=f"CAPM{i:03d}",
+        derivados=None if i % 4 == 0 else f"DER{i:03d}", ubs=None if i % 5 == 0 else f"UBS{i:03d}",
+        base="CLP" if i % 6 == 0 else "USD")
+
+
 def funds(n: int) -> list[Fund]:
-    out = []
-    for i in range(1, n + 1):
-        name = f"FI {_REGION[i % len(_REGION)]} {_ASSET_CLASS[(i * 7) % len(_ASSET_CLASS)]} {i:03d}"
-        out.append(Fund(
-            id_fund=FIRST_FUND_ID + i - 1, short_name=name, geneva=f"LAFID{i:03d}", capm=f"CAPM{i:03d}",
-            derivados=None if i % 4 == 0 else f"DER{i:03d}", ubs=None if i % 5 == 0 else f"UBS{i:03d}",
-            base="CLP" if i % 6 == 0 else "USD"))
-    return out
+    return [demo_fund(i) for i in range(1, n + 1)]
+
+
+class NotDemoData(RuntimeError):
+    """config.Fondos holds funds the demo seeder did not create where it would write."""
+
+
+def _is_demo(row: dict) -> bool:
+    i = row["id_fund"] - FIRST_FUND_ID + 1
+    return i >= 1 and (row["fundshortname"], row["portfolio_geneva"]) == (demo_fund(i).short_name, demo_fund(i).geneva)
+
+
+def _check_only_demo(db: Database, fund_list: list[Fund]) -> list[int]:
+    """Refuse when a fund the seeder did not create sits where it would write; return the demo ids beyond N."""
+    rows = db.execute("SELECT ID_Fund, FundShortName, Portfolio_Geneva, Portfolio_CAPM, Portfolio_Derivados, "
+                      "Portfolio_UBS FROM config.Fondos ORDER BY ID_Fund")
+    ids = {f.id_fund for f in fund_list}
+    names = {f.short_name for f in fund_list}
+    codes = {c for f in fund_list for c in (f.geneva, f.capm, f.derivados, f.ubs) if c}
+    conflicts = []
+    for r in rows:
+        if _is_demo(r):
+            continue
+        used = sorted(c for c in (r["portfolio_geneva"], r["portfolio_capm"], r["portfolio_derivados"],
+                                  r["portfolio_ubs"]) if c in codes)
+        if r["id_fund"] in ids or r["fundshortname"] in names or used:
+            why = (f"on demo id {r['id_fund']}" if r["id_fund"] in ids else
+                   "with a demo name" if r["fundshortname"] in names else f"using demo portfolio code(s) {used}")
+            conflicts.append(f"fund {r['id_fund']} {r['fundshortname']!r} {why}")
+    if conflicts:
+        raise NotDemoData(
+            f"demo seed refused: config.Fondos holds {len(conflicts)} fund(s) the demo seeder did not create "
+            f"where it would write: {'; '.join(conflicts[:10])}{' ...' if len(conflicts) > 10 else ''}. "
+            "Nothing was changed. Seed demo data only into a database of its own (e.g. the embedded one: "
+            "unset AIRFLOW_CONN_FONDOS_DB), or seed fewer funds.")
+    return [r["id_fund"] for r in rows if _is_demo(r) and r["id_fund"] not in ids]
 
 
 def instrument_currency(instr: str) -> str:
@@ -82,6 +128,10 @@ def price(instr: str, day: date) -> Decimal | None:
         base *= 900
     drift = 1 + (_unit("d", instr, day) - 0.5) * 0.04
     return Decimal(str(round(base * drift, 6)))
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ", ".join(["%s"] * len(values))
 
 
 def _bulk(db: Database, table: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
@@ -105,7 +155,8 @@ def _bulk(db: Database, table: str, columns: Sequence[str], rows: Iterable[Seque
 
 
 def seed(db: Database, fecha: date, n_funds: int, positions: int = 200) -> dict[str, int]:
-    """Replace the demo funds and the feeds of `fecha` (and the prices/FX of the day before)."""
+    """Replace the demo funds and their feeds of `fecha`; add the prices/FX of `fecha` and the day before
+    that are missing. Raises NotDemoData, changing nothing, when real funds are in the way."""
     if n_funds < 1 or positions < 1:
         raise ValueError("--fondos and --posiciones must be at least 1")
     anterior = previous_business_day(fecha)
@@ -120,15 +171,23 @@ def seed(db: Database, fecha: date, n_funds: int, positions: int = 200) -> dict[
     held = sorted({ins for h in holdings.values() for ins, _ in h})
 
     counts: dict[str, int] = {}
+    beyond = _check_only_demo(db, fund_list)
     ids = [f.id_fund for f in fund_list]
-    id_list = ", ".join(["%s"] * len(ids))
-    db.execute(f"DELETE FROM config.Fondos WHERE ID_Fund IN ({id_list})", ids)
-    for table in ("source.Geneva_Posiciones", "source.Geneva_Caja", "source.CAPM_Movimientos",
-                  "source.Derivados_Contratos"):
-        db.execute(f"DELETE FROM {table} WHERE FechaReporte = %s", (fecha,))
-    db.execute("DELETE FROM source.UBS_Custodia WHERE FechaReporte = %s", (fecha,))
-    db.execute("DELETE FROM source.Geneva_Precios WHERE FechaReporte IN (%s, %s)", (fecha, anterior))
-    db.execute("DELETE FROM source.TiposCambio WHERE FechaReporte IN (%s, %s)", (fecha, anterior))
+    db.execute(f"DELETE FROM config.Fondos WHERE ID_Fund IN ({_marks(ids)})", ids)
+    if beyond:
+        db.execute(f"UPDATE config.Fondos SET Activo = %s WHERE ID_Fund IN ({_marks(beyond)})", [False, *beyond])
+        log.info("demo funds beyond %d deactivated: %s", n_funds, beyond)
+    # Only the demo portfolios' feeds of this date are replaced.
+    for table, column, codes in (
+        ("source.Geneva_Posiciones", "Portfolio", [f.geneva for f in fund_list]),
+        ("source.Geneva_Caja", "Portfolio", [f.geneva for f in fund_list]),
+        ("source.CAPM_Movimientos", "Portfolio", [f.capm for f in fund_list]),
+        ("source.Derivados_Contratos", "Portfolio", [f.derivados for f in fund_list if f.derivados]),
+        ("source.UBS_Custodia", "Cuenta", [f.ubs for f in fund_list if f.ubs]),
+    ):
+        if codes:
+            db.execute(f"DELETE FROM {table} WHERE FechaReporte = %s AND {column} IN ({_marks(codes)})",
+                       [fecha, *codes])
 
     counts["config.Fondos"] = _bulk(db, "config.Fondos", (
         "ID_Fund", "FundShortName", "Portfolio_Geneva", "Portfolio_CAPM", "Portfolio_Derivados", "Portfolio_UBS",
@@ -136,15 +195,20 @@ def seed(db: Database, fecha: date, n_funds: int, positions: int = 200) -> dict[
         [(f.id_fund, f.short_name, f.geneva, f.capm, f.derivados, f.ubs, f.base, True, True, True,
           f.derivados is not None, f.ubs is not None, True) for f in fund_list])
 
+    have_fx = {(r["fechareporte"], r["moneda"]) for r in db.execute(
+        "SELECT FechaReporte, Moneda FROM source.TiposCambio WHERE FechaReporte IN (%s, %s)", (anterior, fecha))}
     counts["source.TiposCambio"] = _bulk(db, "source.TiposCambio", ("FechaReporte", "Moneda", "TipoCambio"), [
         (d, ccy, rate if ccy == "USD" else (rate * Decimal(str(1 + (_unit("fx", ccy, d) - 0.5) * 0.01))).quantize(
             Decimal("0.00000001")))
-        for d in (anterior, fecha) for ccy, rate in CURRENCIES.items()])
+        for d in (anterior, fecha) for ccy, rate in CURRENCIES.items() if (d, ccy) not in have_fx])
 
+    have_px = {(r["fechareporte"], r["id_instrumento"]) for r in db.execute(
+        "SELECT FechaReporte, ID_Instrumento FROM source.Geneva_Precios WHERE FechaReporte IN (%s, %s)",
+        (anterior, fecha))}
     counts["source.Geneva_Precios"] = _bulk(db, "source.Geneva_Precios", (
         "FechaReporte", "ID_Instrumento", "Moneda", "Precio"),
         [(d, ins, instrument_currency(ins), p) for ins in held for d in (anterior, fecha)
-         if (p := price(ins, d)) is not None])
+         if (d, ins) not in have_px and (p := price(ins, d)) is not None])
 
     pos_rows, ubs_rows, cash_rows, capm_rows, der_rows = [], [], [], [], []
     for f in fund_list:

@@ -50,7 +50,25 @@ def start(pgdata: Path | None = None, keep_running: bool = True) -> dict:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
         if not exists:
             conn.execute(f"CREATE DATABASE {DATABASE}")  # constant name: DDL takes no parameters
+        _stop_orphaned_statements(conn)
     return {"conn_type": "postgres", "host": host, "login": "postgres", "schema": DATABASE}
+
+
+CONNECTION_CHECK_INTERVAL = "2s"
+
+
+def _stop_orphaned_statements(conn) -> None:
+    """Have the server cancel a statement whose client has gone (a SIGKILLed task).
+
+    By default PostgreSQL notices a vanished client only when it next writes to
+    it, so a killed task's long INSERT ... SELECT runs to the end on its own and
+    can race the retry. `client_connection_check_interval` makes the server poll
+    the socket while a query runs and abort it within that interval.
+    """
+    current = conn.execute("SELECT current_setting('client_connection_check_interval') AS v").fetchone()[0]
+    if current != CONNECTION_CHECK_INTERVAL:
+        conn.execute(f"ALTER SYSTEM SET client_connection_check_interval = '{CONNECTION_CHECK_INTERVAL}'")
+        conn.execute("SELECT pg_reload_conf()")
 
 
 def stop(pgdata: Path | None = None) -> bool:

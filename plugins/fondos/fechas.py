@@ -8,6 +8,10 @@ from datetime import date, timedelta
 from fondos.errors import InvalidInput
 
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# The DAG param's JSON schema: null or empty (the business day before the run), or a real
+# calendar date YYYY-MM-DD (format: date refuses 2026-02-30 at the API, before a run exists).
+# `format: date` alone would refuse the empty string the README promises.
+FECHA_SCHEMA = [{"type": "null"}, {"type": "string", "maxLength": 0}, {"type": "string", "format": "date"}]
 
 
 def parse_fecha(value: object, today: date | None = None) -> date:

@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from fondos import legacy
 from fondos.db import Database
 from fondos.settings import MIGRATIONS_DIR, SQL_DIR
 from fondos.tsql import split_batches
@@ -263,6 +264,8 @@ def migrate(db: Database, target: int | None = None, files: list[ScriptFile] | N
                 + ". Restore the original file(s) and put the change in a new migration."
             )
         todo = set(st.pending) | set(st.changed_repeatables)
+        if legacy.needed(st.pending, target):
+            legacy.preflight(db)  # before 012: refuses unmigratable history with nothing applied
         for f in files:
             if f.name not in todo:
                 continue
@@ -270,9 +273,32 @@ def migrate(db: Database, target: int | None = None, files: list[ScriptFile] | N
                 continue
             if f.kind == "repeatable" and target is not None:
                 continue
-            ms = _apply(db, f)
+            try:
+                ms = _apply(db, f)
+            except MigrationError as exc:
+                kept = (f"committed before it in this run: {', '.join(done)}" if done
+                        else "nothing else was applied in this run")
+                raise MigrationError(f"{exc}\n  {f.name} was rolled back whole; {kept}.") from exc
             log.info("applied %s (%d ms)", f.name, ms)
             done.append(f.name)
+        if target is None:
+            _ids_above_history(db)
     finally:
         _unlock(db)
     return done
+
+
+def _ids_above_history(db: Database) -> None:
+    """logs.Seq_ID above every id anywhere, re-checked on every migrate (a restored legacy row can be higher)."""
+    if db.dialect == "postgres":
+        if not db.execute("SELECT to_regproc('logs.sp_ajustar_secuencia_id') IS NOT NULL AS x")[0]["x"]:
+            return  # a partial tree (tests) or a schema below 012
+        rows = db.execute("SELECT anterior, siguiente FROM logs.sp_Ajustar_Secuencia_ID()")
+    else:
+        if db.execute("SELECT OBJECT_ID(N'logs.sp_Ajustar_Secuencia_ID', N'P') AS x")[0]["x"] is None:
+            return
+        rows = db.execute("EXEC logs.sp_Ajustar_Secuencia_ID")
+    db.commit()
+    if rows and rows[0]["anterior"] != rows[0]["siguiente"]:
+        log.warning("logs.Seq_ID moved from %s to %s: ids at or above its next value exist in the database",
+                    rows[0]["anterior"], rows[0]["siguiente"])

@@ -25,6 +25,8 @@ from fondos.stages import STAGES
 
 log = logging.getLogger(__name__)
 
+ABIERTOS = ("EN_PROGRESO", "REINTENTANDO")  # an attempt started and has not recorded its outcome
+
 
 def _fecha_param(item: dict[str, Any]) -> date:
     return date.fromisoformat(item["fechareporte"])
@@ -53,6 +55,10 @@ def inicializar_proceso(
         item["etapas"] = [e for e in (r["etapas"] or "").split(",") if e]
         items.append(item)
     log.info("proceso %s for %s: %d ejecuciones", items[0]["id_proceso"] if items else "?", fecha, len(items))
+    avisos = [f"fund {r['id_fund']} ({r['fundshortname']}): {r['aviso']}" for r in rows if r.get("aviso")]
+    if avisos:
+        log.warning("%d of %d funds lack source data for %s and will fail:\n  %s", len(avisos), len(items), fecha,
+                    "\n  ".join(avisos))
     return items
 
 
@@ -64,8 +70,14 @@ def _registrar(db: Database, item: dict[str, Any], etapa: str, estado: str,
     return rows[0] if rows else {}
 
 
-def ejecutar_etapa(item: dict[str, Any], etapa: str, conn_id: str = CONN_ID) -> dict[str, Any]:
-    """Run one stage of one fund and record its state; raise on failure (after recording ERROR)."""
+def ejecutar_etapa(item: dict[str, Any], etapa: str, conn_id: str = CONN_ID,
+                   reintento: str | None = None) -> dict[str, Any]:
+    """Run one stage of one fund and record its state; raise on failure after recording it.
+
+    `reintento` describes the retry Airflow will make if this attempt fails
+    for a reason other than data (e.g. "Airflow retries it: try 1 of 3"): the
+    stage is then recorded REINTENTANDO with the error, not ERROR.
+    """
     stage = STAGES[etapa]
     if etapa not in item["etapas"]:
         log.info("%s does not apply to %s: recorded as OMITIDO", etapa, fund_label(item))
@@ -82,11 +94,16 @@ def ejecutar_etapa(item: dict[str, Any], etapa: str, conn_id: str = CONN_ID) -> 
                 log.info("%s %s: %d rows", fund_label(item), step.procedure, pasos[step.procedure])
         except Exception as exc:
             where = f"{etapa} failed for {fund_label(item)} in {step.procedure if step else etapa}"
-            hint = ("Fix the data, then clear this fund's task to run it again."
-                    if isinstance(exc, DataError) else "Airflow will retry; if it keeps failing, check the database.")
+            retrying = reintento is not None and not isinstance(exc, DataError)
+            if isinstance(exc, DataError):
+                hint = "Fix the data, then clear this fund's task to run it again."
+            elif retrying:
+                hint = f"{reintento}; if it keeps failing, check the database."
+            else:
+                hint = "No retry is left: check the database, then clear this fund's task to run it again."
             mensaje = f"{where}: {exc}. {hint}"
             try:
-                _registrar(db, item, etapa, "ERROR", mensaje=mensaje)
+                _registrar(db, item, etapa, "REINTENTANDO" if retrying else "ERROR", mensaje=mensaje)
             except Exception:  # the database may be the problem; the failure callback tries again
                 log.exception("could not record ERROR for %s", fund_label(item))
             if isinstance(exc, DataError):
@@ -102,7 +119,7 @@ def ejecutar_etapa(item: dict[str, Any], etapa: str, conn_id: str = CONN_ID) -> 
 def _registrar_error_si_abierta(db: Database, id_ejecucion: int, etapa: str, mensaje: str) -> None:
     rows = db.execute("SELECT Estado FROM logs.vw_Ejecucion_Etapas WHERE ID_Ejecucion = %s AND Etapa = %s",
                       (id_ejecucion, etapa))
-    if rows and rows[0]["estado"] in ("EN_PROGRESO", "PENDIENTE"):
+    if rows and rows[0]["estado"] in ABIERTOS + ("PENDIENTE",):
         _registrar(db, {"id_ejecucion": id_ejecucion}, etapa, "ERROR", mensaje=mensaje[:4000])
 
 
@@ -112,9 +129,53 @@ def registrar_error(item: dict[str, Any], etapa: str, mensaje: str, conn_id: str
         _registrar_error_si_abierta(db, item["id_ejecucion"], etapa, mensaje)
 
 
-def cerrar_proceso(id_proceso: int, conn_id: str = CONN_ID) -> dict[str, Any]:
-    """Close the proceso (unfinished stages of otherwise healthy funds become ERROR) and summarise it."""
+def reconciliar(db: Database, id_proceso: int, airflow: dict[tuple[str, int], str] | None = None) -> list[str]:
+    """Make the database say what became of every stage that never recorded an outcome, before closing.
+
+    `airflow` maps (stage, map index) to Airflow's own state of that mapped
+    task, when the caller is the DAG (the Task SDK reads them); map index i is
+    the i-th ejecución by ID_Fund. A stage still EN_PROGRESO or REINTENTANDO
+    whose task Airflow marked failed was killed: no callback runs for a
+    SIGKILL, OOM kill or a lost worker. A PENDIENTE stage whose upstream stages
+    all ended OK should have run and did not. A PENDIENTE stage behind a failed
+    or unrun stage stays PENDIENTE, whatever the failure was. Returns what it
+    recorded, one line per stage.
+    """
+    from fondos.stages import stage_order
+
+    fondos = resumen_fondos(db, id_proceso)
+    hechos = []
+    for index, fondo in enumerate(sorted(fondos, key=lambda f: f["id_fund"])):
+        item = {"id_ejecucion": fondo["id_ejecucion"]}
+        for name in stage_order():
+            e = fondo["etapas"].get(name, {})
+            af = (airflow or {}).get((name, index))
+            if e.get("estado") in ABIERTOS:
+                if af == "failed":
+                    mensaje = (f"{name} was killed on try {e['intentos']} (SIGKILL, OOM kill or timeout): Airflow "
+                               f"marked the task failed and the attempt never recorded an outcome")
+                else:
+                    mensaje = (f"{name} attempt {e['intentos']} never recorded an outcome (Airflow state: "
+                               f"{af or 'unknown'})")
+            elif e.get("estado") == "PENDIENTE" and all(
+                    fondo["etapas"].get(u, {}).get("estado") in ("OK", "OMITIDO") for u in STAGES[name].upstream):
+                mensaje = f"{name} never ran although its upstream stages ended OK (Airflow state: {af or 'unknown'})"
+            else:
+                continue
+            if e.get("mensaje"):
+                mensaje += f"; last message: {e['mensaje']}"
+            mensaje += f". Clear this fund's {name.lower()} task to run it again."
+            _registrar(db, item, name, "ERROR", mensaje=mensaje[:4000])
+            hechos.append(f"fund {fondo['id_fund']} {name}: {mensaje}")
+    return hechos
+
+
+def cerrar_proceso(id_proceso: int, conn_id: str = CONN_ID,
+                   airflow: dict[tuple[str, int], str] | None = None) -> dict[str, Any]:
+    """Reconcile, close the proceso (it ends OK or ERROR), and summarise it."""
     with database(conn_id, autocommit=True) as db:
+        for hecho in reconciliar(db, id_proceso, airflow):
+            log.warning("recorded at close: %s", hecho)
         proceso = call(db, "logs.sp_Actualizar_Estadisticas_Proceso", {"ID_Proceso": id_proceso, "Cerrar": True})[0]
         proceso["id_proceso"] = id_proceso
         proceso["fondos"] = resumen_fondos(db, id_proceso)
@@ -125,16 +186,16 @@ def resumen_fondos(db: Database, id_proceso: int) -> list[dict[str, Any]]:
     """One entry per fund: its ejecución, state, and each stage's state, rows and error."""
     rows = db.execute(
         "SELECT ID_Ejecucion, ID_Fund, FundShortName, Estado_Ejecucion, Etapa, Estado, Filas, Mensaje, "
-        "DuracionSegundos FROM logs.vw_Ejecucion_Etapas WHERE ID_Proceso = %s ORDER BY ID_Fund",
+        "DuracionSegundos, Intentos FROM logs.vw_Ejecucion_Etapas WHERE ID_Proceso = %s ORDER BY ID_Fund",
         (id_proceso,),
     )
-    fondos: dict[int, dict[str, Any]] = {}
-    for r in rows:
-        f = fondos.setdefault(r["id_ejecucion"], {
+    fondos: dict[tuple[int, int], dict[str, Any]] = {}
+    for r in rows:  # keyed by fund too: a legacy ID_Ejecucion is shared by every fund of its run
+        f = fondos.setdefault((r["id_ejecucion"], r["id_fund"]), {
             "id_ejecucion": r["id_ejecucion"], "id_fund": r["id_fund"], "fundshortname": r["fundshortname"],
             "estado": r["estado_ejecucion"], "etapas": {}})
         f["etapas"][r["etapa"]] = {"estado": r["estado"], "filas": r["filas"], "mensaje": r["mensaje"],
-                                   "segundos": r["duracionsegundos"]}
+                                   "segundos": r["duracionsegundos"], "intentos": r["intentos"]}
     return list(fondos.values())
 
 
@@ -193,8 +254,9 @@ def proceso_de_clave(clave: str, conn_id: str = CONN_ID) -> int | None:
 def cerrar_procesos_en_progreso(conn_id: str = CONN_ID) -> list[int]:
     """Close every proceso still EN_PROGRESO (benchmarks between runs; an operator after a crash)."""
     with database(conn_id, autocommit=True) as db:
-        ids = [int(r["id_proceso"]) for r in db.execute("SELECT ID_Proceso FROM logs.vw_Procesos WHERE Estado = %s",
-                                                         ("EN_PROGRESO",))]
+        rows = db.execute("SELECT ID_Proceso FROM logs.vw_Procesos WHERE Estado = %s AND Legado = %s",
+                          ("EN_PROGRESO", False))  # legacy history is never closed by us
+        ids = [int(r["id_proceso"]) for r in rows]
     for id_proceso in ids:
         cerrar_proceso(id_proceso, conn_id)
     return ids

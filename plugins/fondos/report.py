@@ -6,13 +6,18 @@ from typing import Any
 
 from fondos.stages import stage_order
 
-_SHORT = {"OK": "OK", "ERROR": "ERROR", "OMITIDO": "-", "PENDIENTE": "pend", "EN_PROGRESO": "run"}
+_SHORT = {"OK": "OK", "ERROR": "ERROR", "OMITIDO": "-", "PENDIENTE": "pend", "EN_PROGRESO": "run",
+          "REINTENTANDO": "retry"}
+_FAILED = ("ERROR", "REINTENTANDO")
 
 
 def format_proceso(p: dict[str, Any]) -> str:
     stages = stage_order()
     head = (f"proceso {p['id_proceso']}  fecha {p['fechareporte']}  estado {p['estado']}  "
             f"fondos {p['totalfondos']}  OK {p['fondosexitosos']}  ERROR {p['fondosfallidos']}")
+    if p.get("legado"):
+        head += ("\nlegacy history (written by the legacy backend; read-only): one ID_Ejecucion shared by every fund, "
+                 "stage states as the legacy Estado_Process_* columns hold them")
     cols = ["ID_Ejecucion", "fund", "short name", "estado"] + [f"{s} (rows)" for s in stages]
     lines = []
     for f in p["fondos"]:
@@ -22,12 +27,16 @@ def format_proceso(p: dict[str, Any]) -> str:
             rows = f" ({e['filas']})" if e.get("filas") is not None else ""
             cells.append(_SHORT.get(e.get("estado"), e.get("estado") or "?") + rows)
         lines.append(cells)
-    widths = [max(len(c), *(len(r[i]) for r in lines)) for i, c in enumerate(cols)]
+    widths = [max([len(c)] + [len(r[i]) for r in lines]) for i, c in enumerate(cols)]
     out = [head, "", "  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)),
            "  ".join("-" * w for w in widths)]
     out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in lines]
-    errors = [(f, s, e["mensaje"]) for f in p["fondos"] for s, e in f["etapas"].items() if e.get("mensaje")]
-    if errors:
-        out += ["", "errors:"]
-        out += [f"  fund {f['id_fund']} {s}: {m}" for f, s, m in errors]
+    if not lines:
+        out.append("(no fund rows recorded for this proceso)")
+    for title, failed in (("errors:", True), ("notes:", False)):
+        found = [(f, s, e["mensaje"]) for f in p["fondos"] for s, e in f["etapas"].items()
+                 if e.get("mensaje") and (e.get("estado") in _FAILED) == failed]
+        if found:
+            out += ["", title]
+            out += [f"  fund {f['id_fund']} {s}: {m}" for f, s, m in found]
     return "\n".join(out)

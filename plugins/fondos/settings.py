@@ -17,3 +17,5 @@ TIMEZONE = os.environ.get("FONDOS_TIMEZONE", "America/Santiago")
 # The pool that bounds how many stage tasks hit the fund database at once.
 POOL = os.environ.get("FONDOS_POOL", "fondos_db")
 POOL_SLOTS = int(os.environ.get("FONDOS_POOL_SLOTS", "16"))
+# Seconds Airflow waits before retrying a stage (then doubling, exponential backoff).
+RETRY_DELAY_S = int(os.environ.get("FONDOS_RETRY_DELAY_S", "30"))

@@ -2,6 +2,7 @@
 -- Extract step of Derivados for one fund: copies the fund's open derivative
 -- contracts of FechaReporte into extract.Derivados under its own
 -- ID_Ejecucion. A day without open contracts writes no rows.
+-- Holds the (Derivados, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund, @Portfolio_Derivados.
 -- Returns Filas, the rows written.
 -- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
@@ -23,6 +24,7 @@ BEGIN
         EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
 
         BEGIN TRANSACTION;
+        EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'Derivados';
 
         WHILE 1 = 1
             BEGIN

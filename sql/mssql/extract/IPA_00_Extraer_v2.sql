@@ -3,6 +3,7 @@
 -- (extract.IPA), cash (extract.SONA) and the last 10 days of prices of the
 -- instruments it holds (extract.PosModRF) for FechaReporte, under the fund's
 -- own ID_Ejecucion. Delete-then-insert: re-running gives the same rows.
+-- Holds the (IPA, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund, @Portfolio_Geneva.
 -- Fails when the feed has no positions for the portfolio and date.
 -- Returns Filas, the rows written.
@@ -39,6 +40,7 @@ BEGIN
             END;
 
         BEGIN TRANSACTION;
+        EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'IPA';
 
         WHILE 1 = 1
             BEGIN

@@ -4,6 +4,7 @@
 -- ID_Ejecucion. Fails when the custodian file for that account and date has
 -- not arrived (no rows): reconciling against nothing would report every
 -- position as a break.
+-- Holds the (UBS, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund, @Portfolio_UBS (the custodian account).
 -- Returns Filas, the rows written.
 -- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
@@ -39,6 +40,7 @@ BEGIN
             END;
 
         BEGIN TRANSACTION;
+        EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'UBS';
 
         WHILE 1 = 1
             BEGIN

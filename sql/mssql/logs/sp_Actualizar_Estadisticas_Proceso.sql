@@ -1,10 +1,15 @@
 -- logs.sp_Actualizar_Estadisticas_Proceso
 -- The final task's call: recomputes the proceso's figures from its children
--- and returns them. With @Cerrar = 1 it also closes the proceso: a fund that
--- has no failed stage but still has stages EN_PROGRESO or PENDIENTE (its task
--- was killed before it could record anything) gets those stages marked ERROR,
--- so the proceso ends OK or ERROR, never stuck EN_PROGRESO. Stages left
--- PENDIENTE behind a failed stage stay PENDIENTE: they never ran.
+-- and returns them. With @Cerrar = 1 it also closes the proceso, so it ends
+-- OK or ERROR, never stuck EN_PROGRESO: a stage still EN_PROGRESO or
+-- REINTENTANDO (its attempt never recorded an outcome) becomes ERROR, and a
+-- fund that then has no failed stage but still has PENDIENTE stages gets them
+-- marked ERROR (they never ran). Stages PENDIENTE behind a failed stage stay
+-- PENDIENTE on every path: they never ran because of it. The Airflow task
+-- closing the proceso first reconciles with Airflow's own task states
+-- (fondos.proceso.reconciliar), so its messages say "killed on try N".
+-- Refuses legacy history (logs.sp_Rechazar_Legado): its figures are the legacy
+-- backend's and are never recomputed.
 -- Parameters: @ID_Proceso; @Cerrar (0 = recompute only, 1 = close).
 -- Returns one row: FechaReporte, Estado, TotalFondos, FondosExitosos,
 -- FondosFallidos, FechaInicio, FechaFin.
@@ -18,6 +23,11 @@ BEGIN
 
     DECLARE @Bloqueo BIGINT;
     DECLARE @Msg NVARCHAR(2048);
+    DECLARE @Accion NVARCHAR(200) = CASE
+        WHEN @Cerrar = 1 THEN N'cerrar (close a proceso)' ELSE N'recomputing the figures of a proceso'
+    END;
+
+    EXEC logs.sp_Rechazar_Legado @ID_Proceso = @ID_Proceso, @ID_Ejecucion = NULL, @Accion = @Accion;
 
     BEGIN TRY
         BEGIN TRANSACTION;
@@ -33,17 +43,37 @@ BEGIN
 
         IF @Cerrar = 1
             BEGIN
+                -- 1. attempts that never recorded an outcome (t.* on the right is the row before the UPDATE)
                 UPDATE t
                 SET
                     t.Estado = 'ERROR',
                     t.FechaFin = SYSDATETIME(),
-                    t.Mensaje = N'the stage did not finish before the proceso was closed (task killed or never run); '
-                    + N'clear this fund''s task to run it again'
+                    t.Mensaje = LEFT(
+                        CONCAT(
+                            CAST(N'attempt ' AS NVARCHAR(MAX)), t.Intentos,
+                            N' did not finish before the proceso was closed (task killed, worker lost or timed out)',
+                            CASE WHEN t.Mensaje IS NOT NULL THEN CONCAT(N'; last message: ', t.Mensaje) END,
+                            N'; clear this fund''s task to run it again'
+                        ),
+                        4000
+                    )
                 FROM logs.Ejecucion_Etapas AS t
                 INNER JOIN logs.Ejecuciones AS e ON t.ID_Ejecucion = e.ID_Ejecucion
                 WHERE
                     e.ID_Proceso = @ID_Proceso
-                    AND t.Estado IN ('EN_PROGRESO', 'PENDIENTE')
+                    AND t.Estado IN ('EN_PROGRESO', 'REINTENTANDO');
+
+                -- 2. stages that never ran, in funds with no failed stage (after step 1)
+                UPDATE t
+                SET
+                    t.Estado = 'ERROR',
+                    t.FechaFin = SYSDATETIME(),
+                    t.Mensaje = N'the stage never ran before the proceso was closed; clear this fund''s task to run it again'
+                FROM logs.Ejecucion_Etapas AS t
+                INNER JOIN logs.Ejecuciones AS e ON t.ID_Ejecucion = e.ID_Ejecucion
+                WHERE
+                    e.ID_Proceso = @ID_Proceso
+                    AND t.Estado = 'PENDIENTE'
                     AND NOT EXISTS (
                         SELECT 1 FROM logs.Ejecucion_Etapas AS x
                         WHERE x.ID_Ejecucion = t.ID_Ejecucion AND x.Estado = 'ERROR'

@@ -3,12 +3,21 @@
 -- ExecutionTracker.updateExecutionState) and recomputes the ejecución and its
 -- proceso from the children (sp_Recalcular_Proceso).
 -- Parameters: @ID_Ejecucion; @Etapa (IPA, CAPM, PNL, Derivados, UBS); @Estado
---   (EN_PROGRESO, OK, ERROR, OMITIDO, PENDIENTE); @Filas (rows written, with
---   OK); @Mensaje (error text, with ERROR).
+--   (EN_PROGRESO, REINTENTANDO, OK, ERROR, OMITIDO, PENDIENTE); @Filas (rows
+--   written, with OK); @Mensaje (error text, with ERROR and REINTENTANDO).
 -- EN_PROGRESO stamps FechaInicio and counts an attempt; OK/ERROR/OMITIDO
--- stamp FechaFin. Lock order: the proceso row first (UPDLOCK, HOLDLOCK), so
+-- stamp FechaFin. An attempt that starts while the stage is still
+-- EN_PROGRESO records, in Mensaje, that the earlier attempt was interrupted
+-- (its task was killed or lost: Airflow runs no callback for a SIGKILL); one
+-- that starts after REINTENTANDO or ERROR records what it retries after. OK
+-- keeps that note; ERROR and REINTENTANDO carry their own message. Lock order: the proceso row first (UPDLOCK, HOLDLOCK), so
 -- concurrent funds serialise on it briefly instead of deadlocking.
+-- Refuses legacy history (logs.sp_Rechazar_Legado).
 -- Returns the ejecución's and the proceso's new states.
+-- SQL Server: @Estado is checked case-sensitively (a binary collation), as in
+-- PostgreSQL, so a state is stored in its one spelling whatever the database
+-- collation; times in Mensaje are CONVERT style 120 (yyyy-mm-dd hh:mi:ss),
+-- and one SYSDATETIME() read serves the row's times and its message.
 CREATE OR ALTER PROCEDURE logs.sp_Actualizar_Estado_Etapa
     @ID_Ejecucion BIGINT,
     @Etapa VARCHAR(20),
@@ -22,13 +31,21 @@ BEGIN
 
     DECLARE @ID_Proceso BIGINT;
     DECLARE @Bloqueo BIGINT;
+    DECLARE @Ahora DATETIME2(3);
     DECLARE @Msg NVARCHAR(2048);
 
-    IF @Estado NOT IN ('PENDIENTE', 'EN_PROGRESO', 'OK', 'ERROR', 'OMITIDO')
+    IF
+        @Estado IS NULL
+        OR @Estado COLLATE Latin1_General_BIN2 NOT IN ('PENDIENTE', 'EN_PROGRESO', 'REINTENTANDO', 'OK', 'ERROR', 'OMITIDO')
         BEGIN
-            SET @Msg = CONCAT(N'invalid stage state ', @Estado, N': use PENDIENTE, EN_PROGRESO, OK, ERROR or OMITIDO');
+            SET @Msg = CONCAT(
+                N'invalid stage state ', @Estado, N': use PENDIENTE, EN_PROGRESO, REINTENTANDO, OK, ERROR or OMITIDO'
+            );
             THROW 50003, @Msg, 1;
         END;
+
+    EXEC logs.sp_Rechazar_Legado
+        @ID_Proceso = NULL, @ID_Ejecucion = @ID_Ejecucion, @Accion = N'recording a stage state';
 
     SELECT @ID_Proceso = e.ID_Proceso FROM logs.Ejecuciones AS e
     WHERE e.ID_Ejecucion = @ID_Ejecucion;
@@ -45,14 +62,31 @@ BEGIN
         FROM logs.Procesos AS p WITH (UPDLOCK, HOLDLOCK, ROWLOCK)
         WHERE p.ID_Proceso = @ID_Proceso;
 
+        -- Every t.* on the right-hand side is the row before this UPDATE (T-SQL evaluates SET from the old row).
+        SET @Ahora = SYSDATETIME();
         UPDATE t
         SET
             t.Estado = @Estado,
-            t.FechaInicio = CASE WHEN @Estado = 'EN_PROGRESO' THEN SYSDATETIME() ELSE t.FechaInicio END,
-            t.FechaFin = CASE WHEN @Estado IN ('OK', 'ERROR', 'OMITIDO') THEN SYSDATETIME() END,
+            t.FechaInicio = CASE WHEN @Estado = 'EN_PROGRESO' THEN @Ahora ELSE t.FechaInicio END,
+            t.FechaFin = CASE WHEN @Estado IN ('OK', 'ERROR', 'OMITIDO') THEN @Ahora END,
             t.Intentos = t.Intentos + CASE WHEN @Estado = 'EN_PROGRESO' THEN 1 ELSE 0 END,
             t.Filas = CASE WHEN @Estado = 'OK' THEN @Filas END,
-            t.Mensaje = CASE WHEN @Estado = 'ERROR' THEN LEFT(@Mensaje, 4000) END
+            t.Mensaje = LEFT(
+                CASE
+                    WHEN @Estado IN ('ERROR', 'REINTENTANDO') THEN CAST(@Mensaje AS NVARCHAR(MAX))
+                    WHEN @Estado = 'OK' THEN CAST(t.Mensaje AS NVARCHAR(MAX))
+                    WHEN @Estado = 'EN_PROGRESO' AND t.Estado = 'EN_PROGRESO'
+                        THEN CONCAT(
+                            CAST(N'attempt ' AS NVARCHAR(MAX)), t.Intentos, N' was interrupted: it started at ',
+                            CONVERT(VARCHAR(19), t.FechaInicio, 120),
+                            N' and never recorded an outcome (task killed, worker lost or timed out); attempt ',
+                            t.Intentos + 1, N' started at ', CONVERT(VARCHAR(19), @Ahora, 120)
+                        )
+                    WHEN @Estado = 'EN_PROGRESO' AND t.Estado IN ('REINTENTANDO', 'ERROR')
+                        THEN CONCAT(CAST(N'attempt ' AS NVARCHAR(MAX)), t.Intentos + 1, N', after: ', t.Mensaje)
+                END,
+                4000
+            )
         FROM logs.Ejecucion_Etapas AS t
         WHERE t.ID_Ejecucion = @ID_Ejecucion AND t.Etapa = @Etapa;
 

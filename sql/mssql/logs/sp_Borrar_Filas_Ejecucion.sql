@@ -8,6 +8,12 @@
 -- sp_executesql. Runs in the caller's transaction if there is one.
 -- WITH EXECUTE AS OWNER: dynamic SQL breaks ownership chaining, and the
 -- pipeline role has no DELETE on any table (018).
+-- First it takes the five stage locks of the ejecución (logs.sp_Bloquear_Ejecucion,
+-- always in the order IPA, CAPM, Derivados, UBS, PNL; a step holds only one),
+-- so a killed attempt's step still running on the server finishes before the
+-- rows go, instead of committing them again after the rollback. The locks
+-- belong to the caller's transaction, which must be open (both callers open
+-- one around the INSERT ... EXEC of this procedure).
 -- Parameters: @ID_Ejecucion. Returns Filas, the rows deleted.
 CREATE OR ALTER PROCEDURE logs.sp_Borrar_Filas_Ejecucion
     @ID_Ejecucion BIGINT
@@ -34,6 +40,12 @@ BEGIN
     (11, N'staging', N'CAPM_WorkTable'), (12, N'staging', N'CAPM_Final'), (13, N'staging', N'PNL_WorkTable'),
     (14, N'staging', N'PNL_Final'), (15, N'staging', N'Derivados_WorkTable'), (16, N'staging', N'Derivados_Final'),
     (17, N'staging', N'UBS_WorkTable'), (18, N'staging', N'UBS_Reconciliacion'), (19, N'staging', N'UBS_Final');
+
+    EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'IPA';
+    EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'CAPM';
+    EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'Derivados';
+    EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'UBS';
+    EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'PNL';
 
     WHILE @Orden <= 19
         BEGIN

@@ -2,6 +2,7 @@
 -- Deletes a whole proceso: the extract/staging rows of each of its
 -- ejecuciones, then the proceso, whose ejecuciones, fund rows and stage rows
 -- go by ON DELETE CASCADE. Nothing of any other proceso is touched.
+-- Refuses legacy history (logs.sp_Rechazar_Legado).
 -- Each ejecución's rows are deleted in a transaction of their own (a large
 -- proceso must not hold one huge transaction and log); if the call is
 -- interrupted, calling it again finishes the job.
@@ -16,6 +17,9 @@ BEGIN
     DECLARE @ID_Ejecucion BIGINT;
     DECLARE @Msg NVARCHAR(2048);
     DECLARE @Borradas TABLE (Filas INT NOT NULL);
+
+    EXEC logs.sp_Rechazar_Legado
+        @ID_Proceso = @ID_Proceso, @ID_Ejecucion = NULL, @Accion = N'eliminar (delete a proceso)';
 
     IF
         NOT EXISTS (

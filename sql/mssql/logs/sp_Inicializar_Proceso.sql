@@ -10,12 +10,23 @@
 --   @ClaveEjecucion  the run key (Airflow run_id); calling again with the same
 --                    key returns the same proceso and ejecuciones
 --   @Fondos          optional comma-separated ID_Fund list; NULL = all active
--- Refuses (50010-50016): a date with no active funds, an unknown or inactive
--- fund in the list, a run key already used for another date, and a second
--- run key for a date whose proceso is still EN_PROGRESO. sp_getapplock on the
--- date serialises concurrent initialisations of the same date.
+-- Refuses: a date with no active funds, an unknown or inactive fund in the
+-- list, a run key already used for another date, a second run key for a
+-- date whose proceso is still EN_PROGRESO (two runs of one date at once), and
+-- a date with no source data (no FX rate in source.TiposCambio, or no
+-- position in source.Geneva_Posiciones for any of the funds): 50 funds
+-- failing one by one would cost the operator 50 clears for one missing feed.
+-- When only some funds lack positions it proceeds and says which in Aviso.
 -- Returns one row per ejecución: ID_Proceso, ID_Ejecucion, ID_Fund,
--- FundShortName, portfolio codes and Etapas (applicable stages, comma-separated).
+-- FundShortName, portfolio codes, Etapas (applicable stages,
+-- comma-separated) and Aviso (NULL, or why this fund's IPA will fail).
+-- Errors: 50010-50013 bad arguments, 50014 the date's lock not granted in
+-- 30 s, 50015 run key of another date, 50016 the date's proceso still
+-- EN_PROGRESO, 50017 unknown or inactive fund, 50018 no active funds, 50019
+-- no source data for the date. sp_getapplock on the date serialises
+-- concurrent initialisations of the same date; before taking ids,
+-- logs.sp_Ajustar_Secuencia_ID moves logs.Seq_ID above every id that exists
+-- (its lock serialises that step and the draws across dates).
 -- Needs SQL Server 2017+ (STRING_AGG, TRIM).
 CREATE OR ALTER PROCEDURE logs.sp_Inicializar_Proceso
     @FechaReporte DATE,
@@ -37,6 +48,7 @@ BEGIN
     DECLARE @Bloqueo INT;
     DECLARE @Msg NVARCHAR(2048);
     DECLARE @Lista TABLE (ID_Fund INT NOT NULL PRIMARY KEY);
+    DECLARE @Ajuste TABLE (Anterior BIGINT NULL, Siguiente BIGINT NULL);
 
     IF @FechaReporte IS NULL
         THROW 50010, N'FechaReporte is required (YYYY-MM-DD)', 1;
@@ -52,10 +64,15 @@ BEGIN
         THROW 50012, N'ClaveEjecucion (the run key, e.g. the Airflow run_id) is required', 1;
     IF @Fondos IS NOT NULL
         BEGIN
+            -- 1 to 9 digits each, as PostgreSQL's '^[0-9]{1,9}$' (TRY_CAST would take '' as 0, and '+1' or '-1'):
+            -- a binary collation, so no other character sorts into [0-9].
             IF
                 EXISTS (
                     SELECT 1 FROM STRING_SPLIT(@Fondos, ',') AS s
-                    WHERE TRY_CAST(TRIM(s.value) AS INT) IS NULL
+                    WHERE
+                        TRIM(s.value) = ''
+                        OR LEN(TRIM(s.value)) > 9
+                        OR TRIM(s.value) COLLATE Latin1_General_BIN2 LIKE '%[^0-9]%'
                 )
                 BEGIN
                     SET @Msg = CONCAT(N'Fondos must be a comma-separated list of ID_Fund numbers, got ', LEFT(@Fondos, 200));
@@ -143,6 +160,52 @@ BEGIN
                         THROW 50018, @Msg, 1;
                     END;
 
+                IF
+                    NOT EXISTS (
+                        SELECT 1 FROM source.TiposCambio AS fx
+                        WHERE fx.FechaReporte = @FechaReporte
+                    )
+                    BEGIN
+                        SET @Msg = CONCAT(
+                            N'no source data for ', CONVERT(CHAR(10), @FechaReporte, 23),
+                            N': source.TiposCambio has no FX rates for that date, so no fund can be valued. ',
+                            N'Nothing was created. Load the FX feed for ', CONVERT(CHAR(10), @FechaReporte, 23),
+                            N', then trigger again.'
+                        );
+                        THROW 50019, @Msg, 1;
+                    END;
+                IF
+                    NOT EXISTS (
+                        SELECT 1
+                        FROM config.Fondos AS f
+                        INNER JOIN source.Geneva_Posiciones AS s
+                            ON f.Portfolio_Geneva = s.Portfolio AND s.FechaReporte = @FechaReporte
+                        WHERE
+                            f.Activo = 1
+                            AND (@Fondos IS NULL OR EXISTS (
+                                SELECT 1 FROM @Lista AS l
+                                WHERE l.ID_Fund = f.ID_Fund
+                            ))
+                    )
+                    BEGIN
+                        SET @Msg = CONCAT(
+                            N'no source data for ', CONVERT(CHAR(10), @FechaReporte, 23),
+                            N': source.Geneva_Posiciones has no positions for any of the ', @Total,
+                            N' fund(s) to process (feeds checked: Geneva positions, FX rates). Nothing was created. ',
+                            N'Load the feeds for ', CONVERT(CHAR(10), @FechaReporte, 23), N', then trigger again.'
+                        );
+                        THROW 50019, @Msg, 1;
+                    END;
+
+                -- ids above every id that exists anywhere (legacy rows can appear after 012). Its one-row
+                -- result is captured here, not returned: callers read this procedure's last result set as
+                -- the ejecuciones. INSERT ... EXEC cannot nest (error 8164); it does not here, because
+                -- sp_Ajustar_Secuencia_ID runs no INSERT ... EXEC itself, and nothing runs this procedure
+                -- through INSERT ... EXEC (fondos/proceso.py calls it with a plain EXEC). Its application
+                -- lock on the sequence is held until this transaction ends, so no other initialisation
+                -- draws ids between the check and the draws below.
+                INSERT INTO @Ajuste (Anterior, Siguiente)
+                EXEC logs.sp_Ajustar_Secuencia_ID;
                 SET @ID_Proceso = NEXT VALUE FOR logs.Seq_ID;
                 INSERT INTO logs.Procesos (ID_Proceso, FechaReporte, Estado, Usuario, ClaveEjecucion, TotalFondos)
                 VALUES (@ID_Proceso, @FechaReporte, 'EN_PROGRESO', @Usuario, @ClaveEjecucion, @Total);
@@ -232,7 +295,18 @@ BEGIN
             SELECT STRING_AGG(t.Etapa, ',') WITHIN GROUP (ORDER BY CHARINDEX(t.Etapa, 'IPA,CAPM,PNL,Derivados,UBS'))
             FROM logs.Ejecucion_Etapas AS t
             WHERE t.ID_Ejecucion = e.ID_Ejecucion AND t.Estado <> 'OMITIDO'
-        ) AS Etapas
+        ) AS Etapas,
+        CASE
+            WHEN
+                NOT EXISTS (
+                    SELECT 1 FROM source.Geneva_Posiciones AS s
+                    WHERE s.Portfolio = f.Portfolio_Geneva AND s.FechaReporte = e.FechaReporte
+                )
+                THEN CONCAT(
+                    N'no positions in source.Geneva_Posiciones for portfolio ', f.Portfolio_Geneva, N' on ',
+                    CONVERT(CHAR(10), e.FechaReporte, 23), N': its IPA stage will fail'
+                )
+        END AS Aviso
     FROM logs.Ejecuciones AS e
     INNER JOIN logs.Ejecucion_Fondos AS f ON e.ID_Ejecucion = f.ID_Ejecucion
     WHERE e.ID_Proceso = @ID_Proceso

@@ -8,6 +8,9 @@
 --              else EN_PROGRESO.
 --   proceso:   EN_PROGRESO while any ejecución is; then ERROR if any failed,
 --              else OK, with FechaFin.
+-- Refuses legacy history (logs.sp_Rechazar_Legado). The guard raises inside
+-- the caller's transaction; XACT_ABORT dooms it and the caller's CATCH rolls
+-- it back.
 -- Parameters: @ID_Proceso.
 CREATE OR ALTER PROCEDURE logs.sp_Recalcular_Proceso
     @ID_Proceso BIGINT
@@ -15,6 +18,9 @@ AS
 BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
+
+    EXEC logs.sp_Rechazar_Legado
+        @ID_Proceso = @ID_Proceso, @ID_Ejecucion = NULL, @Accion = N'recomputing the figures of a proceso';
 
     UPDATE e
     SET

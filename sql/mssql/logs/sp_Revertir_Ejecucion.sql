@@ -3,6 +3,8 @@
 -- its extract/staging rows, sets its applicable stages back to PENDIENTE, and
 -- recomputes the proceso, in one transaction. No other fund's rows or states
 -- are touched.
+-- Refuses legacy history (logs.sp_Rechazar_Legado): a legacy ID_Ejecucion is
+-- shared by every fund of its run.
 -- Parameters: @ID_Ejecucion. Returns Filas, the rows deleted.
 CREATE OR ALTER PROCEDURE logs.sp_Revertir_Ejecucion
     @ID_Ejecucion BIGINT
@@ -15,6 +17,9 @@ BEGIN
     DECLARE @Bloqueo BIGINT;
     DECLARE @Msg NVARCHAR(2048);
     DECLARE @Borradas TABLE (Filas INT NOT NULL);
+
+    EXEC logs.sp_Rechazar_Legado
+        @ID_Proceso = NULL, @ID_Ejecucion = @ID_Ejecucion, @Accion = N'revertir (roll back one fund)';
 
     SELECT @ID_Proceso = e.ID_Proceso FROM logs.Ejecuciones AS e
     WHERE e.ID_Ejecucion = @ID_Ejecucion;

@@ -1,6 +1,7 @@
 -- staging.CAPM_01_CargarMovimientos_v2
 -- The fund's capital movements signed (subscriptions +, redemptions -) and
 -- converted to its base currency.
+-- Holds the (CAPM, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund.
 -- Fails on an unknown movement type or a currency with no rate for the date.
 -- Effects: replaces this ejecución's rows of staging.CAPM_WorkTable. Returns Filas.
@@ -50,6 +51,7 @@ BEGIN
         EXEC logs.sp_Validar_TiposCambio @FechaReporte = @FechaReporte, @Monedas = @Monedas, @Contexto = @Contexto;
 
         BEGIN TRANSACTION;
+        EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'CAPM';
 
         WHILE 1 = 1
             BEGIN

@@ -1,6 +1,7 @@
 -- staging.CAPM_02_ConsolidarFinal_v2
 -- The fund's capital-flow totals in base currency: subscriptions,
 -- redemptions, net flow and number of movements (one row, zeros on a quiet day).
+-- Holds the (CAPM, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund.
 -- Effects: replaces this ejecución's row of staging.CAPM_Final. Returns Filas.
 -- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
@@ -21,6 +22,7 @@ BEGIN
         EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
 
         BEGIN TRANSACTION;
+        EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'CAPM';
 
         WHILE 1 = 1
             BEGIN

@@ -1,6 +1,7 @@
 -- staging.Derivados_01_Valorizar_v2
 -- Values each FX forward or swap in the fund's base currency: both legs at
 -- the day's rates, fair value = bought leg - sold leg, and days to maturity.
+-- Holds the (Derivados, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund.
 -- Fails when a currency has no rate for the date.
 -- Effects: replaces this ejecución's rows of staging.Derivados_WorkTable. Returns Filas.
@@ -40,6 +41,7 @@ BEGIN
         EXEC logs.sp_Validar_TiposCambio @FechaReporte = @FechaReporte, @Monedas = @Monedas, @Contexto = @Contexto;
 
         BEGIN TRANSACTION;
+        EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'Derivados';
 
         WHILE 1 = 1
             BEGIN

@@ -2,6 +2,7 @@
 -- The fund's derivatives summary: contracts, notional (bought legs) and fair
 -- value in base currency, and notional as a percent of the IPA net assets
 -- (NULL when those are not positive).
+-- Holds the (Derivados, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund. Needs IPA.
 -- Effects: replaces this ejecución's row of staging.Derivados_Final. Returns Filas.
 -- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
@@ -26,6 +27,7 @@ BEGIN
         WHERE i.ID_Ejecucion = @ID_Ejecucion;
 
         BEGIN TRANSACTION;
+        EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'Derivados';
 
         WHILE 1 = 1
             BEGIN

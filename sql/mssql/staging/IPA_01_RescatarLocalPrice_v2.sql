@@ -3,6 +3,7 @@
 -- and parameters): the price of FechaReporte when the feed has it (MERCADO),
 -- else the latest price of the previous 10 days (ANTERIOR), else the unit
 -- cost (COSTO). Keeps the latest price before FechaReporte for PNL.
+-- Holds the (IPA, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund, @Portfolio_Geneva.
 -- Effects: replaces this ejecución's rows of staging.IPA_Precios. Returns Filas.
 -- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
@@ -24,6 +25,7 @@ BEGIN
         EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
 
         BEGIN TRANSACTION;
+        EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'IPA';
 
         WHILE 1 = 1
             BEGIN

@@ -1,6 +1,7 @@
 -- staging.IPA_02_ValorizarPosiciones_v2
 -- Values each position: market value in local currency (quantity x rescued
 -- price) and in the fund's base currency (x the day's rate local/base).
+-- Holds the (IPA, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund.
 -- Fails when a currency has no rate for the date.
 -- Effects: replaces this ejecución's rows of staging.IPA_WorkTable. Returns Filas.
@@ -36,6 +37,7 @@ BEGIN
         EXEC logs.sp_Validar_TiposCambio @FechaReporte = @FechaReporte, @Monedas = @Monedas, @Contexto = @Contexto;
 
         BEGIN TRANSACTION;
+        EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'IPA';
 
         WHILE 1 = 1
             BEGIN

@@ -1,5 +1,6 @@
 -- staging.IPA_03_CargarCaja_v2
 -- Cash lines of the fund: each currency's balance in local and base currency.
+-- Holds the (IPA, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund.
 -- Fails when a currency has no rate for the date.
 -- Effects: replaces this ejecución's rows of staging.IPA_Cash. Returns Filas.
@@ -35,6 +36,7 @@ BEGIN
         EXEC logs.sp_Validar_TiposCambio @FechaReporte = @FechaReporte, @Monedas = @Monedas, @Contexto = @Contexto;
 
         BEGIN TRANSACTION;
+        EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'IPA';
 
         WHILE 1 = 1
             BEGIN

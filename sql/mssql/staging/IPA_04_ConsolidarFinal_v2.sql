@@ -1,6 +1,7 @@
 -- staging.IPA_04_ConsolidarFinal_v2
 -- The fund's final IPA: one line per position and per cash currency, value in
 -- local and base currency, and its weight in the fund's net assets (percent).
+-- Holds the (IPA, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund.
 -- Effects: replaces this ejecución's rows of staging.IPA_Final. Returns Filas.
 -- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
@@ -32,6 +33,7 @@ BEGIN
             ), 0);
 
         BEGIN TRANSACTION;
+        EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'IPA';
 
         WHILE 1 = 1
             BEGIN

@@ -2,6 +2,7 @@
 -- Price result of each position since the previous available price:
 -- quantity x (price - previous price), in local and base currency. A position
 -- with no previous price (new instrument) has a zero result.
+-- Holds the (PNL, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund. Needs IPA.
 -- Effects: replaces this ejecución's rows of staging.PNL_WorkTable. Returns Filas.
 -- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
@@ -22,6 +23,7 @@ BEGIN
         EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
 
         BEGIN TRANSACTION;
+        EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'PNL';
 
         WHILE 1 = 1
             BEGIN

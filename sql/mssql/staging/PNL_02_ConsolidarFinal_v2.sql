@@ -3,6 +3,7 @@
 -- fair value), net capital flow, and the return net of flows:
 --   result / (net assets - result - net flow), in percent; NULL when the
 --   opening net assets are not positive.
+-- Holds the (PNL, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund. Needs IPA, CAPM, Derivados.
 -- Effects: replaces this ejecución's row of staging.PNL_Final. Returns Filas.
 -- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
@@ -43,6 +44,7 @@ BEGIN
         SET @Inicial = @Patrimonio - @Resultado - @Flujo;
 
         BEGIN TRANSACTION;
+        EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'PNL';
 
         WHILE 1 = 1
             BEGIN

@@ -2,6 +2,7 @@
 -- Reconciles accounting quantities (IPA) with the custodian's (UBS) per
 -- instrument: CUADRA (equal), DIFERENCIA, SOLO_CONTABLE (custodian lacks it),
 -- SOLO_CUSTODIO (accounting lacks it). Every row not CUADRA is a break.
+-- Holds the (UBS, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund. Needs IPA.
 -- Effects: replaces this ejecución's rows of staging.UBS_Reconciliacion. Returns Filas.
 -- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
@@ -22,6 +23,7 @@ BEGIN
         EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
 
         BEGIN TRANSACTION;
+        EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'UBS';
 
         WHILE 1 = 1
             BEGIN

@@ -1,5 +1,6 @@
 -- staging.UBS_03_ConsolidarFinal_v2
 -- The fund's reconciliation summary: instruments reconciled and breaks.
+-- Holds the (UBS, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund.
 -- Effects: replaces this ejecución's row of staging.UBS_Final. Returns Filas.
 -- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
@@ -20,6 +21,7 @@ BEGIN
         EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
 
         BEGIN TRANSACTION;
+        EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'UBS';
 
         WHILE 1 = 1
             BEGIN

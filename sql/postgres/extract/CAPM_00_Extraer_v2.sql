@@ -2,6 +2,7 @@
 -- Extract step of CAPM for one fund: copies the fund's capital movements of
 -- FechaReporte (subscriptions, redemptions) into extract.CAPM under its own
 -- ID_Ejecucion. A day without movements is normal and writes no rows.
+-- Holds the (CAPM, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: ID_Ejecucion, FechaReporte, ID_Fund, Portfolio_CAPM.
 -- Returns Filas, the rows written.
 CREATE OR REPLACE FUNCTION extract.CAPM_00_Extraer_v2(
@@ -26,6 +27,7 @@ DECLARE
     v_filas INTEGER;
 BEGIN
     PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
+    PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, 'CAPM');
     DELETE FROM extract.CAPM AS t WHERE t.ID_Ejecucion = p_ejecucion;
     INSERT INTO extract.CAPM (ID_Ejecucion, FechaReporte, Portfolio, ID_Movimiento, TipoMovimiento, Moneda, Monto)
     SELECT p_ejecucion, m.FechaReporte, m.Portfolio, m.ID_Movimiento, m.TipoMovimiento, m.Moneda, m.Monto

@@ -2,6 +2,7 @@
 -- Extract step of Derivados for one fund: copies the fund's open derivative
 -- contracts of FechaReporte into extract.Derivados under its own
 -- ID_Ejecucion. A day without open contracts writes no rows.
+-- Holds the (Derivados, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: ID_Ejecucion, FechaReporte, ID_Fund, Portfolio_Derivados.
 -- Returns Filas, the rows written.
 CREATE OR REPLACE FUNCTION extract.Derivados_00_Extraer_v2(
@@ -26,6 +27,7 @@ DECLARE
     v_filas INTEGER;
 BEGIN
     PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
+    PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, 'Derivados');
     DELETE FROM extract.Derivados AS t WHERE t.ID_Ejecucion = p_ejecucion;
     INSERT INTO extract.Derivados (
         ID_Ejecucion, FechaReporte, Portfolio, ID_Contrato, Tipo_Derivado,

@@ -3,6 +3,7 @@
 -- (extract.IPA), cash (extract.SONA) and the last 10 days of prices of the
 -- instruments it holds (extract.PosModRF) for FechaReporte, under the fund's
 -- own ID_Ejecucion. Delete-then-insert: re-running gives the same rows.
+-- Holds the (IPA, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: ID_Ejecucion, FechaReporte, ID_Fund, Portfolio_Geneva.
 -- Fails when the feed has no positions for the portfolio and date.
 -- Returns Filas, the rows written.
@@ -29,6 +30,7 @@ DECLARE
     v_n INTEGER;
 BEGIN
     PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
+    PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, 'IPA');
     IF NOT EXISTS (
         SELECT 1 FROM source.Geneva_Posiciones AS s WHERE s.Portfolio = p_portfolio AND s.FechaReporte = p_fecha
     ) THEN

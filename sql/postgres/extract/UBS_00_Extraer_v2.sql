@@ -4,6 +4,7 @@
 -- ID_Ejecucion. Fails when the custodian file for that account and date has
 -- not arrived (no rows): reconciling against nothing would report every
 -- position as a break.
+-- Holds the (UBS, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: ID_Ejecucion, FechaReporte, ID_Fund, Portfolio_UBS (the custodian account).
 -- Returns Filas, the rows written.
 CREATE OR REPLACE FUNCTION extract.UBS_00_Extraer_v2(
@@ -28,6 +29,7 @@ DECLARE
     v_filas INTEGER;
 BEGIN
     PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
+    PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, 'UBS');
     IF NOT EXISTS (SELECT 1 FROM source.UBS_Custodia AS u WHERE u.Cuenta = p_cuenta AND u.FechaReporte = p_fecha) THEN
         RAISE EXCEPTION 'missing source data: no custodian holdings in source.UBS_Custodia for account % on % (ID_Fund %, ID_Ejecucion %)',
             p_cuenta, p_fecha, p_fund, p_ejecucion;

@@ -3,11 +3,16 @@
 -- ExecutionTracker.updateExecutionState) and recomputes the ejecución and its
 -- proceso from the children (sp_Recalcular_Proceso).
 -- Parameters: ID_Ejecucion; Etapa (IPA, CAPM, PNL, Derivados, UBS); Estado
---   (EN_PROGRESO, OK, ERROR, OMITIDO, PENDIENTE); Filas (rows written, with
---   OK); Mensaje (error text, with ERROR).
+--   (EN_PROGRESO, REINTENTANDO, OK, ERROR, OMITIDO, PENDIENTE); Filas (rows
+--   written, with OK); Mensaje (error text, with ERROR and REINTENTANDO).
 -- EN_PROGRESO stamps FechaInicio and counts an attempt; OK/ERROR/OMITIDO
--- stamp FechaFin. Lock order: the proceso row first (FOR UPDATE), so
+-- stamp FechaFin. An attempt that starts while the stage is still
+-- EN_PROGRESO records, in Mensaje, that the earlier attempt was interrupted
+-- (its task was killed or lost: Airflow runs no callback for a SIGKILL); one
+-- that starts after REINTENTANDO or ERROR records what it retries after. OK
+-- keeps that note; ERROR and REINTENTANDO carry their own message. Lock order: the proceso row first (FOR UPDATE), so
 -- concurrent funds serialise on it briefly instead of deadlocking.
+-- Refuses legacy history (logs.sp_Rechazar_Legado).
 -- Returns the ejecución's and the proceso's new states.
 CREATE OR REPLACE FUNCTION logs.sp_Actualizar_Estado_Etapa(
     ID_Ejecucion BIGINT,
@@ -30,9 +35,10 @@ DECLARE
     p_mensaje ALIAS FOR $5;
     v_proceso BIGINT;
 BEGIN
-    IF p_estado NOT IN ('PENDIENTE', 'EN_PROGRESO', 'OK', 'ERROR', 'OMITIDO') THEN
-        RAISE EXCEPTION 'invalid stage state %: use PENDIENTE, EN_PROGRESO, OK, ERROR or OMITIDO', p_estado;
+    IF p_estado IS NULL OR p_estado NOT IN ('PENDIENTE', 'EN_PROGRESO', 'REINTENTANDO', 'OK', 'ERROR', 'OMITIDO') THEN
+        RAISE EXCEPTION 'invalid stage state %: use PENDIENTE, EN_PROGRESO, REINTENTANDO, OK, ERROR or OMITIDO', p_estado;
     END IF;
+    PERFORM logs.sp_Rechazar_Legado(NULL, p_ejecucion, 'recording a stage state');
     SELECT e.ID_Proceso INTO v_proceso FROM logs.Ejecuciones AS e WHERE e.ID_Ejecucion = p_ejecucion;
     IF v_proceso IS NULL THEN
         RAISE EXCEPTION 'unknown ID_Ejecucion %', p_ejecucion;
@@ -45,7 +51,17 @@ BEGIN
         FechaFin = CASE WHEN p_estado IN ('OK', 'ERROR', 'OMITIDO') THEN LOCALTIMESTAMP(3) ELSE NULL END,
         Intentos = t.Intentos + CASE WHEN p_estado = 'EN_PROGRESO' THEN 1 ELSE 0 END,
         Filas = CASE WHEN p_estado = 'OK' THEN p_filas ELSE NULL END,
-        Mensaje = CASE WHEN p_estado = 'ERROR' THEN LEFT(p_mensaje, 4000) ELSE NULL END
+        Mensaje = LEFT(CASE
+            WHEN p_estado IN ('ERROR', 'REINTENTANDO') THEN p_mensaje
+            WHEN p_estado = 'OK' THEN t.Mensaje
+            WHEN p_estado = 'EN_PROGRESO' AND t.Estado = 'EN_PROGRESO' THEN FORMAT(
+                'attempt %s was interrupted: it started at %s and never recorded an outcome (task killed, '
+                || 'worker lost or timed out); attempt %s started at %s',
+                t.Intentos, TO_CHAR(t.FechaInicio, 'YYYY-MM-DD HH24:MI:SS'), t.Intentos + 1,
+                TO_CHAR(LOCALTIMESTAMP(0), 'YYYY-MM-DD HH24:MI:SS'))
+            WHEN p_estado = 'EN_PROGRESO' AND t.Estado IN ('REINTENTANDO', 'ERROR') THEN FORMAT(
+                'attempt %s, after: %s', t.Intentos + 1, t.Mensaje)
+        END, 4000)
     WHERE t.ID_Ejecucion = p_ejecucion AND t.Etapa = p_etapa;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'ID_Ejecucion % has no stage % (stages: IPA, CAPM, PNL, Derivados, UBS)', p_ejecucion, p_etapa;

@@ -2,6 +2,10 @@
 -- Deletes every extract.* and staging.* row of one ID_Ejecucion, and nothing
 -- else: each statement seeks that ejecución's own index range. Shared by the
 -- per-fund rollback and the proceso deletion. Returns the rows deleted.
+-- First it takes the five stage locks of the ejecución (logs.sp_Bloquear_Ejecucion,
+-- always in the order IPA, CAPM, Derivados, UBS, PNL; a step holds only one),
+-- so a killed attempt's step still running on the server finishes before the
+-- rows go, instead of committing them again after the rollback.
 -- (PostgreSQL never escalates row locks, so no batching is needed here; the
 -- T-SQL twin deletes in batches below the escalation threshold.)
 CREATE OR REPLACE FUNCTION logs.sp_Borrar_Filas_Ejecucion(ID_Ejecucion BIGINT) RETURNS TABLE (Filas INTEGER)
@@ -17,6 +21,9 @@ DECLARE
     v_n INTEGER;
     v_tabla TEXT;
 BEGIN
+    PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, s.Etapa)
+    FROM UNNEST(ARRAY['IPA', 'CAPM', 'Derivados', 'UBS', 'PNL']) WITH ORDINALITY AS s (Etapa, Orden)
+    ORDER BY s.Orden;
     FOREACH v_tabla IN ARRAY ARRAY[
         'extract.ipa', 'extract.capm', 'extract.posmodrf', 'extract.sona', 'extract.derivados', 'extract.ubs',
         'staging.ipa_precios', 'staging.ipa_worktable', 'staging.ipa_cash', 'staging.ipa_final',

@@ -2,6 +2,7 @@
 -- Deletes a whole proceso: the extract/staging rows of each of its
 -- ejecuciones, then the proceso, whose ejecuciones, fund rows and stage rows
 -- go by ON DELETE CASCADE. Nothing of any other proceso is touched.
+-- Refuses legacy history (logs.sp_Rechazar_Legado).
 -- Parameters: ID_Proceso. Returns the extract/staging rows deleted.
 CREATE OR REPLACE FUNCTION logs.sp_Eliminar_Proceso(ID_Proceso BIGINT) RETURNS TABLE (Filas INTEGER)
 LANGUAGE plpgsql
@@ -15,6 +16,7 @@ DECLARE
     v_total INTEGER := 0;
     v_ejecucion BIGINT;
 BEGIN
+    PERFORM logs.sp_Rechazar_Legado(p_proceso, NULL, 'eliminar (delete a proceso)');
     PERFORM 1 FROM logs.Procesos AS p WHERE p.ID_Proceso = p_proceso FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'unknown ID_Proceso %', p_proceso;

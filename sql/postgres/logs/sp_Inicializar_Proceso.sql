@@ -11,10 +11,15 @@
 --                   key returns the same proceso and ejecuciones
 --   Fondos          optional comma-separated ID_Fund list; NULL = all active
 -- Refuses: a date with no active funds, an unknown or inactive fund in the
--- list, a run key already used for another date, and a second run key for a
--- date whose proceso is still EN_PROGRESO (two runs of one date at once).
+-- list, a run key already used for another date, a second run key for a
+-- date whose proceso is still EN_PROGRESO (two runs of one date at once), and
+-- a date with no source data (no FX rate in source.TiposCambio, or no
+-- position in source.Geneva_Posiciones for any of the funds): 50 funds
+-- failing one by one would cost the operator 50 clears for one missing feed.
+-- When only some funds lack positions it proceeds and says which in Aviso.
 -- Returns one row per ejecución: ID_Proceso, ID_Ejecucion, ID_Fund,
--- FundShortName, portfolio codes and Etapas (applicable stages, comma-separated).
+-- FundShortName, portfolio codes, Etapas (applicable stages,
+-- comma-separated) and Aviso (NULL, or why this fund's IPA will fail).
 CREATE OR REPLACE FUNCTION logs.sp_Inicializar_Proceso(
     FechaReporte DATE,
     Usuario VARCHAR,
@@ -29,7 +34,8 @@ CREATE OR REPLACE FUNCTION logs.sp_Inicializar_Proceso(
     Portfolio_CAPM VARCHAR,
     Portfolio_Derivados VARCHAR,
     Portfolio_UBS VARCHAR,
-    Etapas VARCHAR
+    Etapas VARCHAR,
+    Aviso VARCHAR
 )
 LANGUAGE plpgsql
 -- Least privilege (018): runs with the owner's rights; callers need only EXECUTE.
@@ -99,6 +105,21 @@ BEGIN
             RAISE EXCEPTION 'no active funds in config.Fondos to process for %', p_fecha;
         END IF;
 
+        IF NOT EXISTS (SELECT 1 FROM source.TiposCambio AS fx WHERE fx.FechaReporte = p_fecha) THEN
+            RAISE EXCEPTION 'no source data for %: source.TiposCambio has no FX rates for that date, so no fund can be valued. Nothing was created. Load the FX feed for %, then trigger again.',
+                p_fecha, p_fecha;
+        END IF;
+        IF NOT EXISTS (
+            SELECT 1 FROM config.Fondos AS f
+            JOIN source.Geneva_Posiciones AS s ON s.Portfolio = f.Portfolio_Geneva AND s.FechaReporte = p_fecha
+            WHERE f.Activo AND (v_lista IS NULL OR f.ID_Fund = ANY(v_lista))
+        ) THEN
+            RAISE EXCEPTION 'no source data for %: source.Geneva_Posiciones has no positions for any of the % fund(s) to process (feeds checked: Geneva positions, FX rates). Nothing was created. Load the feeds for %, then trigger again.',
+                p_fecha, v_total, p_fecha;
+        END IF;
+
+        -- ids above every id that exists anywhere (legacy rows can appear after 012)
+        PERFORM logs.sp_Ajustar_Secuencia_ID();
         v_proceso := NEXTVAL('logs.seq_id');
         INSERT INTO logs.Procesos (ID_Proceso, FechaReporte, Estado, Usuario, ClaveEjecucion, TotalFondos)
         VALUES (v_proceso, p_fecha, 'EN_PROGRESO', p_usuario, p_clave, v_total);
@@ -145,7 +166,13 @@ BEGIN
         e.ID_Proceso, e.ID_Ejecucion, e.ID_Fund, f.FundShortName,
         f.Portfolio_Geneva, f.Portfolio_CAPM, f.Portfolio_Derivados, f.Portfolio_UBS,
         (SELECT STRING_AGG(t.Etapa, ',' ORDER BY POSITION(t.Etapa IN 'IPA,CAPM,PNL,Derivados,UBS'))
-         FROM logs.Ejecucion_Etapas AS t WHERE t.ID_Ejecucion = e.ID_Ejecucion AND t.Estado <> 'OMITIDO')::VARCHAR
+         FROM logs.Ejecucion_Etapas AS t WHERE t.ID_Ejecucion = e.ID_Ejecucion AND t.Estado <> 'OMITIDO')::VARCHAR,
+        CASE WHEN NOT EXISTS (
+            SELECT 1 FROM source.Geneva_Posiciones AS s
+            WHERE s.Portfolio = f.Portfolio_Geneva AND s.FechaReporte = e.FechaReporte
+        ) THEN FORMAT('no positions in source.Geneva_Posiciones for portfolio %s on %s: its IPA stage will fail',
+                      f.Portfolio_Geneva, e.FechaReporte)::VARCHAR
+        END
     FROM logs.Ejecuciones AS e
     JOIN logs.Ejecucion_Fondos AS f ON f.ID_Ejecucion = e.ID_Ejecucion
     WHERE e.ID_Proceso = v_proceso

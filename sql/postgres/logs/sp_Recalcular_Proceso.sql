@@ -8,6 +8,7 @@
 --              else EN_PROGRESO.
 --   proceso:   EN_PROGRESO while any ejecución is; then ERROR if any failed,
 --              else OK, with FechaFin.
+-- Refuses legacy history (logs.sp_Rechazar_Legado).
 CREATE OR REPLACE FUNCTION logs.sp_Recalcular_Proceso(ID_Proceso BIGINT) RETURNS VOID
 LANGUAGE plpgsql
 -- Least privilege (018): runs with the owner's rights; callers need only EXECUTE.
@@ -18,6 +19,7 @@ AS $$
 DECLARE
     p_proceso ALIAS FOR $1;
 BEGIN
+    PERFORM logs.sp_Rechazar_Legado(p_proceso, NULL, 'recomputing the figures of a proceso');
     UPDATE logs.Ejecuciones AS e
     SET Estado = s.Estado,
         FechaFin = CASE WHEN s.Estado = 'EN_PROGRESO' THEN NULL ELSE s.Fin END

@@ -2,6 +2,8 @@
 -- Rolls back ONE fund of a proceso (plan: "Rollback por fondo"): deletes all
 -- its extract/staging rows, sets its applicable stages back to PENDIENTE, and
 -- recomputes the proceso. No other fund's rows or states are touched.
+-- Refuses legacy history (logs.sp_Rechazar_Legado): a legacy ID_Ejecucion is
+-- shared by every fund of its run.
 -- Parameters: ID_Ejecucion. Returns the rows deleted.
 CREATE OR REPLACE FUNCTION logs.sp_Revertir_Ejecucion(ID_Ejecucion BIGINT) RETURNS TABLE (Filas INTEGER)
 LANGUAGE plpgsql
@@ -15,6 +17,7 @@ DECLARE
     v_proceso BIGINT;
     v_filas INTEGER;
 BEGIN
+    PERFORM logs.sp_Rechazar_Legado(NULL, p_ejecucion, 'revertir (roll back one fund)');
     SELECT e.ID_Proceso INTO v_proceso FROM logs.Ejecuciones AS e WHERE e.ID_Ejecucion = p_ejecucion;
     IF v_proceso IS NULL THEN
         RAISE EXCEPTION 'unknown ID_Ejecucion %', p_ejecucion;

@@ -1,6 +1,12 @@
 -- logs.vw_Ejecucion_Etapas
 -- One row per fund and stage of every proceso, with state, times, rows,
 -- attempts and error text: "which fund failed, where, and why?"
+-- Legacy history (Legado) is included: one row per fund of the shared legacy
+-- ejecución and stage, its state taken as written in the legacy
+-- Estado_Process_* column (not normalised, NULL when never recorded), and
+-- Estado_Ejecucion the shared run's state. The legacy schema kept no
+-- per-stage times, rows, attempts or messages: those are NULL.
+-- DuracionSegundos is NULL when the end is missing or before the start.
 CREATE OR REPLACE VIEW logs.vw_Ejecucion_Etapas AS
 SELECT
     e.ID_Proceso,
@@ -13,12 +19,45 @@ SELECT
     t.Estado,
     t.FechaInicio,
     t.FechaFin,
-    CAST(EXTRACT(EPOCH FROM (t.FechaFin - t.FechaInicio)) AS INTEGER) AS DuracionSegundos,
+    CASE
+        WHEN t.FechaFin >= t.FechaInicio
+            THEN CAST(EXTRACT(EPOCH FROM (t.FechaFin - t.FechaInicio)) AS INTEGER)
+    END AS DuracionSegundos,
     t.Filas,
     t.Intentos,
-    t.Mensaje
+    t.Mensaje,
+    e.Legado
 FROM logs.Ejecuciones AS e
 INNER JOIN logs.Ejecucion_Fondos AS f ON e.ID_Ejecucion = f.ID_Ejecucion
-INNER JOIN logs.Ejecucion_Etapas AS t ON e.ID_Ejecucion = t.ID_Ejecucion;
+INNER JOIN logs.Ejecucion_Etapas AS t ON e.ID_Ejecucion = t.ID_Ejecucion
+UNION ALL
+SELECT
+    COALESCE(e.ID_Proceso, e.ID_Ejecucion),
+    e.FechaReporte,
+    e.ID_Ejecucion,
+    f.ID_Fund,
+    f.FundShortName,
+    e.Estado AS Estado_Ejecucion,
+    s.Etapa,
+    s.Estado,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    TRUE
+FROM logs.Ejecuciones AS e
+INNER JOIN logs.Ejecucion_Fondos AS f ON e.ID_Ejecucion = f.ID_Ejecucion
+CROSS JOIN
+    LATERAL (
+        VALUES
+        ('IPA', f.Estado_Process_IPA),
+        ('CAPM', f.Estado_Process_CAPM),
+        ('PNL', f.Estado_Process_PNL),
+        ('Derivados', f.Estado_Process_Derivados),
+        ('UBS', f.Estado_Process_UBS)
+    ) AS s (Etapa, Estado)
+WHERE e.Legado OR e.ID_Proceso IS NULL;
 
 GRANT SELECT ON logs.vw_Ejecucion_Etapas TO fondos_pipeline;

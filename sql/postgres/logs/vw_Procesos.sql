@@ -1,6 +1,11 @@
 -- logs.vw_Procesos
 -- One row per proceso with its figures, how many funds are still running and
 -- how long it took: "how did today go?"
+-- History is included and marked Legado: the procesos 015 backfilled, and
+-- runs the legacy v2 backend wrote after the migration (a logs.Ejecuciones
+-- row without ID_Proceso, shown as the proceso of the same id, as 015 would
+-- backfill it). DuracionSegundos is NULL (unknown) when the end is missing or
+-- before the start, as legacy rows sometimes have.
 CREATE OR REPLACE VIEW logs.vw_Procesos AS
 SELECT
     p.ID_Proceso,
@@ -14,7 +19,31 @@ SELECT
     p.TotalFondos - p.FondosExitosos - p.FondosFallidos AS FondosEnProgreso,
     p.FechaInicio,
     p.FechaFin,
-    CAST(EXTRACT(EPOCH FROM (p.FechaFin - p.FechaInicio)) AS INTEGER) AS DuracionSegundos
-FROM logs.Procesos AS p;
+    CASE
+        WHEN p.FechaFin >= p.FechaInicio
+            THEN CAST(EXTRACT(EPOCH FROM (p.FechaFin - p.FechaInicio)) AS INTEGER)
+    END AS DuracionSegundos,
+    p.Legado
+FROM logs.Procesos AS p
+UNION ALL
+SELECT
+    e.ID_Ejecucion,
+    e.FechaReporte,
+    e.Estado,
+    e.Usuario,
+    NULL,
+    e.TotalFondos,
+    e.FondosExitosos,
+    e.FondosFallidos,
+    e.TotalFondos - e.FondosExitosos - e.FondosFallidos,
+    e.FechaInicio,
+    e.FechaFin,
+    CASE
+        WHEN e.FechaFin >= e.FechaInicio
+            THEN CAST(EXTRACT(EPOCH FROM (e.FechaFin - e.FechaInicio)) AS INTEGER)
+    END,
+    TRUE
+FROM logs.Ejecuciones AS e
+WHERE e.ID_Proceso IS NULL;
 
 GRANT SELECT ON logs.vw_Procesos TO fondos_pipeline;

@@ -1,6 +1,7 @@
 -- staging.CAPM_01_CargarMovimientos_v2
 -- The fund's capital movements signed (subscriptions +, redemptions -) and
 -- converted to its base currency.
+-- Holds the (CAPM, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: ID_Ejecucion, FechaReporte, ID_Fund.
 -- Fails on an unknown movement type or a currency with no rate for the date.
 -- Effects: replaces this ejecución's rows of staging.CAPM_WorkTable. Returns Filas.
@@ -28,6 +29,7 @@ DECLARE
     v_filas INTEGER;
 BEGIN
     PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
+    PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, 'CAPM');
     SELECT MIN(m.TipoMovimiento) INTO v_tipo FROM extract.CAPM AS m
     WHERE m.ID_Ejecucion = p_ejecucion AND m.TipoMovimiento NOT IN ('SUSCRIPCION', 'RESCATE');
     IF v_tipo IS NOT NULL THEN

@@ -1,6 +1,7 @@
 -- staging.CAPM_02_ConsolidarFinal_v2
 -- The fund's capital-flow totals in base currency: subscriptions,
 -- redemptions, net flow and number of movements (one row, zeros on a quiet day).
+-- Holds the (CAPM, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: ID_Ejecucion, FechaReporte, ID_Fund.
 -- Effects: replaces this ejecución's row of staging.CAPM_Final. Returns Filas.
 CREATE OR REPLACE FUNCTION staging.CAPM_02_ConsolidarFinal_v2(
@@ -24,6 +25,7 @@ DECLARE
     v_filas INTEGER;
 BEGIN
     PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
+    PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, 'CAPM');
     DELETE FROM staging.CAPM_Final AS t WHERE t.ID_Ejecucion = p_ejecucion;
     INSERT INTO staging.CAPM_Final (ID_Ejecucion, ID_Fund, Suscripciones, Rescates, FlujoNeto, NumMovimientos)
     SELECT

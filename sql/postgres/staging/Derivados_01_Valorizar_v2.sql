@@ -1,6 +1,7 @@
 -- staging.Derivados_01_Valorizar_v2
 -- Values each FX forward or swap in the fund's base currency: both legs at
 -- the day's rates, fair value = bought leg - sold leg, and days to maturity.
+-- Holds the (Derivados, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: ID_Ejecucion, FechaReporte, ID_Fund.
 -- Fails when a currency has no rate for the date.
 -- Effects: replaces this ejecución's rows of staging.Derivados_WorkTable. Returns Filas.
@@ -27,6 +28,7 @@ DECLARE
     v_filas INTEGER;
 BEGIN
     PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
+    PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, 'Derivados');
     SELECT f.Moneda_Base INTO v_base FROM config.Fondos AS f WHERE f.ID_Fund = p_fund;
     SELECT STRING_AGG(DISTINCT x.Moneda, ',') INTO v_monedas
     FROM extract.Derivados AS d

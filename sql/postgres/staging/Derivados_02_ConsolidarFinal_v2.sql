@@ -2,6 +2,7 @@
 -- The fund's derivatives summary: contracts, notional (bought legs) and fair
 -- value in base currency, and notional as a percent of the IPA net assets
 -- (NULL when those are not positive).
+-- Holds the (Derivados, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: ID_Ejecucion, FechaReporte, ID_Fund. Needs IPA.
 -- Effects: replaces this ejecución's row of staging.Derivados_Final. Returns Filas.
 CREATE OR REPLACE FUNCTION staging.Derivados_02_ConsolidarFinal_v2(
@@ -25,6 +26,7 @@ DECLARE
     v_activos NUMERIC(19, 4);
 BEGIN
     PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
+    PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, 'Derivados');
     SELECT COALESCE(SUM(i.ValorBase), 0) INTO v_activos FROM staging.IPA_Final AS i WHERE i.ID_Ejecucion = p_ejecucion;
     DELETE FROM staging.Derivados_Final AS t WHERE t.ID_Ejecucion = p_ejecucion;
     INSERT INTO staging.Derivados_Final (ID_Ejecucion, ID_Fund, NumContratos, NocionalBase, ValorRazonableBase, ExposicionPct)

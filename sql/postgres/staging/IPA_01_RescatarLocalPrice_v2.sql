@@ -3,6 +3,7 @@
 -- and parameters): the price of FechaReporte when the feed has it (MERCADO),
 -- else the latest price of the previous 10 days (ANTERIOR), else the unit
 -- cost (COSTO). Keeps the latest price before FechaReporte for PNL.
+-- Holds the (IPA, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: ID_Ejecucion, FechaReporte, ID_Fund, Portfolio_Geneva.
 -- Effects: replaces this ejecución's rows of staging.IPA_Precios. Returns Filas.
 CREATE OR REPLACE FUNCTION staging.IPA_01_RescatarLocalPrice_v2(
@@ -27,6 +28,7 @@ DECLARE
     v_filas INTEGER;
 BEGIN
     PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
+    PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, 'IPA');
     DELETE FROM staging.IPA_Precios AS t WHERE t.ID_Ejecucion = p_ejecucion;
     INSERT INTO staging.IPA_Precios (
         ID_Ejecucion, ID_Fund, ID_Instrumento, Moneda, PrecioLocal, FuentePrecio, FechaPrecio, PrecioAnterior

@@ -1,6 +1,7 @@
 -- staging.IPA_02_ValorizarPosiciones_v2
 -- Values each position: market value in local currency (quantity x rescued
 -- price) and in the fund's base currency (x the day's rate local/base).
+-- Holds the (IPA, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: ID_Ejecucion, FechaReporte, ID_Fund.
 -- Fails when a currency has no rate for the date.
 -- Effects: replaces this ejecución's rows of staging.IPA_WorkTable. Returns Filas.
@@ -27,6 +28,7 @@ DECLARE
     v_filas INTEGER;
 BEGIN
     PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
+    PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, 'IPA');
     SELECT f.Moneda_Base INTO v_base FROM config.Fondos AS f WHERE f.ID_Fund = p_fund;
     SELECT STRING_AGG(DISTINCT i.Moneda, ',') INTO v_monedas FROM extract.IPA AS i WHERE i.ID_Ejecucion = p_ejecucion;
     PERFORM logs.sp_Validar_TiposCambio(p_fecha, CONCAT_WS(',', v_base, v_monedas),

@@ -1,5 +1,6 @@
 -- staging.IPA_03_CargarCaja_v2
 -- Cash lines of the fund: each currency's balance in local and base currency.
+-- Holds the (IPA, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: ID_Ejecucion, FechaReporte, ID_Fund.
 -- Fails when a currency has no rate for the date.
 -- Effects: replaces this ejecución's rows of staging.IPA_Cash. Returns Filas.
@@ -26,6 +27,7 @@ DECLARE
     v_filas INTEGER;
 BEGIN
     PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
+    PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, 'IPA');
     SELECT f.Moneda_Base INTO v_base FROM config.Fondos AS f WHERE f.ID_Fund = p_fund;
     SELECT STRING_AGG(DISTINCT c.Moneda, ',') INTO v_monedas FROM extract.SONA AS c WHERE c.ID_Ejecucion = p_ejecucion;
     PERFORM logs.sp_Validar_TiposCambio(p_fecha, CONCAT_WS(',', v_base, v_monedas),

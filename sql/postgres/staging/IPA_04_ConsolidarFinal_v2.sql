@@ -1,6 +1,7 @@
 -- staging.IPA_04_ConsolidarFinal_v2
 -- The fund's final IPA: one line per position and per cash currency, value in
 -- local and base currency, and its weight in the fund's net assets (percent).
+-- Holds the (IPA, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: ID_Ejecucion, FechaReporte, ID_Fund.
 -- Effects: replaces this ejecución's rows of staging.IPA_Final. Returns Filas.
 CREATE OR REPLACE FUNCTION staging.IPA_04_ConsolidarFinal_v2(
@@ -25,6 +26,7 @@ DECLARE
     v_filas INTEGER;
 BEGIN
     PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
+    PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, 'IPA');
     SELECT COALESCE((SELECT SUM(w.ValorMercadoBase) FROM staging.IPA_WorkTable AS w WHERE w.ID_Ejecucion = p_ejecucion), 0)
          + COALESCE((SELECT SUM(c.SaldoBase) FROM staging.IPA_Cash AS c WHERE c.ID_Ejecucion = p_ejecucion), 0)
     INTO v_total;

@@ -2,6 +2,7 @@
 -- Price result of each position since the previous available price:
 -- quantity x (price - previous price), in local and base currency. A position
 -- with no previous price (new instrument) has a zero result.
+-- Holds the (PNL, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: ID_Ejecucion, FechaReporte, ID_Fund. Needs IPA.
 -- Effects: replaces this ejecución's rows of staging.PNL_WorkTable. Returns Filas.
 CREATE OR REPLACE FUNCTION staging.PNL_01_CalcularResultado_v2(
@@ -25,6 +26,7 @@ DECLARE
     v_filas INTEGER;
 BEGIN
     PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
+    PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, 'PNL');
     DELETE FROM staging.PNL_WorkTable AS t WHERE t.ID_Ejecucion = p_ejecucion;
     INSERT INTO staging.PNL_WorkTable (
         ID_Ejecucion, ID_Fund, ID_Instrumento, Moneda, Cantidad, PrecioLocal, PrecioAnterior, ResultadoLocal, ResultadoBase

@@ -3,6 +3,7 @@
 -- fair value), net capital flow, and the return net of flows:
 --   result / (net assets - result - net flow), in percent; NULL when the
 --   opening net assets are not positive.
+-- Holds the (PNL, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: ID_Ejecucion, FechaReporte, ID_Fund. Needs IPA, CAPM, Derivados.
 -- Effects: replaces this ejecución's row of staging.PNL_Final. Returns Filas.
 CREATE OR REPLACE FUNCTION staging.PNL_02_ConsolidarFinal_v2(
@@ -29,6 +30,7 @@ DECLARE
     v_inicial NUMERIC(19, 4);
 BEGIN
     PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
+    PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, 'PNL');
     SELECT COALESCE(SUM(w.ResultadoBase), 0) INTO v_resultado
     FROM staging.PNL_WorkTable AS w WHERE w.ID_Ejecucion = p_ejecucion;
     SELECT COALESCE((SELECT SUM(i.ValorBase) FROM staging.IPA_Final AS i WHERE i.ID_Ejecucion = p_ejecucion), 0)

@@ -1,5 +1,6 @@
 -- staging.UBS_01_CargarCustodia_v2
 -- The custodian's holdings of the fund per instrument (summing lots).
+-- Holds the (UBS, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: ID_Ejecucion, FechaReporte, ID_Fund.
 -- Effects: replaces this ejecución's rows of staging.UBS_WorkTable. Returns Filas.
 CREATE OR REPLACE FUNCTION staging.UBS_01_CargarCustodia_v2(
@@ -23,6 +24,7 @@ DECLARE
     v_filas INTEGER;
 BEGIN
     PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
+    PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, 'UBS');
     DELETE FROM staging.UBS_WorkTable AS t WHERE t.ID_Ejecucion = p_ejecucion;
     INSERT INTO staging.UBS_WorkTable (ID_Ejecucion, ID_Fund, ID_Instrumento, CantidadCustodio)
     SELECT p_ejecucion, p_fund, u.ID_Instrumento, SUM(u.Cantidad)

@@ -2,6 +2,7 @@
 -- Reconciles accounting quantities (IPA) with the custodian's (UBS) per
 -- instrument: CUADRA (equal), DIFERENCIA, SOLO_CONTABLE (custodian lacks it),
 -- SOLO_CUSTODIO (accounting lacks it). Every row not CUADRA is a break.
+-- Holds the (UBS, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: ID_Ejecucion, FechaReporte, ID_Fund. Needs IPA.
 -- Effects: replaces this ejecución's rows of staging.UBS_Reconciliacion. Returns Filas.
 CREATE OR REPLACE FUNCTION staging.UBS_02_Conciliar_v2(
@@ -25,6 +26,7 @@ DECLARE
     v_filas INTEGER;
 BEGIN
     PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
+    PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, 'UBS');
     DELETE FROM staging.UBS_Reconciliacion AS t WHERE t.ID_Ejecucion = p_ejecucion;
     INSERT INTO staging.UBS_Reconciliacion (
         ID_Ejecucion, ID_Fund, ID_Instrumento, CantidadContable, CantidadCustodio, Diferencia, Estado_Conciliacion

@@ -1,5 +1,6 @@
 -- staging.UBS_03_ConsolidarFinal_v2
 -- The fund's reconciliation summary: instruments reconciled and breaks.
+-- Holds the (UBS, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: ID_Ejecucion, FechaReporte, ID_Fund.
 -- Effects: replaces this ejecución's row of staging.UBS_Final. Returns Filas.
 CREATE OR REPLACE FUNCTION staging.UBS_03_ConsolidarFinal_v2(
@@ -22,6 +23,7 @@ DECLARE
     p_fund ALIAS FOR $3;
 BEGIN
     PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
+    PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, 'UBS');
     DELETE FROM staging.UBS_Final AS t WHERE t.ID_Ejecucion = p_ejecucion;
     INSERT INTO staging.UBS_Final (ID_Ejecucion, ID_Fund, NumInstrumentos, NumQuiebres)
     SELECT p_ejecucion, p_fund, COUNT(*), COUNT(*) FILTER (WHERE r.Estado_Conciliacion <> 'CUADRA')
