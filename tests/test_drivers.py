@@ -211,3 +211,33 @@ def test_data_error_is_not_retried():
     with pytest.raises(DataError, match="missing source data"):
         calls.call(db, "extract.IPA_00_Extraer_v2", {"ID_Ejecucion": 7})
     assert attempts == [1]
+
+
+@pytest.mark.parametrize("exc, lost", [
+    (pyodbc.Error("08S01", "[08S01] [Microsoft][ODBC Driver 18 for SQL Server]TCP Provider: Error code 0x2746 (10054)"), True),
+    (pyodbc.OperationalError("HYT00", "[HYT00] [Microsoft][ODBC Driver 18 for SQL Server]Query timeout expired (0)"), True),
+    (pyodbc.Error("08001", "[08001] [Microsoft][ODBC Driver 18 for SQL Server]TCP Provider: Timeout error [258]."), True),
+    (pymssql.OperationalError(20047, b"DBPROCESS is dead or not enabled"), True),
+    (pymssql.OperationalError(20006, b"Write to the server failed"), True),
+    (pymssql.OperationalError(1205, b"chosen as the deadlock victim"), False),  # transient, but the link is fine
+    (pyodbc.ProgrammingError("42000", "[42000] missing source data (50030) (SQLExecDirectW)"), False),
+])
+def test_lost_connections_are_told_apart_from_other_errors(exc, lost):
+    from fondos.calls import connection_lost
+
+    assert connection_lost(exc) is lost
+    assert is_transient(exc) is (lost or _mssql_deadlock(exc))
+
+
+def _mssql_deadlock(exc) -> bool:
+    return bool(exc.args) and exc.args[0] == 1205
+
+
+def test_postgres_connection_errors_by_sqlstate():
+    import psycopg.errors as e
+
+    from fondos.calls import connection_lost
+
+    assert connection_lost(e.AdminShutdown("terminating connection due to administrator command"))
+    assert connection_lost(e.ConnectionFailure("connection failure"))
+    assert not connection_lost(e.DeadlockDetected("deadlock detected"))

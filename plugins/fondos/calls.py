@@ -29,9 +29,17 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 
 # SQLSTATEs and SQL Server error numbers that mean "try again": deadlock victim,
 # serialization failure, lock timeout, lost connection.
-_TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "08000", "08003", "08006", "08001", "57P01"}
+_TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "08000", "08003", "08006", "08001", "08004", "08007", "08S01",
+                        "08S02", "57P01", "57P02", "57P03", "HYT00", "HYT01"}
+# ...of which these mean the connection itself is gone (or unusable): reopen it before the next attempt.
+# PostgreSQL class 08 and admin shutdown/crash; ODBC's communication link failure and timeouts (the
+# driver leaves the connection in an unknown state after HYT00); pymssql's DB-Lib 20003 (timeout),
+# 20006 (write to the server failed), 20009 (server unreachable), 20047 (DBPROCESS is dead).
+_CONNECTION_SQLSTATES = {"08000", "08001", "08003", "08004", "08006", "08007", "08S01", "08S02",
+                         "57P01", "57P02", "57P03", "HYT00", "HYT01"}
+_CONNECTION_MSSQL_NUMBERS = {20003, 20006, 20009, 20047, 10053, 10054}
 # 50046: logs.sp_Bloquear_Ejecucion's stage lock was chosen as a deadlock victim (sp_getapplock returns -3).
-_TRANSIENT_MSSQL_NUMBERS = {1205, 1222, 3960, 3961, 10054, 10053, 20006, 20047, 50046}
+_TRANSIENT_MSSQL_NUMBERS = {1205, 1222, 3960, 3961, 10054, 10053, 20003, 20006, 20009, 20047, 50046}
 
 
 def call_sql(db: Database, procedure: str, names: list[str]) -> str:
@@ -62,6 +70,20 @@ def is_transient(exc: BaseException) -> bool:
     if args and isinstance(args[0], str) and args[0] in _TRANSIENT_SQLSTATES:  # pyodbc: (sqlstate, message)
         return True
     return _mssql_number(exc) in _TRANSIENT_MSSQL_NUMBERS
+
+
+def connection_lost(exc: BaseException, db: Database | None = None) -> bool:
+    """The error means the connection is gone: the next attempt needs a new one."""
+    sqlstate = getattr(exc, "sqlstate", None)  # psycopg
+    if sqlstate in _CONNECTION_SQLSTATES:
+        return True
+    args = getattr(exc, "args", ())
+    if args and isinstance(args[0], str) and args[0] in _CONNECTION_SQLSTATES:  # pyodbc
+        return True
+    if _mssql_number(exc) in _CONNECTION_MSSQL_NUMBERS:
+        return True
+    # psycopg raises OperationalError("the connection is closed"), without a SQLSTATE, on a dead socket
+    return db is not None and db.driver == "psycopg" and db.closed
 
 
 def database_message(exc: BaseException) -> str:
@@ -102,17 +124,22 @@ def call(db: Database, procedure: str, params: Mapping[str, Any], context: str =
         except Exception as exc:
             if _is_programming_error(exc):
                 raise
-            if is_transient(exc):
+            lost = connection_lost(exc, db)
+            if lost or is_transient(exc):
                 if attempt == MAX_ATTEMPTS:
                     raise TransientDatabaseError(
                         f"{procedure}{' (' + context + ')' if context else ''}: still failing after "
                         f"{MAX_ATTEMPTS} attempts: {database_message(exc)}"
                     ) from exc
                 delay = backoff_delay(attempt)
-                log.warning("%s: transient database error (%s), retry %d/%d in %.2fs",
-                            procedure, database_message(exc), attempt, MAX_ATTEMPTS - 1, delay)
-                _reset(db)
+                log.warning("%s: %s (%s), retry %d/%d in %.2fs",
+                            procedure, "connection lost, reconnecting" if lost else "transient database error",
+                            database_message(exc), attempt, MAX_ATTEMPTS - 1, delay)
                 time.sleep(delay)
+                if lost:
+                    _reopen(db, procedure)
+                else:
+                    _reset(db)
                 continue
             raise DataError(database_message(exc)) from exc
     raise AssertionError("unreachable")
@@ -122,6 +149,15 @@ def _is_programming_error(exc: BaseException) -> bool:
     """Our own bug (wrong procedure or parameter name): do not dress it up as data."""
     sqlstate = getattr(exc, "sqlstate", None)
     return sqlstate in {"42883", "42P01", "42703", "42601"} or _mssql_number(exc) in {2812, 8145, 201}
+
+
+def _reopen(db: Database, procedure: str) -> None:
+    """A new connection for the next attempt. The step is one transaction, and the server rolled back
+    whatever the dead connection had not committed, so the retried step writes its rows once."""
+    try:
+        db.reconnect()
+    except Exception as exc:  # the server may still be unreachable: the next attempt says so again
+        log.warning("%s: could not reconnect yet (%s)", procedure, database_message(exc))
 
 
 def _reset(db: Database) -> None:

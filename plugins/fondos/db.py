@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fondos.settings import CONN_ID
@@ -43,6 +43,23 @@ class Database:
     conn: Any
     dialect: str  # "postgres" | "mssql"
     driver: str  # "psycopg" | "pymssql" | "pyodbc"
+    # Opens a replacement connection with the same settings (set by open_database), for reconnect().
+    opener: Callable[[], Any] | None = field(default=None, repr=False)
+
+    def reconnect(self) -> None:
+        """Replace a dead connection with a new one (same connection id, same autocommit mode)."""
+        if self.opener is None:
+            raise ConfigurationError("this connection cannot be reopened (it was not opened by open_database)")
+        try:
+            self.conn.close()
+        except Exception:  # it is dead already; closing is a courtesy
+            log.debug("closing the dead connection failed", exc_info=True)
+        self.conn = self.opener()
+
+    @property
+    def closed(self) -> bool:
+        """True when the driver knows the connection is gone (psycopg only; the others learn on use)."""
+        return bool(getattr(self.conn, "closed", False)) or bool(getattr(self.conn, "broken", False))
 
     def sql(self, text: str) -> str:
         return text.replace("%s", "?") if self.driver == "pyodbc" else text
@@ -108,6 +125,12 @@ def open_database(conn_id: str = CONN_ID, autocommit: bool = False) -> Database:
     autocommit=False for migrations (one transaction per file); True for the
     pipeline, where every procedure call is its own transaction.
     """
+    db = _open(conn_id, autocommit)
+    db.opener = lambda: _open(conn_id, autocommit).conn
+    return db
+
+
+def _open(conn_id: str, autocommit: bool) -> Database:
     conn_type = connection_info(conn_id).conn_type
     if conn_type == "postgres":
         from airflow.providers.postgres.hooks.postgres import PostgresHook

@@ -1,0 +1,58 @@
+"""Connections that heal (issue 10): the pipeline's backends are terminated again and again during a
+multi-fund run on the embedded PostgreSQL; every step reconnects and is retried, and the proceso ends OK
+with every fund's rows identical to an undisturbed run of the same date."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from fondos.db import database
+from pipeline_helpers import fund_fingerprints, proceso_row, run_all, seed, start
+
+FUNDS = 4
+
+
+def _terminator(stop: threading.Event, killed: list[int], rounds: int, every_s: float) -> None:
+    """Terminate every other client backend of this database, `rounds` times (then let the run finish)."""
+    with database(autocommit=True) as admin:
+        for _ in range(rounds):
+            if stop.wait(every_s):
+                return
+            rows = admin.execute(
+                "SELECT pid, pg_terminate_backend(pid) AS done FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
+                "AND state = 'active'")
+            killed.extend(r["pid"] for r in rows if r["done"])
+
+
+def test_dropped_connections_are_reopened_and_the_run_ends_ok_with_identical_rows(fresh_pg_db, caplog):
+    from fondos.migrate import migrate
+
+    with database() as m:
+        migrate(m)
+    seed(FUNDS, 400)
+
+    calm = start("undisturbed")
+    expected = run_all(calm, workers=FUNDS)
+    assert all(set(r.values()) <= {"OK", "OMITIDO"} for r in expected.values()), expected
+
+    stormy = start("disturbed")  # the first proceso is OK, so the same date may run again
+    stop, killed = threading.Event(), []
+    killer = threading.Thread(target=_terminator, args=(stop, killed, 40, 0.05))
+    with caplog.at_level(logging.WARNING, logger="fondos.calls"):
+        killer.start()
+        try:
+            outcome = run_all(stormy, workers=FUNDS)
+        finally:
+            stop.set()
+            killer.join()
+
+    reconnects = [r.getMessage() for r in caplog.records if "connection lost, reconnecting" in r.getMessage()]
+    assert killed and reconnects, (killed, reconnects)  # the storm really hit statements in flight
+    assert outcome == expected
+    with database(autocommit=True) as conn:
+        assert proceso_row(conn, stormy[0]["id_proceso"])["estado"] == "OK"
+        for a, b in zip(calm, stormy, strict=True):
+            assert fund_fingerprints(conn, b["id_ejecucion"]) == fund_fingerprints(conn, a["id_ejecucion"]), a["id_fund"]
+    print(f"\n{len(killed)} backends terminated during the run; {len(reconnects)} reconnects")
