@@ -251,6 +251,23 @@ def test_closing_marks_a_killed_stage_as_error(conn):
     assert set(behind.values()) <= {"PENDIENTE", "OMITIDO"} and "PENDIENTE" in behind.values()
 
 
+def test_cli_cerrar_exits_non_zero_when_it_closes_the_proceso_as_error(conn, capsys):
+    from fondos import cli
+
+    seed(2, 5)
+    items = start("cli-cerrar")
+    proceso.ejecutar_fondo(items[0])
+    with database(autocommit=True) as db:  # the second fund's IPA task died after it started
+        from fondos.calls import call
+
+        call(db, "logs.sp_Actualizar_Estado_Etapa",
+             {"ID_Ejecucion": items[1]["id_ejecucion"], "Etapa": "IPA", "Estado": "EN_PROGRESO"})
+    code = cli.main(["proceso", "cerrar", "--id", str(items[0]["id_proceso"])])
+    out = capsys.readouterr().out
+    assert code == 1 and "estado ERROR" in out and "IPA attempt 1 never recorded an outcome" in out
+    assert cli.main(["proceso", "cerrar", "--id", str(items[0]["id_proceso"])]) == 1  # still ERROR, still says so
+
+
 def test_never_run_stages_get_the_same_state_after_a_kill_and_after_a_data_failure(conn):
     seed(2, 10)
     items = start("same-state")

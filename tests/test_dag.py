@@ -137,6 +137,15 @@ def test_dag_run_with_one_failing_fund(fund_db):
     err = fund_db.execute("SELECT Mensaje FROM logs.vw_Ejecucion_Etapas WHERE ID_Fund = 102 AND Etapa = 'IPA'")[0]
     assert "source.Geneva_Posiciones" in err["mensaje"] and "LAFID002" in err["mensaje"]
 
+    # the run's final error names the failed fund, its stage and the reason, and what to do
+    from fondos.dag_tasks import failure_message
+    from fondos.proceso import resumen_fondos
+
+    message = failure_message(dict(p, fondos=resumen_fondos(fund_db, p["id_proceso"])))
+    assert message.startswith(f"proceso {p['id_proceso']} for 2026-03-13: 1 of 3 funds failed. fund 102 (")
+    assert f"IPA: {err['mensaje']}" in message and "clear the failed fund's task" in message
+    assert "fund 101" not in message and "fund 103" not in message
+
 
 def test_future_fecha_fails_the_first_task_and_creates_nothing(fund_db):
     from pipeline_helpers import count, seed

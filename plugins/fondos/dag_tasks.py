@@ -99,6 +99,16 @@ def stage_task(etapa: str):
     return run_stage
 
 
+def failure_message(p: dict[str, Any]) -> str:
+    """What failed, for the run's final error: every failed fund, each failed stage and its reason."""
+    failed = [f"fund {f['id_fund']} ({f['fundshortname']}): "
+              + "; ".join(f"{s}: {e['mensaje'] or 'failed'}" for s, e in f["etapas"].items() if e["estado"] == "ERROR")
+              for f in p["fondos"] if f["estado"] != "OK"]
+    return (f"proceso {p['id_proceso']} for {p['fechareporte']}: {p['fondosfallidos']} of {p['totalfondos']} funds "
+            "failed. " + " | ".join(failed)
+            + " | Fix the cause, then clear the failed fund's task (with downstream) to retry it.")
+
+
 def airflow_stage_states(context: dict[str, Any]) -> dict[tuple[str, int], str]:
     """Airflow's own state of every mapped stage task of this run: (stage, map index) -> state.
 
@@ -130,11 +140,5 @@ def cerrar_proceso() -> dict[str, Any]:
     p = proceso.cerrar_proceso(id_proceso, airflow=airflow_stage_states(context))
     log.info("summary\n%s", format_proceso(p))
     if p["estado"] != "OK":
-        failed = [f"fund {f['id_fund']} ({f['fundshortname']}): "
-                  + "; ".join(f"{s}: {e['mensaje'] or 'failed'}" for s, e in f["etapas"].items() if e["estado"] == "ERROR")
-                  for f in p["fondos"] if f["estado"] != "OK"]
-        raise AirflowFailException(
-            f"proceso {id_proceso} for {p['fechareporte']}: {p['fondosfallidos']} of {p['totalfondos']} funds failed. "
-            + " | ".join(failed)
-            + " | Fix the cause, then clear the failed fund's task (with downstream) to retry it.")
+        raise AirflowFailException(failure_message(p))
     return {"id_proceso": id_proceso, "estado": p["estado"], "fondos": p["totalfondos"]}
