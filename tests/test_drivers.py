@@ -241,3 +241,36 @@ def test_postgres_connection_errors_by_sqlstate():
     assert connection_lost(e.AdminShutdown("terminating connection due to administrator command"))
     assert connection_lost(e.ConnectionFailure("connection failure"))
     assert not connection_lost(e.DeadlockDetected("deadlock detected"))
+
+
+def test_bootstrap_sets_the_password_of_an_existing_login_bound_never_formatted():
+    """Rotating the pipeline password and bootstrapping again must reach the server (ALTER LOGIN)."""
+    from fondos.mssql_bootstrap import create_database_and_login
+
+    sent = []
+
+    class Cursor:
+        description = None
+
+        def execute(self, sql, params):
+            sent.append((sql, params))
+
+        def nextset(self):
+            return False
+
+        def close(self):
+            pass
+
+    class Conn:
+        def cursor(self):
+            return Cursor()
+
+        def autocommit(self, value):
+            pass
+
+    secret = "N3w-P@ss'word;--"
+    create_database_and_login(Database(Conn(), "mssql", "pymssql"), "Fondos", "fondos_airflow", secret)
+    login_sql, login_params = sent[1]
+    assert "IF SUSER_ID(@login) IS NULL BEGIN" in login_sql and "CREATE LOGIN" in login_sql
+    assert " ELSE BEGIN SET @sql = N'ALTER LOGIN ' + QUOTENAME(@login) + N' WITH PASSWORD = '" in login_sql
+    assert secret not in login_sql and login_params == ("fondos_airflow", secret)

@@ -181,3 +181,20 @@ def test_cli_migrate_and_status(fresh_pg_db):
     result = _cli("db", "status")
     assert result.returncode == 0, result.stderr
     assert "pending: 0" in result.stdout
+
+
+def test_history_columns_are_spelled_as_declared_for_case_sensitive_collations():
+    """A SQL Server database with a case-sensitive collation resolves column names case-sensitively."""
+    import inspect
+    import re
+
+    from fondos import migrate as runner
+
+    declared = re.findall(r"^\s{4}(\w+) [A-Z]", runner.HISTORY_DDL["mssql"], re.M)
+    assert declared == ["Nombre", "Tipo", "Checksum", "Aplicado", "Duracion_ms"]
+    statements = re.findall(r'f"((?:SELECT|DELETE|INSERT)[^"]*\{table\}[^"]*)"', inspect.getsource(runner))
+    assert len(statements) == 3
+    for statement in statements:
+        for word in re.findall(r"\w+", statement):
+            if word.lower() in {d.lower() for d in declared}:
+                assert word in declared, (word, statement)

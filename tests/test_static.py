@@ -61,4 +61,47 @@ def test_dockerfile_carries_odbc_driver_18_and_the_pinned_requirements():
     dockerfile = (ROOT / "docker" / "Dockerfile").read_text()
     assert "FROM apache/airflow:3.3.2-python3.11" in dockerfile
     assert "msodbcsql18" in dockerfile and "unixodbc" in dockerfile
-    assert "pip install --no-cache-dir -r /opt/fondos/requirements.txt" in dockerfile
+    assert 'pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r /opt/fondos/requirements-image.txt' \
+        in dockerfile
+
+
+def test_image_requirements_are_pinned_as_in_requirements_txt():
+    pins = {line.split("==")[0]: line for line in (ROOT / "requirements.txt").read_text().splitlines() if "==" in line}
+    image = [line for line in (ROOT / "docker" / "requirements-image.txt").read_text().splitlines()
+             if line and not line.startswith("#")]
+    assert image and all(line == pins[line.split("==")[0]] for line in image), image
+
+
+def _healthcheck_programs(service: dict) -> set[str]:
+    test = service.get("healthcheck", {}).get("test", [])
+    if not test:
+        return set()
+    command = test[1] if test[0] == "CMD-SHELL" else " ".join(test[1:])
+    return {command.split()[0]}
+
+
+def test_every_health_check_program_exists_in_the_image():
+    """The API server's and scheduler's checks call curl: the Dockerfile must install it and never purge it."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
+    ours = {name: s for name, s in compose["services"].items() if "build" in s or s.get("image", "").startswith("fondos")}
+    programs = set().union(*(_healthcheck_programs(s) for s in ours.values()))
+    assert "curl" in programs and programs <= {"curl", "airflow", "celery"}, programs  # the last two: the base image
+    dockerfile = (ROOT / "docker" / "Dockerfile").read_text()
+    installs = [line for line in dockerfile.splitlines() if "apt-get install" in line]
+    purges = [line for line in dockerfile.splitlines() if "apt-get purge" in line or "apt-get remove" in line]
+    assert any(" curl " in f" {line} " for line in installs)
+    assert not any("curl" in line for line in purges), purges
+
+
+def test_microsoft_apt_source_follows_the_base_image_release():
+    dockerfile = (ROOT / "docker" / "Dockerfile").read_text()
+    assert ". /etc/os-release" in dockerfile and "config/${ID}/${VERSION_ID}/prod.list" in dockerfile
+    assert "debian/12" not in dockerfile and "debian/11" not in dockerfile
+
+
+def test_airflow_init_hands_the_logs_volume_to_the_airflow_user():
+    compose = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
+    init = compose["services"]["airflow-init"]
+    command = " ".join(init["command"])
+    assert init["user"] == "0:0"
+    assert command.index('chown -R "$${AIRFLOW_UID:-50000}:0" /opt/airflow/logs') < command.index("airflow db migrate")

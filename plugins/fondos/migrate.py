@@ -102,7 +102,9 @@ def discover(dialect: str, migrations_dir: Path = MIGRATIONS_DIR, sql_dir: Path 
 
 def _applied(db: Database) -> dict[str, str]:
     table = HISTORY_TABLE[db.dialect]
-    rows = db.execute(f"SELECT nombre, checksum FROM {table}")
+    # Column names as declared (PascalCase): a case-sensitive SQL Server collation resolves identifiers
+    # case-sensitively; PostgreSQL folds them, so the same spelling works on both.
+    rows = db.execute(f"SELECT Nombre, Checksum FROM {table}")
     return {r["nombre"]: r["checksum"].strip() for r in rows}
 
 
@@ -234,9 +236,9 @@ def _apply(db: Database, f: ScriptFile) -> float:
                     ) from exc
         elapsed_ms = int((time.monotonic() - started) * 1000)
         table = HISTORY_TABLE[db.dialect]
-        db.execute(f"DELETE FROM {table} WHERE nombre = %s", (f.name,))
+        db.execute(f"DELETE FROM {table} WHERE Nombre = %s", (f.name,))
         db.execute(
-            f"INSERT INTO {table} (nombre, tipo, checksum, duracion_ms) VALUES (%s, %s, %s, %s)",
+            f"INSERT INTO {table} (Nombre, Tipo, Checksum, Duracion_ms) VALUES (%s, %s, %s, %s)",
             (f.name, f.kind, f.checksum, elapsed_ms),
         )
         db.commit()

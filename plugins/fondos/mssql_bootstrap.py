@@ -2,7 +2,8 @@
 
 1. as a server administrator: create the fund database if missing, turn
    READ_COMMITTED_SNAPSHOT on (readers do not block the funds' writers), and
-   create the pipeline's login if missing;
+   create the pipeline's login if missing, or set its password when it exists
+   (so a rotated password takes effect by bootstrapping again);
 2. as the database owner: apply the migrations (018 creates the role);
 3. map the login to a database user in the role fondos_pipeline.
 
@@ -48,7 +49,11 @@ def create_database_and_login(admin: Database, database: str, login: str, passwo
         "DECLARE @login SYSNAME = %s; DECLARE @password NVARCHAR(128) = %s; DECLARE @sql NVARCHAR(MAX);"
         " IF SUSER_ID(@login) IS NULL BEGIN"
         " SET @sql = N'CREATE LOGIN ' + QUOTENAME(@login) + N' WITH PASSWORD = ' + QUOTENAME(@password, '''')"
-        " + N', CHECK_POLICY = ON'; EXEC sys.sp_executesql @sql; END;",
+        " + N', CHECK_POLICY = ON'; EXEC sys.sp_executesql @sql; END"
+        # An existing login gets this run's password: rotating FONDOS_PIPELINE_PASSWORD and bootstrapping
+        # again must not leave Airflow's connection with a password the server no longer accepts.
+        " ELSE BEGIN SET @sql = N'ALTER LOGIN ' + QUOTENAME(@login) + N' WITH PASSWORD = '"
+        " + QUOTENAME(@password, ''''); EXEC sys.sp_executesql @sql; END;",
         (login, password))
 
 
