@@ -68,17 +68,11 @@ up:
 down:
 	docker compose down
 
-# The same conformance, migration and backfill tests that run on PostgreSQL, against the compose SQL Server,
-# then the plan's lock metrics for a 50-fund concurrent run.
+# The SQL Server part of the suite through both drivers (pymssql and pyodbc), then bootstrap-mssql and the
+# plan's lock metrics with the funds run by the pipeline login (bench/mssql_suite.py says how).
 test-mssql: setup
 	@test -f .env || { echo "copy .env.example to .env, set it, and run make up first"; exit 1; }
-	set -a; . ./.env; set +a; \
-	FONDOS_TEST_MSSQL_URL="mssql://sa:$${MSSQL_SA_PASSWORD}@localhost:1433/master" \
-	  $(PY) -m pytest tests/test_conformance.py tests/test_migrate.py tests/test_backfill.py -k mssql && \
-	AIRFLOW_CONN_FONDOS_ADMIN="mssql://sa:$${MSSQL_SA_PASSWORD}@localhost:1433/master" \
-	AIRFLOW_CONN_FONDOS_OWNER="mssql://sa:$${MSSQL_SA_PASSWORD}@localhost:1433/FondosBench" \
-	  $(FONDOS) db bootstrap-mssql --database FondosBench && \
-	FONDOS_TEST_MSSQL_URL="mssql://sa:$${MSSQL_SA_PASSWORD}@localhost:1433/FondosBench" $(PY) bench/mssql_counters.py
+	$(PY) bench/mssql_suite.py
 
 bench: setup
 	$(PY) bench/bench.py

@@ -1,7 +1,7 @@
 """Shared fixtures: a real embedded PostgreSQL for the whole session, a fresh
 database per test, and the same tests against SQL Server when one is reachable
-(`FONDOS_TEST_MSSQL_URL`, an Airflow connection URI of type mssql or odbc whose
-login may create databases).
+(`FONDOS_TEST_MSSQL_URL`, an Airflow connection, URI or JSON, of type mssql or
+odbc whose login may create databases).
 """
 
 from __future__ import annotations
@@ -62,6 +62,8 @@ class Backend:
         if isinstance(self.admin_conn, dict):
             conn = dict(self.admin_conn, schema=dbname)
             return dbname, json.dumps(conn)
+        if self.admin_conn.lstrip().startswith("{"):  # JSON (make test-mssql: passwords stay literal)
+            return dbname, json.dumps(dict(json.loads(self.admin_conn), schema=dbname))
         c = Connection.from_uri(self.admin_conn, conn_id="fondos_db")
         return dbname, json.dumps(
             {"conn_type": c.conn_type, "host": c.host, "login": c.login, "password": c.password,

@@ -105,3 +105,28 @@ def test_airflow_init_hands_the_logs_volume_to_the_airflow_user():
     command = " ".join(init["command"])
     assert init["user"] == "0:0"
     assert command.index('chown -R "$${AIRFLOW_UID:-50000}:0" /opt/airflow/logs') < command.index("airflow db migrate")
+
+
+def test_make_test_mssql_keeps_passwords_literal_and_covers_both_drivers_and_the_pipeline_login(tmp_path, monkeypatch):
+    """`make test-mssql` cannot run here (no SQL Server); what it hands the drivers can be checked."""
+    import importlib.util
+    import json
+
+    from airflow.sdk import BaseHook
+
+    spec = importlib.util.spec_from_file_location("mssql_suite", ROOT / "bench" / "mssql_suite.py")
+    suite = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(suite)
+    nasty = "p@ss#w%rd/?$HOME!x"
+    (tmp_path / ".env").write_text(f"MSSQL_SA_PASSWORD={nasty}\nFONDOS_PIPELINE_PASSWORD='{nasty}2'\n")
+    values = suite.dotenv_values(tmp_path / ".env", interpolate=False)
+    assert values["MSSQL_SA_PASSWORD"] == nasty and values["FONDOS_PIPELINE_PASSWORD"] == nasty + "2"
+    for conn_type in ("mssql", "odbc"):
+        monkeypatch.setenv("AIRFLOW_CONN_FONDOS_SUITE_CHECK", suite.connection(conn_type, "master", "sa", nasty))
+        conn = BaseHook.get_connection("fondos_suite_check")
+        assert (conn.conn_type, conn.login, conn.password, conn.schema) == (conn_type, "sa", nasty, "master")
+    assert json.loads(suite.connection("odbc", "X", "u", "p"))["extra"] == {"TrustServerCertificate": "yes"}
+    source = (ROOT / "bench" / "mssql_suite.py").read_text()
+    assert 'for driver in ("mssql", "odbc")' in source
+    assert '"FONDOS_TEST_MSSQL_PIPELINE_URL": connection("odbc", "FondosBench", "fondos_airflow", pipeline)' in source
+    assert "$(PY) bench/mssql_suite.py" in (ROOT / "Makefile").read_text()

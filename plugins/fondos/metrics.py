@@ -3,8 +3,11 @@
 PostgreSQL: pg_stat_database.deadlocks (cumulative) for this database.
 SQL Server: the cumulative counters the plan's success metrics name, from
 sys.dm_os_performance_counters (needs VIEW SERVER STATE):
-'Number of Deadlocks/sec', 'Lock Timeouts/sec', 'Lock Waits/sec' (Locks, _Total)
-and 'Table Lock Escalations/sec' (Access Methods); despite the names, cumulative counts.
+'Number of Deadlocks/sec', 'Lock Timeouts (timeout > 0)/sec', 'Lock Waits/sec'
+(Locks, _Total) and 'Table Lock Escalations/sec' (Access Methods); despite the
+names, cumulative counts. 'Lock Timeouts/sec' is not used: it also counts the
+engine's internal zero-timeout lock requests, which are no one's timeout.
+All of them are server-wide: other databases' activity counts too.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from fondos.db import Database
 
 MSSQL_COUNTERS = {
     "Number of Deadlocks/sec": "deadlocks",
-    "Lock Timeouts/sec": "lock_timeouts",
+    "Lock Timeouts (timeout > 0)/sec": "lock_timeouts",
     "Lock Waits/sec": "lock_waits",
     "Table Lock Escalations/sec": "lock_escalations",
 }
