@@ -13,6 +13,9 @@ FX rates, capital movements, FX forwards and custodian holdings.
 * Realistic gaps: some instruments have no price today (the price rescue uses
   the previous one), a few none at all (unit cost); every 4th fund has no
   derivatives, every 5th no custodian account.
+* Every 7th fund is short-heavy: instead of cash it holds a USD overdraft of
+  about 98 % of its positions, so its net assets are about 2 % of its gross
+  and its largest lines weigh many times its net assets (the IPA weight guard).
 * Fast: PostgreSQL gets COPY, SQL Server multi-row INSERTs; 50 funds x 2,000
   positions is about 250,000 rows.
 * Never touches real data. A demo fund is recognised by what the seeder
@@ -113,6 +116,18 @@ def _check_only_demo(db: Database, fund_list: list[Fund]) -> list[int]:
     return [r["id_fund"] for r in rows if _is_demo(r) and r["id_fund"] not in ids]
 
 
+def fx_rate(ccy: str, day: date) -> Decimal:
+    """The feed's rate of a currency on a day (USD per unit)."""
+    rate = CURRENCIES[ccy]
+    if ccy == "USD":
+        return rate
+    return (rate * Decimal(str(1 + (_unit("fx", ccy, day) - 0.5) * 0.01))).quantize(Decimal("0.00000001"))
+
+
+def short_heavy(fund: Fund) -> bool:
+    return (fund.id_fund - FIRST_FUND_ID + 1) % 7 == 0
+
+
 def instrument_currency(instr: str) -> str:
     return list(CURRENCIES)[int(_unit("ccy", instr) * 4)]  # USD, EUR, CLP, BRL
 
@@ -152,6 +167,13 @@ def _bulk(db: Database, table: str, columns: Sequence[str], rows: Iterable[Seque
         sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES " + ", ".join([placeholders] * len(chunk))
         db.execute(sql, [v for r in chunk for v in r])
     return len(rows)
+
+
+def _overdraft(holding: list[tuple[str, Decimal]], fecha: date, anterior: date) -> Decimal:
+    """A USD balance of minus about 98 % of the positions' value (estimated as the pipeline values them)."""
+    gross_usd = sum((qty * (price(ins, fecha) or price(ins, anterior) or Decimal("100"))
+                     * fx_rate(instrument_currency(ins), fecha) for ins, qty in holding), Decimal(0))
+    return -(gross_usd * Decimal("0.98")).quantize(Decimal("0.0001"))
 
 
 def seed(db: Database, fecha: date, n_funds: int, positions: int = 200) -> dict[str, int]:
@@ -198,9 +220,7 @@ def seed(db: Database, fecha: date, n_funds: int, positions: int = 200) -> dict[
     have_fx = {(r["fechareporte"], r["moneda"]) for r in db.execute(
         "SELECT FechaReporte, Moneda FROM source.TiposCambio WHERE FechaReporte IN (%s, %s)", (anterior, fecha))}
     counts["source.TiposCambio"] = _bulk(db, "source.TiposCambio", ("FechaReporte", "Moneda", "TipoCambio"), [
-        (d, ccy, rate if ccy == "USD" else (rate * Decimal(str(1 + (_unit("fx", ccy, d) - 0.5) * 0.01))).quantize(
-            Decimal("0.00000001")))
-        for d in (anterior, fecha) for ccy, rate in CURRENCIES.items() if (d, ccy) not in have_fx])
+        (d, ccy, fx_rate(ccy, d)) for d in (anterior, fecha) for ccy in CURRENCIES if (d, ccy) not in have_fx])
 
     have_px = {(r["fechareporte"], r["id_instrumento"]) for r in db.execute(
         "SELECT FechaReporte, ID_Instrumento FROM source.Geneva_Precios WHERE FechaReporte IN (%s, %s)",
@@ -223,8 +243,10 @@ def seed(db: Database, fecha: date, n_funds: int, positions: int = 200) -> dict[
                     continue  # the custodian lacks it: SOLO_CONTABLE
                 ubs_rows.append((fecha, f.ubs, ins, qty + (1 if k == 7 else 0)))  # one quantity off: DIFERENCIA
             ubs_rows.append((fecha, f.ubs, "INS999999", Decimal(100)))  # not in accounting: SOLO_CUSTODIO
-        for ccy in ("USD", f.base, "EUR")[: 2 + f.id_fund % 2]:
-            cash_rows.append((fecha, f.geneva, ccy, Decimal(rng.randint(10_000, 5_000_000))))
+        cash = [(ccy, Decimal(rng.randint(10_000, 5_000_000))) for ccy in ("USD", f.base, "EUR")[: 2 + f.id_fund % 2]]
+        if short_heavy(f):
+            cash = [("USD", _overdraft(holdings[f.id_fund], fecha, anterior))]
+        cash_rows += [(fecha, f.geneva, ccy, amount) for ccy, amount in cash]
         for k in range(rng.randint(0, 5)):
             capm_rows.append((fecha, f.capm, f"MOV{f.id_fund}{k:03d}", rng.choice(["SUSCRIPCION", "RESCATE"]),
                               f.base, Decimal(rng.randint(1_000, 900_000))))

@@ -13,6 +13,13 @@
 -- Parameters: @ID_Proceso; @Cerrar (0 = recompute only, 1 = close).
 -- Returns one row: FechaReporte, Estado, TotalFondos, FondosExitosos,
 -- FondosFallidos, FechaInicio, FechaFin.
+-- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
+-- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
+-- QUOTED_IDENTIFIER OFF).
+SET ANSI_NULLS ON;
+SET QUOTED_IDENTIFIER ON;
+GO
+
 CREATE OR ALTER PROCEDURE logs.sp_Actualizar_Estadisticas_Proceso
     @ID_Proceso BIGINT,
     @Cerrar BIT = 0

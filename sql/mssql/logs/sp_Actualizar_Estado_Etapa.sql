@@ -18,6 +18,13 @@
 -- PostgreSQL, so a state is stored in its one spelling whatever the database
 -- collation; times in Mensaje are CONVERT style 120 (yyyy-mm-dd hh:mi:ss),
 -- and one SYSDATETIME() read serves the row's times and its message.
+-- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
+-- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
+-- QUOTED_IDENTIFIER OFF).
+SET ANSI_NULLS ON;
+SET QUOTED_IDENTIFIER ON;
+GO
+
 CREATE OR ALTER PROCEDURE logs.sp_Actualizar_Estado_Etapa
     @ID_Ejecucion BIGINT,
     @Etapa VARCHAR(20),

@@ -28,6 +28,13 @@
 -- pipeline role has no ALTER on the sequence, nor sight of it in
 -- sys.sequences (018).
 -- Returns one row: Anterior (the next id before the call), Siguiente (after).
+-- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
+-- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
+-- QUOTED_IDENTIFIER OFF).
+SET ANSI_NULLS ON;
+SET QUOTED_IDENTIFIER ON;
+GO
+
 CREATE OR ALTER PROCEDURE logs.sp_Ajustar_Secuencia_ID
     WITH EXECUTE AS OWNER
 AS

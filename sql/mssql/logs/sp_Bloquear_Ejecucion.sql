@@ -37,6 +37,13 @@
 -- lock's database principal, @DbPrincipal, defaults to public), so the
 -- pipeline role (018: EXECUTE on schema logs) can run it, directly or through
 -- the steps (same owner: ownership chaining).
+-- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
+-- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
+-- QUOTED_IDENTIFIER OFF).
+SET ANSI_NULLS ON;
+SET QUOTED_IDENTIFIER ON;
+GO
+
 CREATE OR ALTER PROCEDURE logs.sp_Bloquear_Ejecucion
     @ID_Ejecucion BIGINT,
     @Etapa VARCHAR(20)

@@ -15,6 +15,13 @@
 -- belong to the caller's transaction, which must be open (both callers open
 -- one around the INSERT ... EXEC of this procedure).
 -- Parameters: @ID_Ejecucion. Returns Filas, the rows deleted.
+-- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
+-- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
+-- QUOTED_IDENTIFIER OFF).
+SET ANSI_NULLS ON;
+SET QUOTED_IDENTIFIER ON;
+GO
+
 CREATE OR ALTER PROCEDURE logs.sp_Borrar_Filas_Ejecucion
     @ID_Ejecucion BIGINT
     WITH EXECUTE AS OWNER

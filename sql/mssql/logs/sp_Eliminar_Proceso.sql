@@ -7,6 +7,13 @@
 -- proceso must not hold one huge transaction and log); if the call is
 -- interrupted, calling it again finishes the job.
 -- Parameters: @ID_Proceso. Returns Filas, the extract/staging rows deleted.
+-- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
+-- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
+-- QUOTED_IDENTIFIER OFF).
+SET ANSI_NULLS ON;
+SET QUOTED_IDENTIFIER ON;
+GO
+
 CREATE OR ALTER PROCEDURE logs.sp_Eliminar_Proceso
     @ID_Proceso BIGINT
 AS

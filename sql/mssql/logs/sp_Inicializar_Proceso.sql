@@ -28,6 +28,13 @@
 -- logs.sp_Ajustar_Secuencia_ID moves logs.Seq_ID above every id that exists
 -- (its lock serialises that step and the draws across dates).
 -- Needs SQL Server 2017+ (STRING_AGG, TRIM).
+-- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
+-- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
+-- QUOTED_IDENTIFIER OFF).
+SET ANSI_NULLS ON;
+SET QUOTED_IDENTIFIER ON;
+GO
+
 CREATE OR ALTER PROCEDURE logs.sp_Inicializar_Proceso
     @FechaReporte DATE,
     @Usuario VARCHAR(100),

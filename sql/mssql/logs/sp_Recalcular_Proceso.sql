@@ -8,10 +8,24 @@
 --              else EN_PROGRESO.
 --   proceso:   EN_PROGRESO while any ejecución is; then ERROR if any failed,
 --              else OK, with FechaFin.
+-- Only the ejecuciones whose Estado or FechaFin actually change are written,
+-- as in the PostgreSQL twin: the others are read and released, so a call
+-- holds exclusive locks (row and index keys) on the changed rows alone until
+-- its caller commits, and meets a new date's initialisation less often. The
+-- comparison is NULL-safe and spelled out (IS DISTINCT FROM needs SQL Server
+-- 2022), and binary on Estado, so a case-only difference counts as a change as
+-- it does in PostgreSQL.
 -- Refuses legacy history (logs.sp_Rechazar_Legado). The guard raises inside
 -- the caller's transaction; XACT_ABORT dooms it and the caller's CATCH rolls
 -- it back.
 -- Parameters: @ID_Proceso.
+-- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
+-- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
+-- QUOTED_IDENTIFIER OFF).
+SET ANSI_NULLS ON;
+SET QUOTED_IDENTIFIER ON;
+GO
+
 CREATE OR ALTER PROCEDURE logs.sp_Recalcular_Proceso
     @ID_Proceso BIGINT
 AS
@@ -25,7 +39,7 @@ BEGIN
     UPDATE e
     SET
         e.Estado = s.Estado,
-        e.FechaFin = CASE WHEN s.Estado = 'EN_PROGRESO' THEN NULL ELSE s.Fin END
+        e.FechaFin = f.FechaFin
     FROM logs.Ejecuciones AS e
     INNER JOIN (
         SELECT
@@ -40,7 +54,13 @@ BEGIN
         INNER JOIN logs.Ejecuciones AS x ON t.ID_Ejecucion = x.ID_Ejecucion
         WHERE x.ID_Proceso = @ID_Proceso
         GROUP BY t.ID_Ejecucion
-    ) AS s ON e.ID_Ejecucion = s.ID_Ejecucion;
+    ) AS s ON e.ID_Ejecucion = s.ID_Ejecucion
+    CROSS APPLY (VALUES (CASE WHEN s.Estado = 'EN_PROGRESO' THEN NULL ELSE s.Fin END)) AS f(FechaFin)
+    WHERE
+        e.Estado COLLATE Latin1_General_BIN2 <> s.Estado
+        OR e.FechaFin <> f.FechaFin
+        OR (e.FechaFin IS NULL AND f.FechaFin IS NOT NULL)
+        OR (e.FechaFin IS NOT NULL AND f.FechaFin IS NULL);
 
     UPDATE p
     SET

@@ -11,6 +11,13 @@
 -- back). The three branches below are the PostgreSQL twin's one condition
 -- (COALESCE(ID_Proceso, ID_Ejecucion) = @ID_Proceso), split so that each is
 -- an index seek: it runs on every stage update.
+-- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
+-- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
+-- QUOTED_IDENTIFIER OFF).
+SET ANSI_NULLS ON;
+SET QUOTED_IDENTIFIER ON;
+GO
+
 CREATE OR ALTER PROCEDURE logs.sp_Rechazar_Legado
     @ID_Proceso BIGINT,
     @ID_Ejecucion BIGINT,

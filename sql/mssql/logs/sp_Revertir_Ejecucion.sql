@@ -6,6 +6,13 @@
 -- Refuses legacy history (logs.sp_Rechazar_Legado): a legacy ID_Ejecucion is
 -- shared by every fund of its run.
 -- Parameters: @ID_Ejecucion. Returns Filas, the rows deleted.
+-- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
+-- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
+-- QUOTED_IDENTIFIER OFF).
+SET ANSI_NULLS ON;
+SET QUOTED_IDENTIFIER ON;
+GO
+
 CREATE OR ALTER PROCEDURE logs.sp_Revertir_Ejecucion
     @ID_Ejecucion BIGINT
 AS

@@ -3,6 +3,13 @@
 -- fund's ejecución for the given date, so a step can never be pointed at
 -- another fund's rows or at an unknown fund.
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund. Raises 50001 when they do not match.
+-- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
+-- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
+-- QUOTED_IDENTIFIER OFF).
+SET ANSI_NULLS ON;
+SET QUOTED_IDENTIFIER ON;
+GO
+
 CREATE OR ALTER PROCEDURE logs.sp_Validar_Ejecucion
     @ID_Ejecucion BIGINT,
     @FechaReporte DATE,

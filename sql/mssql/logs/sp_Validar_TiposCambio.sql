@@ -4,6 +4,13 @@
 -- Parameters: @FechaReporte; @Monedas (comma-separated ISO codes); @Contexto
 -- (who asks, for the message: stage, fund, ejecución).
 -- Raises 50002 listing the missing currencies.
+-- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
+-- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
+-- QUOTED_IDENTIFIER OFF).
+SET ANSI_NULLS ON;
+SET QUOTED_IDENTIFIER ON;
+GO
+
 CREATE OR ALTER PROCEDURE logs.sp_Validar_TiposCambio
     @FechaReporte DATE,
     @Monedas VARCHAR(400),

@@ -7,6 +7,13 @@
 -- Estado_Ejecucion the shared run's state. The legacy schema kept no
 -- per-stage times, rows, attempts or messages: those are NULL.
 -- DuracionSegundos is NULL when the end is missing or before the start.
+-- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
+-- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
+-- QUOTED_IDENTIFIER OFF).
+SET ANSI_NULLS ON;
+SET QUOTED_IDENTIFIER ON;
+GO
+
 CREATE OR ALTER VIEW logs.vw_Ejecucion_Etapas
 AS
 SELECT

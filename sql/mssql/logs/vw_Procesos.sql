@@ -6,6 +6,13 @@
 -- row without ID_Proceso, shown as the proceso of the same id, as 015 would
 -- backfill it). DuracionSegundos is NULL (unknown) when the end is missing or
 -- before the start, as legacy rows sometimes have.
+-- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
+-- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
+-- QUOTED_IDENTIFIER OFF).
+SET ANSI_NULLS ON;
+SET QUOTED_IDENTIFIER ON;
+GO
+
 CREATE OR ALTER VIEW logs.vw_Procesos
 AS
 SELECT

@@ -1,12 +1,26 @@
 -- staging.CAPM_01_CargarMovimientos_v2
 -- The fund's capital movements signed (subscriptions +, redemptions -) and
 -- converted to its base currency.
+-- Numeric contract (same in the PostgreSQL twin): MontoBase = ROUND(signed Monto x
+-- ROUND(rate(local) / rate(base), 8), 4).
+-- Casts keep the product within precision 38 so SQL Server never cuts its
+-- scale: (19,4) x (18,8) = (38,12), exact before its one ROUND. The rate
+-- quotient is cut to (38,19): 19 decimals before its ROUND to 8. Beyond the
+-- casts' range (rate >= 10^10) the step fails with error 8115 (arithmetic
+-- overflow); it never rounds.
 -- Holds the (CAPM, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund.
 -- Fails on an unknown movement type or a currency with no rate for the date.
 -- Effects: replaces this ejecución's rows of staging.CAPM_WorkTable. Returns Filas.
 -- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
 -- threshold), each a seek on the ID_Ejecucion-first clustered index.
+-- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
+-- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
+-- QUOTED_IDENTIFIER OFF).
+SET ANSI_NULLS ON;
+SET QUOTED_IDENTIFIER ON;
+GO
+
 CREATE OR ALTER PROCEDURE staging.CAPM_01_CargarMovimientos_v2
     @ID_Ejecucion BIGINT,
     @FechaReporte DATE,
@@ -69,15 +83,21 @@ BEGIN
             m.ID_Movimiento,
             m.TipoMovimiento,
             m.Moneda,
-            CASE WHEN m.TipoMovimiento = 'RESCATE' THEN -ABS(m.Monto) ELSE ABS(m.Monto) END,
-            ROUND(fl.TipoCambio / fb.TipoCambio, 8),
-            ROUND(
-                CASE WHEN m.TipoMovimiento = 'RESCATE' THEN -ABS(m.Monto) ELSE ABS(m.Monto) END
-                * ROUND(fl.TipoCambio / fb.TipoCambio, 8), 4
-            )
+            v.MontoLocal,
+            v.TipoCambio,
+            -- (19,4) x (18,8) = (38,12): exact.
+            ROUND(v.MontoLocal * v.TipoCambio, 4)
         FROM extract.CAPM AS m
         INNER JOIN source.TiposCambio AS fl ON fl.FechaReporte = @FechaReporte AND m.Moneda = fl.Moneda
         INNER JOIN source.TiposCambio AS fb ON fb.FechaReporte = @FechaReporte AND fb.Moneda = @Base
+        CROSS APPLY (
+            VALUES (
+                -- MontoLocal: ABS and unary minus keep Monto's (19,4).
+                CAST(CASE WHEN m.TipoMovimiento = 'RESCATE' THEN -ABS(m.Monto) ELSE ABS(m.Monto) END AS DECIMAL(19, 4)),
+                -- TipoCambio: (19,8) / (19,8) derives (47,28), cut to (38,19); rounded to 8, held as (18,8).
+                CAST(ROUND(CAST(fl.TipoCambio AS DECIMAL(19, 8)) / CAST(fb.TipoCambio AS DECIMAL(19, 8)), 8) AS DECIMAL(18, 8))
+            )
+        ) AS v(MontoLocal, TipoCambio)
         WHERE m.ID_Ejecucion = @ID_Ejecucion;
         SET @Filas = @@ROWCOUNT;
 

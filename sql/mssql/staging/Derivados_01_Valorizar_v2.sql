@@ -1,12 +1,27 @@
 -- staging.Derivados_01_Valorizar_v2
 -- Values each FX forward or swap in the fund's base currency: both legs at
 -- the day's rates, fair value = bought leg - sold leg, and days to maturity.
+-- Numeric contract (same in the PostgreSQL twin): leg base = ROUND(amount x
+-- ROUND(rate(leg) / rate(base), 8), 4), the same rate rounding as every other
+-- conversion; fair value = bought leg base - sold leg base.
+-- Casts keep every product within precision 38 so SQL Server never cuts its
+-- scale: (19,4) x (18,8) = (38,12), exact before its one ROUND. Each rate
+-- quotient is cut to (38,19): 19 decimals before its ROUND to 8. Beyond the
+-- casts' range (rate >= 10^10) the step fails with error 8115 (arithmetic
+-- overflow); it never rounds.
 -- Holds the (Derivados, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund.
 -- Fails when a currency has no rate for the date.
 -- Effects: replaces this ejecución's rows of staging.Derivados_WorkTable. Returns Filas.
 -- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
 -- threshold), each a seek on the ID_Ejecucion-first clustered index.
+-- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
+-- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
+-- QUOTED_IDENTIFIER OFF).
+SET ANSI_NULLS ON;
+SET QUOTED_IDENTIFIER ON;
+GO
+
 CREATE OR ALTER PROCEDURE staging.Derivados_01_Valorizar_v2
     @ID_Ejecucion BIGINT,
     @FechaReporte DATE,
@@ -60,16 +75,30 @@ BEGIN
             d.ID_Contrato,
             d.Tipo_Derivado,
             d.MonedaCompra,
-            ROUND(d.MontoCompra * fc.TipoCambio / fb.TipoCambio, 4),
+            v.CompraBase,
             d.MonedaVenta,
-            ROUND(d.MontoVenta * fv.TipoCambio / fb.TipoCambio, 4),
-            ROUND(d.MontoCompra * fc.TipoCambio / fb.TipoCambio, 4)
-            - ROUND(d.MontoVenta * fv.TipoCambio / fb.TipoCambio, 4),
+            v.VentaBase,
+            -- (19,4) - (19,4) = (20,4): exact.
+            v.CompraBase - v.VentaBase,
             DATEDIFF(DAY, @FechaReporte, d.FechaVencimiento)
         FROM extract.Derivados AS d
         INNER JOIN source.TiposCambio AS fc ON fc.FechaReporte = @FechaReporte AND d.MonedaCompra = fc.Moneda
         INNER JOIN source.TiposCambio AS fv ON fv.FechaReporte = @FechaReporte AND d.MonedaVenta = fv.Moneda
         INNER JOIN source.TiposCambio AS fb ON fb.FechaReporte = @FechaReporte AND fb.Moneda = @Base
+        CROSS APPLY (
+            -- Each leg's rate: (19,8) / (19,8) derives (47,28), cut to (38,19); rounded to 8, held as (18,8).
+            VALUES (
+                CAST(ROUND(CAST(fc.TipoCambio AS DECIMAL(19, 8)) / CAST(fb.TipoCambio AS DECIMAL(19, 8)), 8) AS DECIMAL(18, 8)),
+                CAST(ROUND(CAST(fv.TipoCambio AS DECIMAL(19, 8)) / CAST(fb.TipoCambio AS DECIMAL(19, 8)), 8) AS DECIMAL(18, 8))
+            )
+        ) AS r(TipoCambioCompra, TipoCambioVenta)
+        CROSS APPLY (
+            -- Each leg in base currency: (19,4) x (18,8) = (38,12), exact; stored as (19,4).
+            VALUES (
+                CAST(ROUND(CAST(d.MontoCompra AS DECIMAL(19, 4)) * r.TipoCambioCompra, 4) AS DECIMAL(19, 4)),
+                CAST(ROUND(CAST(d.MontoVenta AS DECIMAL(19, 4)) * r.TipoCambioVenta, 4) AS DECIMAL(19, 4))
+            )
+        ) AS v(CompraBase, VentaBase)
         WHERE d.ID_Ejecucion = @ID_Ejecucion;
         SET @Filas = @@ROWCOUNT;
 

@@ -3,11 +3,22 @@
 -- and parameters): the price of FechaReporte when the feed has it (MERCADO),
 -- else the latest price of the previous 10 days (ANTERIOR), else the unit
 -- cost (COSTO). Keeps the latest price before FechaReporte for PNL.
+-- Numeric contract (same in the PostgreSQL twin): the unit cost is
+-- ROUND(CostoLocal / Cantidad, 6). Its quotient derives (43,24), which SQL
+-- Server cuts to (38,19): 19 decimals before the ROUND, held as the price's
+-- (19,6) (a unit cost >= 10^13 fails with error 8115; it never rounds).
 -- Holds the (IPA, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund, @Portfolio_Geneva.
 -- Effects: replaces this ejecución's rows of staging.IPA_Precios. Returns Filas.
 -- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
 -- threshold), each a seek on the ID_Ejecucion-first clustered index.
+-- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
+-- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
+-- QUOTED_IDENTIFIER OFF).
+SET ANSI_NULLS ON;
+SET QUOTED_IDENTIFIER ON;
+GO
+
 CREATE OR ALTER PROCEDURE staging.IPA_01_RescatarLocalPrice_v2
     @ID_Ejecucion BIGINT,
     @FechaReporte DATE,
@@ -42,7 +53,13 @@ BEGIN
             @ID_Fund,
             i.ID_Instrumento,
             i.Moneda,
-            COALESCE(hoy.Precio, ant.Precio, ROUND(i.CostoLocal / NULLIF(i.Cantidad, 0), 6), 0),
+            COALESCE(
+                hoy.Precio,
+                ant.Precio,
+                -- (19,4) / (19,4) derives (43,24), cut to (38,19); rounded to 6, held as (19,6).
+                CAST(ROUND(CAST(i.CostoLocal AS DECIMAL(19, 4)) / CAST(NULLIF(i.Cantidad, 0) AS DECIMAL(19, 4)), 6) AS DECIMAL(19, 6)),
+                0
+            ),
             CASE
                 WHEN hoy.Precio IS NOT NULL THEN 'MERCADO'
                 WHEN ant.Precio IS NOT NULL THEN 'ANTERIOR'

@@ -1,12 +1,28 @@
 -- staging.IPA_02_ValorizarPosiciones_v2
 -- Values each position: market value in local currency (quantity x rescued
 -- price) and in the fund's base currency (x the day's rate local/base).
+-- Numeric contract (the same in the PostgreSQL twin and in the tests' oracle):
+--   ValorMercadoLocal = ROUND(Cantidad x PrecioLocal, 4)
+--   TipoCambio        = ROUND(rate(local) / rate(base), 8)
+--   ValorMercadoBase  = ROUND(ValorMercadoLocal x TipoCambio, 4)
+-- Casts keep every product within precision 38 so SQL Server never cuts its
+-- scale (which rounds silently, a second time): each product is exact before
+-- its one ROUND. The rate quotient is cut to (38,19): 19 decimals before its
+-- ROUND to 8. Beyond the casts' range (Cantidad >= 10^14, rate >= 10^10) the
+-- step fails with error 8115 (arithmetic overflow); it never rounds.
 -- Holds the (IPA, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund.
 -- Fails when a currency has no rate for the date.
 -- Effects: replaces this ejecución's rows of staging.IPA_WorkTable. Returns Filas.
 -- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
 -- threshold), each a seek on the ID_Ejecucion-first clustered index.
+-- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
+-- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
+-- QUOTED_IDENTIFIER OFF).
+SET ANSI_NULLS ON;
+SET QUOTED_IDENTIFIER ON;
+GO
+
 CREATE OR ALTER PROCEDURE staging.IPA_02_ValorizarPosiciones_v2
     @ID_Ejecucion BIGINT,
     @FechaReporte DATE,
@@ -59,14 +75,23 @@ BEGIN
             i.Cantidad,
             pr.PrecioLocal,
             pr.FuentePrecio,
-            ROUND(i.Cantidad * pr.PrecioLocal, 4),
-            ROUND(fl.TipoCambio / fb.TipoCambio, 8),
-            ROUND(i.Cantidad * pr.PrecioLocal * ROUND(fl.TipoCambio / fb.TipoCambio, 8), 4)
+            v.ValorLocal,
+            v.TipoCambio,
+            -- (19,4) x (18,8) = (38,12): exact, from the rounded local value.
+            ROUND(v.ValorLocal * v.TipoCambio, 4)
         FROM extract.IPA AS i
         INNER JOIN staging.IPA_Precios AS pr
             ON i.ID_Ejecucion = pr.ID_Ejecucion AND pr.ID_Fund = @ID_Fund AND i.ID_Instrumento = pr.ID_Instrumento
         INNER JOIN source.TiposCambio AS fl ON fl.FechaReporte = @FechaReporte AND i.Moneda = fl.Moneda
         INNER JOIN source.TiposCambio AS fb ON fb.FechaReporte = @FechaReporte AND fb.Moneda = @Base
+        CROSS APPLY (
+            VALUES (
+                -- ValorLocal: (18,4) x (19,6) = (38,10), exact; stored as (19,4).
+                CAST(ROUND(CAST(i.Cantidad AS DECIMAL(18, 4)) * pr.PrecioLocal, 4) AS DECIMAL(19, 4)),
+                -- TipoCambio: (19,8) / (19,8) derives (47,28), cut to (38,19); rounded to 8, held as (18,8).
+                CAST(ROUND(CAST(fl.TipoCambio AS DECIMAL(19, 8)) / CAST(fb.TipoCambio AS DECIMAL(19, 8)), 8) AS DECIMAL(18, 8))
+            )
+        ) AS v(ValorLocal, TipoCambio)
         WHERE i.ID_Ejecucion = @ID_Ejecucion;
         SET @Filas = @@ROWCOUNT;
 

@@ -1,11 +1,25 @@
 -- staging.IPA_03_CargarCaja_v2
 -- Cash lines of the fund: each currency's balance in local and base currency.
+-- Numeric contract (same in the PostgreSQL twin): SaldoBase = ROUND(SUM(Saldo) x
+-- ROUND(rate(local) / rate(base), 8), 4).
+-- Casts keep the product within precision 38 so SQL Server never cuts its
+-- scale: (19,4) x (18,8) = (38,12), exact before its one ROUND. The rate
+-- quotient is cut to (38,19): 19 decimals before its ROUND to 8. Beyond the
+-- casts' range (balance >= 10^15, rate >= 10^10) the step fails with error
+-- 8115 (arithmetic overflow); it never rounds.
 -- Holds the (IPA, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund.
 -- Fails when a currency has no rate for the date.
 -- Effects: replaces this ejecución's rows of staging.IPA_Cash. Returns Filas.
 -- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
 -- threshold), each a seek on the ID_Ejecucion-first clustered index.
+-- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
+-- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
+-- QUOTED_IDENTIFIER OFF).
+SET ANSI_NULLS ON;
+SET QUOTED_IDENTIFIER ON;
+GO
+
 CREATE OR ALTER PROCEDURE staging.IPA_03_CargarCaja_v2
     @ID_Ejecucion BIGINT,
     @FechaReporte DATE,
@@ -50,14 +64,20 @@ BEGIN
             @ID_Ejecucion,
             @ID_Fund,
             c.Moneda,
-            SUM(c.Saldo),
-            ROUND(fl.TipoCambio / fb.TipoCambio, 8),
-            ROUND(SUM(c.Saldo) * ROUND(fl.TipoCambio / fb.TipoCambio, 8), 4)
+            CAST(SUM(c.Saldo) AS DECIMAL(19, 4)),
+            r.TipoCambio,
+            -- SUM is (38,4), cast to the column's (19,4): (19,4) x (18,8) = (38,12), exact.
+            ROUND(CAST(SUM(c.Saldo) AS DECIMAL(19, 4)) * r.TipoCambio, 4)
         FROM extract.SONA AS c
         INNER JOIN source.TiposCambio AS fl ON fl.FechaReporte = @FechaReporte AND c.Moneda = fl.Moneda
         INNER JOIN source.TiposCambio AS fb ON fb.FechaReporte = @FechaReporte AND fb.Moneda = @Base
+        CROSS APPLY (
+            -- (19,8) / (19,8) derives (47,28), cut to (38,19); rounded to 8, held as (18,8).
+            VALUES (CAST(ROUND(CAST(fl.TipoCambio AS DECIMAL(19, 8)) / CAST(fb.TipoCambio AS DECIMAL(19, 8)), 8) AS DECIMAL(18, 8)))
+        ) AS r(TipoCambio)
         WHERE c.ID_Ejecucion = @ID_Ejecucion
-        GROUP BY c.Moneda, fl.TipoCambio, fb.TipoCambio;
+        -- r.TipoCambio is one value per currency (source.TiposCambio is keyed by FechaReporte, Moneda).
+        GROUP BY c.Moneda, r.TipoCambio;
         SET @Filas = @@ROWCOUNT;
 
         COMMIT TRANSACTION;

@@ -1,11 +1,25 @@
 -- staging.IPA_04_ConsolidarFinal_v2
 -- The fund's final IPA: one line per position and per cash currency, value in
 -- local and base currency, and its weight in the fund's net assets (percent).
+-- PesoPct = ROUND(100 x ValorBase / net assets, 6); NULL (not meaningful) when
+-- the net assets are not positive or the line is 9 or more times them (a
+-- short-heavy fund, an overdraft), which would also overflow DECIMAL(9,6).
+-- Numeric contract (same in the PostgreSQL twin): the net assets are the exact
+-- sum of the lines, held as (19,4) like PostgreSQL's NUMERIC(19,4) (both fail,
+-- never round, beyond it); the quotient keeps 16 decimals before its ROUND to
+-- 6 (its derived type is cut to (38,16), see below), and the 100 is cast.
 -- Holds the (IPA, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund.
 -- Effects: replaces this ejecución's rows of staging.IPA_Final. Returns Filas.
 -- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
 -- threshold), each a seek on the ID_Ejecucion-first clustered index.
+-- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
+-- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
+-- QUOTED_IDENTIFIER OFF).
+SET ANSI_NULLS ON;
+SET QUOTED_IDENTIFIER ON;
+GO
+
 CREATE OR ALTER PROCEDURE staging.IPA_04_ConsolidarFinal_v2
     @ID_Ejecucion BIGINT,
     @FechaReporte DATE,
@@ -22,6 +36,7 @@ BEGIN
     BEGIN TRY
         EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
 
+        -- Each SUM is (38,4) and exact; so is their sum (34 integral digits and 4 decimals fit 38).
         SET
             @Total = ISNULL((
                 SELECT SUM(w.ValorMercadoBase) FROM staging.IPA_WorkTable AS w
@@ -51,7 +66,12 @@ BEGIN
             l.Moneda,
             l.ValorLocal,
             l.ValorBase,
-            CASE WHEN @Total > 0 THEN ROUND(100 * l.ValorBase / @Total, 6) ELSE 0 END
+            CASE
+                WHEN @Total > 0 AND ABS(l.ValorBase) < 9 * @Total
+                    -- 100 x (19,4) = (23,4), exact, held as (22,4) (17 integral digits needed); (22,4) / (19,4)
+                    -- derives (46,24), cut to (38,16): 16 decimals before the ROUND to 6.
+                    THEN ROUND(CAST(CAST(100 AS DECIMAL(3, 0)) * l.ValorBase AS DECIMAL(22, 4)) / @Total, 6)
+            END
         FROM (
             SELECT
                 w.ID_Instrumento AS Linea,

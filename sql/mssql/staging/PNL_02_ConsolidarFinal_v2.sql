@@ -2,12 +2,24 @@
 -- The fund's day: price result, net assets (IPA lines plus the derivatives'
 -- fair value), net capital flow, and the return net of flows:
 --   result / (net assets - result - net flow), in percent; NULL when the
---   opening net assets are not positive.
+--   opening net assets are not positive, or the result is 9 or more times
+--   them (it would overflow DECIMAL(9,6)).
+-- Numeric contract (same in the PostgreSQL twin): sums exact, held as (19,4)
+-- like PostgreSQL's NUMERIC(19,4) and the PNL_Final columns (both fail, never
+-- round, beyond it); the quotient keeps 16 decimals before its ROUND to 6 (its
+-- derived type is cut to (38,16), see below), and the 100 is cast.
 -- Holds the (PNL, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund. Needs IPA, CAPM, Derivados.
 -- Effects: replaces this ejecución's row of staging.PNL_Final. Returns Filas.
 -- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
 -- threshold), each a seek on the ID_Ejecucion-first clustered index.
+-- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
+-- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
+-- QUOTED_IDENTIFIER OFF).
+SET ANSI_NULLS ON;
+SET QUOTED_IDENTIFIER ON;
+GO
+
 CREATE OR ALTER PROCEDURE staging.PNL_02_ConsolidarFinal_v2
     @ID_Ejecucion BIGINT,
     @FechaReporte DATE,
@@ -41,7 +53,7 @@ BEGIN
             ), 0);
         SELECT @Flujo = ISNULL(SUM(c.FlujoNeto), 0) FROM staging.CAPM_Final AS c
         WHERE c.ID_Ejecucion = @ID_Ejecucion;
-        SET @Inicial = @Patrimonio - @Resultado - @Flujo;
+        SET @Inicial = @Patrimonio - @Resultado - @Flujo;  -- (19,4) - (19,4) - (19,4) = (21,4): exact
 
         BEGIN TRANSACTION;
         EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'PNL';
@@ -57,7 +69,10 @@ BEGIN
         VALUES (
             @ID_Ejecucion, @ID_Fund, @Resultado, @Patrimonio, @Flujo,
             CASE
-                WHEN @Inicial > 0 AND ABS(@Resultado) < 9 * @Inicial THEN ROUND(100 * @Resultado / @Inicial, 6)
+                WHEN @Inicial > 0 AND ABS(@Resultado) < 9 * @Inicial
+                    -- 100 x (19,4) = (23,4), exact, held as (22,4) (17 integral digits needed); (22,4) / (19,4)
+                    -- derives (46,24), cut to (38,16): 16 decimals before the ROUND to 6.
+                    THEN ROUND(CAST(CAST(100 AS DECIMAL(3, 0)) * @Resultado AS DECIMAL(22, 4)) / @Inicial, 6)
             END
         );
         SET @Filas = @@ROWCOUNT;

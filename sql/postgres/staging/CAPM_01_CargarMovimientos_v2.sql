@@ -1,6 +1,8 @@
 -- staging.CAPM_01_CargarMovimientos_v2
 -- The fund's capital movements signed (subscriptions +, redemptions -) and
 -- converted to its base currency.
+-- Numeric contract (same in the T-SQL twin): MontoBase = ROUND(signed Monto x
+-- ROUND(rate(local) / rate(base), 8), 4).
 -- Holds the (CAPM, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: ID_Ejecucion, FechaReporte, ID_Fund.
 -- Fails on an unknown movement type or a currency with no rate for the date.
@@ -48,9 +50,9 @@ BEGIN
     SELECT
         p_ejecucion, p_fund, m.ID_Movimiento, m.TipoMovimiento, m.Moneda,
         CASE WHEN m.TipoMovimiento = 'RESCATE' THEN -ABS(m.Monto) ELSE ABS(m.Monto) END,
-        ROUND(fl.TipoCambio / fb.TipoCambio, 8),
+        ROUND(CAST(fl.TipoCambio AS NUMERIC(38, 20)) / fb.TipoCambio, 8),
         ROUND(CASE WHEN m.TipoMovimiento = 'RESCATE' THEN -ABS(m.Monto) ELSE ABS(m.Monto) END
-              * ROUND(fl.TipoCambio / fb.TipoCambio, 8), 4)
+              * ROUND(CAST(fl.TipoCambio AS NUMERIC(38, 20)) / fb.TipoCambio, 8), 4)
     FROM extract.CAPM AS m
     JOIN source.TiposCambio AS fl ON fl.FechaReporte = p_fecha AND fl.Moneda = m.Moneda
     JOIN source.TiposCambio AS fb ON fb.FechaReporte = p_fecha AND fb.Moneda = v_base

@@ -1,6 +1,9 @@
 -- staging.Derivados_01_Valorizar_v2
 -- Values each FX forward or swap in the fund's base currency: both legs at
 -- the day's rates, fair value = bought leg - sold leg, and days to maturity.
+-- Numeric contract (same in the T-SQL twin): leg base = ROUND(amount x
+-- ROUND(rate(leg) / rate(base), 8), 4), the same rate rounding as every other
+-- conversion; fair value = bought leg base - sold leg base.
 -- Holds the (Derivados, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: ID_Ejecucion, FechaReporte, ID_Fund.
 -- Fails when a currency has no rate for the date.
@@ -44,14 +47,17 @@ BEGIN
     )
     SELECT
         p_ejecucion, p_fund, d.ID_Contrato, d.Tipo_Derivado,
-        d.MonedaCompra, ROUND(d.MontoCompra * fc.TipoCambio / fb.TipoCambio, 4),
-        d.MonedaVenta, ROUND(d.MontoVenta * fv.TipoCambio / fb.TipoCambio, 4),
-        ROUND(d.MontoCompra * fc.TipoCambio / fb.TipoCambio, 4) - ROUND(d.MontoVenta * fv.TipoCambio / fb.TipoCambio, 4),
+        d.MonedaCompra, v.CompraBase, d.MonedaVenta, v.VentaBase, v.CompraBase - v.VentaBase,
         d.FechaVencimiento - p_fecha
     FROM extract.Derivados AS d
     JOIN source.TiposCambio AS fc ON fc.FechaReporte = p_fecha AND fc.Moneda = d.MonedaCompra
     JOIN source.TiposCambio AS fv ON fv.FechaReporte = p_fecha AND fv.Moneda = d.MonedaVenta
     JOIN source.TiposCambio AS fb ON fb.FechaReporte = p_fecha AND fb.Moneda = v_base
+    CROSS JOIN LATERAL (
+        SELECT
+            ROUND(d.MontoCompra * ROUND(CAST(fc.TipoCambio AS NUMERIC(38, 20)) / fb.TipoCambio, 8), 4) AS CompraBase,
+            ROUND(d.MontoVenta * ROUND(CAST(fv.TipoCambio AS NUMERIC(38, 20)) / fb.TipoCambio, 8), 4) AS VentaBase
+    ) AS v
     WHERE d.ID_Ejecucion = p_ejecucion;
     GET DIAGNOSTICS v_filas = ROW_COUNT;
     RETURN QUERY SELECT v_filas;

@@ -1,7 +1,9 @@
 -- staging.Derivados_02_ConsolidarFinal_v2
 -- The fund's derivatives summary: contracts, notional (bought legs) and fair
 -- value in base currency, and notional as a percent of the IPA net assets
--- (NULL when those are not positive).
+-- (NULL when those are not positive, or the notional is 9 or more times them
+-- in absolute value: DECIMAL(9,6) would overflow). The quotient is computed
+-- from an operand cast to NUMERIC(38,20) before its one ROUND.
 -- Holds the (Derivados, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: ID_Ejecucion, FechaReporte, ID_Fund. Needs IPA.
 -- Effects: replaces this ejecución's row of staging.Derivados_Final. Returns Filas.
@@ -32,8 +34,8 @@ BEGIN
     INSERT INTO staging.Derivados_Final (ID_Ejecucion, ID_Fund, NumContratos, NocionalBase, ValorRazonableBase, ExposicionPct)
     SELECT
         p_ejecucion, p_fund, COUNT(*), COALESCE(SUM(w.MontoCompraBase), 0), COALESCE(SUM(w.ValorRazonableBase), 0),
-        CASE WHEN v_activos > 0 AND COALESCE(SUM(w.MontoCompraBase), 0) < 9 * v_activos
-             THEN ROUND(100 * COALESCE(SUM(w.MontoCompraBase), 0) / v_activos, 6) END
+        CASE WHEN v_activos > 0 AND ABS(COALESCE(SUM(w.MontoCompraBase), 0)) < 9 * v_activos
+             THEN ROUND(CAST(100 * COALESCE(SUM(w.MontoCompraBase), 0) AS NUMERIC(38, 20)) / v_activos, 6) END
     FROM staging.Derivados_WorkTable AS w
     WHERE w.ID_Ejecucion = p_ejecucion;
     RETURN QUERY SELECT 1;

@@ -3,6 +3,8 @@
 -- and parameters): the price of FechaReporte when the feed has it (MERCADO),
 -- else the latest price of the previous 10 days (ANTERIOR), else the unit
 -- cost (COSTO). Keeps the latest price before FechaReporte for PNL.
+-- Numeric contract (same in the T-SQL twin): unit cost = ROUND(CostoLocal /
+-- Cantidad, 6), the quotient computed with 20 decimals before its one ROUND.
 -- Holds the (IPA, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: ID_Ejecucion, FechaReporte, ID_Fund, Portfolio_Geneva.
 -- Effects: replaces this ejecución's rows of staging.IPA_Precios. Returns Filas.
@@ -38,7 +40,7 @@ BEGIN
         p_fund,
         i.ID_Instrumento,
         i.Moneda,
-        COALESCE(hoy.Precio, ant.Precio, ROUND(i.CostoLocal / NULLIF(i.Cantidad, 0), 6), 0),
+        COALESCE(hoy.Precio, ant.Precio, ROUND(CAST(i.CostoLocal AS NUMERIC(38, 20)) / NULLIF(i.Cantidad, 0), 6), 0),
         CASE WHEN hoy.Precio IS NOT NULL THEN 'MERCADO' WHEN ant.Precio IS NOT NULL THEN 'ANTERIOR' ELSE 'COSTO' END,
         COALESCE(hoy.FechaPrecio, ant.FechaPrecio),
         ant.Precio

@@ -1,6 +1,12 @@
 -- staging.IPA_02_ValorizarPosiciones_v2
 -- Values each position: market value in local currency (quantity x rescued
 -- price) and in the fund's base currency (x the day's rate local/base).
+-- Numeric contract (the same in the T-SQL twin, and in the tests' oracle):
+--   ValorMercadoLocal = ROUND(Cantidad x PrecioLocal, 4)
+--   TipoCambio        = ROUND(rate(local) / rate(base), 8)
+--   ValorMercadoBase  = ROUND(ValorMercadoLocal x TipoCambio, 4)
+-- Each product is exact before its one rounding (SQL Server needs casts for
+-- that: above precision 38 it cuts the scale and rounds twice).
 -- Holds the (IPA, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: ID_Ejecucion, FechaReporte, ID_Fund.
 -- Fails when a currency has no rate for the date.
@@ -41,14 +47,15 @@ BEGIN
     )
     SELECT
         p_ejecucion, p_fund, i.ID_Instrumento, i.Tipo_Instrumento, i.Moneda, i.Cantidad, pr.PrecioLocal, pr.FuentePrecio,
-        ROUND(i.Cantidad * pr.PrecioLocal, 4),
-        ROUND(fl.TipoCambio / fb.TipoCambio, 8),
-        ROUND(i.Cantidad * pr.PrecioLocal * ROUND(fl.TipoCambio / fb.TipoCambio, 8), 4)
+        v.ValorLocal, v.TipoCambio, ROUND(v.ValorLocal * v.TipoCambio, 4)
     FROM extract.IPA AS i
     JOIN staging.IPA_Precios AS pr
         ON pr.ID_Ejecucion = i.ID_Ejecucion AND pr.ID_Fund = p_fund AND pr.ID_Instrumento = i.ID_Instrumento
     JOIN source.TiposCambio AS fl ON fl.FechaReporte = p_fecha AND fl.Moneda = i.Moneda
     JOIN source.TiposCambio AS fb ON fb.FechaReporte = p_fecha AND fb.Moneda = v_base
+    CROSS JOIN LATERAL (
+        SELECT ROUND(i.Cantidad * pr.PrecioLocal, 4) AS ValorLocal, ROUND(CAST(fl.TipoCambio AS NUMERIC(38, 20)) / fb.TipoCambio, 8) AS TipoCambio
+    ) AS v
     WHERE i.ID_Ejecucion = p_ejecucion;
     GET DIAGNOSTICS v_filas = ROW_COUNT;
     RETURN QUERY SELECT v_filas;

@@ -1,5 +1,7 @@
 -- staging.IPA_03_CargarCaja_v2
 -- Cash lines of the fund: each currency's balance in local and base currency.
+-- Numeric contract (same in the T-SQL twin): SaldoBase = ROUND(SUM(Saldo) x
+-- ROUND(rate(local) / rate(base), 8), 4).
 -- Holds the (IPA, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: ID_Ejecucion, FechaReporte, ID_Fund.
 -- Fails when a currency has no rate for the date.
@@ -37,8 +39,8 @@ BEGIN
     INSERT INTO staging.IPA_Cash (ID_Ejecucion, ID_Fund, Moneda, SaldoLocal, TipoCambio, SaldoBase)
     SELECT
         p_ejecucion, p_fund, c.Moneda, SUM(c.Saldo),
-        ROUND(fl.TipoCambio / fb.TipoCambio, 8),
-        ROUND(SUM(c.Saldo) * ROUND(fl.TipoCambio / fb.TipoCambio, 8), 4)
+        ROUND(CAST(fl.TipoCambio AS NUMERIC(38, 20)) / fb.TipoCambio, 8),
+        ROUND(SUM(c.Saldo) * ROUND(CAST(fl.TipoCambio AS NUMERIC(38, 20)) / fb.TipoCambio, 8), 4)
     FROM extract.SONA AS c
     JOIN source.TiposCambio AS fl ON fl.FechaReporte = p_fecha AND fl.Moneda = c.Moneda
     JOIN source.TiposCambio AS fb ON fb.FechaReporte = p_fecha AND fb.Moneda = v_base

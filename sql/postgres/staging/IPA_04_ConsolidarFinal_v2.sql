@@ -1,6 +1,9 @@
 -- staging.IPA_04_ConsolidarFinal_v2
 -- The fund's final IPA: one line per position and per cash currency, value in
 -- local and base currency, and its weight in the fund's net assets (percent).
+-- PesoPct = ROUND(100 x ValorBase / net assets, 6); NULL (not meaningful) when
+-- the net assets are not positive or the line is 9 or more times them (a
+-- short-heavy fund, an overdraft), which would also overflow DECIMAL(9,6).
 -- Holds the (IPA, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: ID_Ejecucion, FechaReporte, ID_Fund.
 -- Effects: replaces this ejecución's rows of staging.IPA_Final. Returns Filas.
@@ -34,7 +37,7 @@ BEGIN
     DELETE FROM staging.IPA_Final AS t WHERE t.ID_Ejecucion = p_ejecucion;
     INSERT INTO staging.IPA_Final (ID_Ejecucion, ID_Fund, Linea, Tipo_Linea, Moneda, ValorLocal, ValorBase, PesoPct)
     SELECT p_ejecucion, p_fund, l.Linea, l.Tipo_Linea, l.Moneda, l.ValorLocal, l.ValorBase,
-           CASE WHEN v_total > 0 THEN ROUND(100 * l.ValorBase / v_total, 6) ELSE 0 END
+           CASE WHEN v_total > 0 AND ABS(l.ValorBase) < 9 * v_total THEN ROUND(CAST(100 * l.ValorBase AS NUMERIC(38, 20)) / v_total, 6) END
     FROM (
         SELECT w.ID_Instrumento AS Linea, 'POSICION' AS Tipo_Linea, w.Moneda,
                w.ValorMercadoLocal AS ValorLocal, w.ValorMercadoBase AS ValorBase

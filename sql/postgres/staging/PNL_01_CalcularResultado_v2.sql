@@ -2,6 +2,9 @@
 -- Price result of each position since the previous available price:
 -- quantity x (price - previous price), in local and base currency. A position
 -- with no previous price (new instrument) has a zero result.
+-- Numeric contract (same in the T-SQL twin): ResultadoLocal = ROUND(Cantidad x
+-- (PrecioLocal - PrecioAnterior), 4); ResultadoBase = ROUND(ResultadoLocal x
+-- TipoCambio, 4), the base amount from the booked local one, as IPA_02 does.
 -- Holds the (PNL, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: ID_Ejecucion, FechaReporte, ID_Fund. Needs IPA.
 -- Effects: replaces this ejecución's rows of staging.PNL_WorkTable. Returns Filas.
@@ -34,11 +37,13 @@ BEGIN
     SELECT
         p_ejecucion, p_fund, w.ID_Instrumento, w.Moneda, w.Cantidad, w.PrecioLocal,
         COALESCE(pr.PrecioAnterior, w.PrecioLocal),
-        ROUND(w.Cantidad * (w.PrecioLocal - COALESCE(pr.PrecioAnterior, w.PrecioLocal)), 4),
-        ROUND(w.Cantidad * (w.PrecioLocal - COALESCE(pr.PrecioAnterior, w.PrecioLocal)) * w.TipoCambio, 4)
+        v.ResultadoLocal, ROUND(v.ResultadoLocal * w.TipoCambio, 4)
     FROM staging.IPA_WorkTable AS w
     JOIN staging.IPA_Precios AS pr
         ON pr.ID_Ejecucion = w.ID_Ejecucion AND pr.ID_Fund = w.ID_Fund AND pr.ID_Instrumento = w.ID_Instrumento
+    CROSS JOIN LATERAL (
+        SELECT ROUND(w.Cantidad * (w.PrecioLocal - COALESCE(pr.PrecioAnterior, w.PrecioLocal)), 4) AS ResultadoLocal
+    ) AS v
     WHERE w.ID_Ejecucion = p_ejecucion;
     GET DIAGNOSTICS v_filas = ROW_COUNT;
     RETURN QUERY SELECT v_filas;

@@ -2,7 +2,10 @@
 -- The fund's day: price result, net assets (IPA lines plus the derivatives'
 -- fair value), net capital flow, and the return net of flows:
 --   result / (net assets - result - net flow), in percent; NULL when the
---   opening net assets are not positive.
+--   opening net assets are not positive, or the result is 9 or more times
+--   them (DECIMAL(9,6) would overflow). Every quotient is computed from an
+--   operand cast to NUMERIC(38,20) (20 decimals, as SQL Server keeps 16+)
+--   before its one ROUND.
 -- Holds the (PNL, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: ID_Ejecucion, FechaReporte, ID_Fund. Needs IPA, CAPM, Derivados.
 -- Effects: replaces this ejecución's row of staging.PNL_Final. Returns Filas.
@@ -43,7 +46,7 @@ BEGIN
     INSERT INTO staging.PNL_Final (ID_Ejecucion, ID_Fund, ResultadoBase, PatrimonioBase, FlujoNeto, RentabilidadPct)
     VALUES (
         p_ejecucion, p_fund, v_resultado, v_patrimonio, v_flujo,
-        CASE WHEN v_inicial > 0 AND ABS(v_resultado) < 9 * v_inicial THEN ROUND(100 * v_resultado / v_inicial, 6) END
+        CASE WHEN v_inicial > 0 AND ABS(v_resultado) < 9 * v_inicial THEN ROUND(CAST(100 * v_resultado AS NUMERIC(38, 20)) / v_inicial, 6) END
     );
     RETURN QUERY SELECT 1;
 END
