@@ -198,3 +198,50 @@ def test_history_columns_are_spelled_as_declared_for_case_sensitive_collations()
         for word in re.findall(r"\w+", statement):
             if word.lower() in {d.lower() for d in declared}:
                 assert word in declared, (word, statement)
+
+
+def test_commit_each_statement_migration_keeps_what_ran_and_finishes_when_run_again(fresh_pg_db, copy_tree):
+    """PostgreSQL: CREATE INDEX CONCURRENTLY cannot run in a transaction; a marked file runs statement by
+    statement. A failure keeps the statements before it, records nothing, and the next migrate finishes."""
+    db = open_database()
+    mig = copy_tree / "migrations" / "postgres"
+    each = mig / "999_EACH.sql"
+    each.write_text(
+        "-- 999_EACH\n-- fondos: commit-each-statement\n\n"
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_prueba ON config.Fondos (Moneda_Base);\n"
+        "CREATE TABLE IF NOT EXISTS config.Paso2 (a INTEGER); -- a comment; with a semicolon\n"
+        "INSERT INTO config.Paso2 VALUES (1);\n"
+        "INSERT INTO config.NoExiste VALUES ('x;y');\n")
+    files = discover("postgres", copy_tree / "migrations", copy_tree / "sql")
+    with pytest.raises(MigrationError) as err:
+        migrate(db, files=files)
+    message = str(err.value)
+    assert "999_EACH.sql failed at line 7: INSERT INTO config.NoExiste" in message and "stayed applied" in message
+    index = db.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass('config.ix_prueba')")
+    assert index == [{"indisvalid": True}]
+    assert db.execute("SELECT COUNT(*) AS n FROM config.Paso2")[0]["n"] == 1
+    assert "migrations/999_EACH.sql" in status(db, files).pending
+    db.commit()
+
+    each.write_text(each.read_text().replace("INSERT INTO config.NoExiste VALUES ('x;y');\n",
+                                             "CREATE TABLE IF NOT EXISTS config.Paso3 (a INTEGER);\n"))
+    files = discover("postgres", copy_tree / "migrations", copy_tree / "sql")
+    assert "migrations/999_EACH.sql" in migrate(db, files=files)
+    assert status(db, files).pending == []
+    assert _table_exists(db, "config", "Paso3")
+    db.close()
+
+
+def test_tsql_017_commits_each_batch_and_every_batch_is_idempotent():
+    """SQL Server cannot run here: 017's 19 clustered-index rebuilds must not share one transaction."""
+    from fondos.migrate import COMMIT_EACH
+    from fondos.tsql import split_batches
+
+    text = (MIGRATIONS_DIR / "mssql" / "017_CLUSTER_EXTRACT_STAGING_BY_EJECUCION.sql").read_text()
+    assert COMMIT_EACH.search(text)
+    batches = [b.sql.strip() for b in split_batches(text)]
+    assert len(batches) >= 3 * 19
+    for sql in batches:
+        code = "\n".join(line for line in sql.splitlines() if not line.startswith("--")).strip()
+        assert (code.startswith(("IF\n", "IF ")) and ("EXISTS" in code)) or \
+            code.startswith("EXEC (N'ALTER TABLE"), code[:80]

@@ -14,12 +14,20 @@
 --   INSERT ... SELECT would otherwise take over 5,000 row locks and try to
 --   escalate to a table lock that blocks every other fund. Each statement only
 --   touches its own ID_Ejecucion range, so row locks are the right grain; the
---   cost is lock memory (about 1 MB per 10,000 locks), and escalation under
---   memory pressure still works. Deletes are also batched below 5,000 rows by
---   the procedures (belt and braces). sqlfluff cannot parse
---   ALTER TABLE ... SET (LOCK_ESCALATION = ...), hence EXEC (N'...').
+--   cost is lock memory (about 1 MB per 10,000 locks). DISABLE also stops
+--   escalation under memory pressure: if the instance runs out of lock memory
+--   the statement fails with error 1204 instead of escalating, so size the
+--   lock memory for the largest fund x the pool's slots. Deletes are also
+--   batched below 5,000 rows by the procedures (belt and braces). sqlfluff
+--   cannot parse ALTER TABLE ... SET (LOCK_ESCALATION = ...), hence EXEC (N'...').
 -- * Building a clustered index is an offline operation on Standard edition:
 --   run this migration in a maintenance window on large history tables.
+-- * Each batch commits on its own (the marker below; fondos.migrate): in one
+--   transaction, 19 index rebuilds would hold every table's Sch-M lock and the
+--   whole log until the last one ends. Every batch is idempotent (IF EXISTS /
+--   IF NOT EXISTS), so after a failure the batches before it stay done and the
+--   next `fondos db migrate` runs the file again from the top.
+-- fondos: commit-each-statement
 
 IF
     EXISTS (

@@ -5,7 +5,9 @@
   whenever their content changes, after the migrations, in path order.
 
 Every file runs in its own transaction together with its row in the history
-table, so a file that fails halfway leaves nothing behind. The checksum of
+table, so a file that fails halfway leaves nothing behind -- except a
+migration marked `-- fondos: commit-each-statement`, whose statements (T-SQL:
+batches) each commit on their own (see COMMIT_EACH). The checksum of
 every applied migration is compared before anything runs: an edited applied
 migration stops the runner (write a new migration instead). A database lock
 (`sp_getapplock` / `pg_advisory_lock`) keeps two runners from migrating at
@@ -207,11 +209,75 @@ def _drop_pg_objects(db: Database, text: str) -> None:
                 db.execute_script(f"DROP FUNCTION {r['sig']}")
 
 
+# A migration whose statements must each commit on their own: PostgreSQL's CREATE INDEX CONCURRENTLY
+# cannot run in a transaction, and on SQL Server rebuilding many large tables in one transaction holds
+# every Sch-M lock and the whole log to the end. Such a file must be idempotent (IF NOT EXISTS ...):
+# after a failure the statements before it stay applied, the file is not recorded, and the next
+# `migrate` runs it again from the top.
+COMMIT_EACH = re.compile(r"^--\s*fondos:\s*commit-each-statement\s*$", re.M)
+
+
+def _pg_statements(name: str, text: str) -> list[tuple[int, str]]:
+    """(line, statement) of a plain PostgreSQL file, split on ; outside strings and comments."""
+    if "$$" in text:
+        raise MigrationError(f"{name}: a commit-each-statement file cannot hold $$ bodies (split it)")
+    out, start, i, quote = [], 0, 0, False
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            quote = ch != "'"
+        elif ch == "'":
+            quote = True
+        elif text.startswith("--", i):
+            i = text.find("\n", i)
+            if i < 0:
+                break
+        elif ch == ";":
+            stmt = text[start:i + 1]
+            if stmt.strip(" \n;") and not all(line.strip().startswith("--") or not line.strip()
+                                               for line in stmt.split("\n")):
+                lead = len(stmt) - len(stmt.lstrip())
+                out.append((text.count("\n", 0, start + lead) + 1, stmt.strip()))
+            start = i + 1
+        i += 1
+    return out
+
+
+def _apply_each(db: Database, f: ScriptFile, text: str) -> None:
+    if db.dialect == "postgres":
+        db.conn.autocommit = True
+        try:
+            for line_no, stmt in _pg_statements(f.name, text):
+                try:
+                    db.execute_script(stmt)
+                except Exception as exc:
+                    raise MigrationError(f"{f.name} failed at line {line_no}: {stmt.splitlines()[0]}\n"
+                                         f"  {str(exc).strip()}\n  the statements before it stayed applied "
+                                         "(commit-each-statement file); fix the cause and migrate again") from exc
+        finally:
+            db.conn.autocommit = False
+        return
+    db.execute_script("SET XACT_ABORT ON;")
+    for number, batch in enumerate(split_batches(text), start=1):
+        try:
+            db.execute_script(batch.sql)
+            db.commit()
+        except Exception as exc:
+            db.rollback()
+            first = batch.sql.strip().split("\n")[0]
+            raise MigrationError(
+                f"{f.name} failed in batch {number} (starting at line {batch.start_line}: {first})\n  {exc}\n"
+                "  the batches before it stayed committed (commit-each-statement file); fix the cause and "
+                "migrate again") from exc
+
+
 def _apply(db: Database, f: ScriptFile) -> float:
     text = f.path.read_text(encoding="utf-8").replace("\r\n", "\n")
     started = time.monotonic()
     try:
-        if db.dialect == "postgres":
+        if f.kind == "migration" and COMMIT_EACH.search(text):
+            _apply_each(db, f, text)
+        elif db.dialect == "postgres":
             try:
                 if f.kind == "repeatable":
                     _drop_pg_objects(db, text)
