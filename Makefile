@@ -10,7 +10,7 @@ FECHA ?= 2026-03-13
 FONDOS_N ?= 50
 POSICIONES ?= 200
 
-.PHONY: help setup run test lint psql db-start db-stop db-status clean bench airflow up down test-mssql
+.PHONY: help setup run test lint psql db-start db-stop db-status clean bench airflow up down test-mssql mutate
 
 help:
 	@echo "make run    - embedded PostgreSQL up, migrated, pipeline run for FECHA ($(FECHA))"
@@ -19,6 +19,7 @@ help:
 	@echo "make lint   - sqlfluff (tsql + postgres) and ruff only"
 	@echo "make airflow - Airflow standalone (UI on :8080) with this DAG and the embedded database"
 	@echo "make bench  - DAG overhead ratio vs a no-op DAG of the same shape; parallel vs serial funds"
+	@echo "make mutate - break each stage formula in turn and show the oracle tests catch it"
 	@echo "make up / make down / make test-mssql - the SQL Server stack (Docker compose) and its tests"
 
 setup: $(STAMP)
@@ -76,6 +77,10 @@ test-mssql: setup
 
 bench: setup
 	$(PY) bench/bench.py
+
+# Break one stage formula at a time (PostgreSQL) and show the oracle tests catch each (bench/mutate.py).
+mutate: setup
+	$(PY) bench/mutate.py
 
 lint: setup
 	$(VENV)/bin/ruff check plugins dags tests bench

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -49,14 +50,25 @@ def test_group_structure_follows_the_stage_catalog(dag):
         t = dag.get_task(f"procesar_fondo.{name.lower()}")
         assert {u.split(".")[-1] for u in t.upstream_task_ids} - {"crear_proceso"} == {u.lower() for u in stage.upstream}
         assert t.pool == POOL
-        assert t.retries >= 1
+        # what the README promises: 2 retries with exponential backoff from 30 s, a 30-minute timeout
+        assert (t.retries, t.retry_exponential_backoff, t.retry_delay) == (2, True, timedelta(seconds=30))
+        assert t.execution_timeout == timedelta(minutes=30)
         assert t.map_index_template == "{{ fondo | default('') }}"
         assert t.on_failure_callback
-        assert t.execution_timeout is not None
     cerrar = dag.get_task("cerrar_proceso")
     assert cerrar.trigger_rule == "all_done"
     assert {"procesar_fondo.pnl", "procesar_fondo.ubs"} <= cerrar.upstream_task_ids
     assert stage_order()[0] == "IPA"
+
+
+def test_schedule_is_06_00_on_weekdays_in_santiago(dag):
+    """The default schedule (the test environment sets no FONDOS_SCHEDULE): 06:00 Monday-Friday, Santiago."""
+    from airflow.sdk import CronTriggerTimetable
+
+    assert "FONDOS_SCHEDULE" not in os.environ
+    assert isinstance(dag.timetable, CronTriggerTimetable)
+    assert dag.timetable.expression == "0 6 * * 1-5"
+    assert str(dag.timetable.timezone) in ("America/Santiago", "Timezone('America/Santiago')")
 
 
 # --- dates ---------------------------------------------------------------------
@@ -84,6 +96,9 @@ def test_fecha_resolution_for_scheduled_and_manual_runs():
     # scheduled Monday 06:00 Santiago (09:00 UTC): the previous business day, Friday
     run = SimpleNamespace(run_after=datetime(2026, 3, 16, 9, 0, tzinfo=UTC))
     assert resolve_fecha({"params": {"fecha": None}, "dag_run": run}) == date(2026, 3, 13)
+    # the day is Santiago's, not UTC's: Tuesday 01:30 UTC is still Monday 22:30 in Santiago -> Friday
+    late = SimpleNamespace(run_after=datetime(2026, 3, 17, 1, 30, tzinfo=UTC))
+    assert resolve_fecha({"params": {"fecha": ""}, "dag_run": late}) == date(2026, 3, 13)
     # a manual run without a logical date but with a fecha
     assert resolve_fecha({"params": {"fecha": "2026-03-10"}, "dag_run": run}) == date(2026, 3, 10)
     with pytest.raises(InvalidInput):
