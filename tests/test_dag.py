@@ -135,6 +135,8 @@ def test_dag_run_with_one_failing_fund(fund_db):
     states = _ti_states(dr)
     assert states[("procesar_fondo.ipa", 0)] == "success"
     assert states[("procesar_fondo.ipa", 1)] == "failed"
+    tries = {(ti.task_id, ti.map_index): ti.try_number for ti in dr.get_task_instances()}
+    assert tries[("procesar_fondo.ipa", 1)] == 1  # a data error fails at once: no retry spent on it
     assert states[("procesar_fondo.pnl", 1)] == "upstream_failed"
     assert states[("procesar_fondo.pnl", 2)] == "success"
     assert states[("cerrar_proceso", -1)] == "failed"
@@ -209,35 +211,36 @@ def test_a_date_without_source_data_creates_nothing(fund_db):
     assert count(fund_db, "SELECT COUNT(*) FROM logs.Procesos") == 0
 
 
-def test_failure_callback_records_error_for_a_killed_stage(fund_db):
-    from types import SimpleNamespace
+def test_failure_callback_records_error_when_airflow_times_the_stage_out(fund_db):
+    """Through Airflow: fund 102's IPA waits on its stage lock (held here) until a real execution timeout
+    (3 s, FONDOS_STAGE_TIMEOUT_S) fails its 3 tries; the task's own code never gets to record
+    anything (AirflowTaskTimeout is a BaseException), so the failure callback must."""
+    import subprocess
+    import sys
 
-    from fondos import proceso
-    from fondos.dag_tasks import _stage_failure_callback
+    from fondos.db import open_database
     from pipeline_helpers import seed
 
-    seed(3, 5)
-    run_id = "manual__2026-03-13T06:00:00+00:00"
-    items = proceso.inicializar_proceso(date(2026, 3, 13), "pytest", f"procesos_diarios/{run_id}")
-    proceso.ejecutar_etapa(items[0], "IPA")  # fund 101's IPA ended OK
-    with database_autocommit() as db:  # fund 102's IPA task recorded EN_PROGRESO, then its process was killed
-        from fondos.calls import call
-
-        call(db, "logs.sp_Actualizar_Estado_Etapa",
-             {"ID_Ejecucion": items[1]["id_ejecucion"], "Etapa": "IPA", "Estado": "EN_PROGRESO"})
-
-    def context(map_index):
-        return {"ti": SimpleNamespace(map_index=map_index), "dag": SimpleNamespace(dag_id="procesos_diarios"),
-                "run_id": run_id, "exception": "Task received SIGKILL"}
-
-    callback = _stage_failure_callback("IPA")
-    callback(context(1))
-    callback(context(0))  # a stage that already ended is not overwritten
+    seed(2, 5)
+    fund_102 = 10**15 + 2  # a fresh database: proceso 10^15, then one ejecución per fund in ID_Fund order
+    holder = open_database()
+    holder.execute("SELECT logs.sp_Bloquear_Ejecucion(%s, %s)", (fund_102, "IPA"))
+    script = ("from airflow.dag_processing.dagbag import DagBag\n"
+              f"dag = DagBag({str(ROOT / 'dags')!r}).dags['procesos_diarios']\n"
+              "print('RUN', dag.test(run_conf={'fecha': '2026-03-13'}).state)\n")
+    env = dict(os.environ, FONDOS_STAGE_TIMEOUT_S="3", FONDOS_RETRY_DELAY_S="1")
+    try:
+        result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert "RUN failed" in result.stdout, result.stdout[-3000:] + result.stderr[-3000:]
     rows = {r["id_fund"]: r for r in fund_db.execute(
-        "SELECT ID_Fund, Estado, Mensaje FROM logs.vw_Ejecucion_Etapas WHERE Etapa = 'IPA'")}
-    assert rows[102]["estado"] == "ERROR" and "SIGKILL" in rows[102]["mensaje"]
+        "SELECT ID_Fund, Estado, Mensaje, Intentos FROM logs.vw_Ejecucion_Etapas WHERE Etapa = 'IPA'")}
+    assert rows[101]["estado"] == "OK"
+    assert (rows[102]["estado"], rows[102]["intentos"]) == ("ERROR", 3), rows[102]  # 3 tries, each timed out
+    assert rows[102]["mensaje"].startswith("IPA task failed (") and "imeout" in rows[102]["mensaje"], rows[102]
     assert "clear this fund's ipa task" in rows[102]["mensaje"]
-    assert rows[101]["estado"] == "OK" and rows[103]["estado"] == "PENDIENTE"
 
 
 def database_autocommit():

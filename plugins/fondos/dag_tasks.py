@@ -16,7 +16,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from fondos import proceso
 from fondos.errors import DataError, InvalidInput
 from fondos.fechas import parse_fecha, previous_business_day
-from fondos.settings import POOL, RETRY_DELAY_S, TIMEZONE
+from fondos.settings import POOL, RETRY_DELAY_S, STAGE_TIMEOUT_S, TIMEZONE
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def stage_task(etapa: str):
         retries=STAGE_RETRIES,
         retry_delay=timedelta(seconds=RETRY_DELAY_S),
         retry_exponential_backoff=True,
-        execution_timeout=timedelta(minutes=30),
+        execution_timeout=timedelta(seconds=STAGE_TIMEOUT_S),
         map_index_template="{{ fondo | default('') }}",
         on_failure_callback=_stage_failure_callback(etapa),
     )

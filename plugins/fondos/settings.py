@@ -19,3 +19,5 @@ POOL = os.environ.get("FONDOS_POOL", "fondos_db")
 POOL_SLOTS = int(os.environ.get("FONDOS_POOL_SLOTS", "16"))
 # Seconds Airflow waits before retrying a stage (then doubling, exponential backoff).
 RETRY_DELAY_S = int(os.environ.get("FONDOS_RETRY_DELAY_S", "30"))
+# A stage task's execution timeout (Airflow's execution_timeout), in seconds.
+STAGE_TIMEOUT_S = int(os.environ.get("FONDOS_STAGE_TIMEOUT_S", str(30 * 60)))
