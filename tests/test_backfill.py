@@ -11,7 +11,7 @@ from fondos.legacy import PreflightError
 from fondos.migrate import migrate, status
 from fondos.settings import MIGRATIONS_DIR
 from fondos.tsql import split_batches
-from legacy_data import LEGACY_RUNS, data_fingerprints, insert_legacy_history
+from legacy_data import LEGACY_RUNS, data_fingerprints, insert_legacy_history, table_fingerprint
 
 
 @pytest.fixture
@@ -85,12 +85,12 @@ def test_backfill_keeps_every_historical_execution_reachable_and_every_row_intac
 def test_running_the_backfill_again_changes_nothing(legacy_db):
     db = legacy_db
     migrate(db)
-    before = (data_fingerprints(db), _counts(db),
-              db.execute("SELECT COUNT(*) AS n FROM logs.Procesos")[0]["n"])
+    logs = ("logs.Procesos", "logs.Ejecuciones")
+    before = (data_fingerprints(db), _counts(db), {t: table_fingerprint(db, t) for t in logs})
+    assert before[2]["logs.Procesos"][0] == len(LEGACY_RUNS)
     _run_backfill_file_again(db)
-    after = (data_fingerprints(db), _counts(db),
-             db.execute("SELECT COUNT(*) AS n FROM logs.Procesos")[0]["n"])
-    assert after == before
+    after = (data_fingerprints(db), _counts(db), {t: table_fingerprint(db, t) for t in logs})
+    assert after == before  # not a row added, removed or changed, logs included
 
 
 def test_orphan_fund_rows_stop_the_migration_before_anything_is_applied(legacy_db):

@@ -365,7 +365,8 @@ def test_fifty_funds_in_parallel_no_deadlocks_and_same_rows_as_alone(conn, caplo
     counters = delta(before, lock_counters(conn))
     assert all(set(o.values()) <= {"OK", "OMITIDO"} for o in outcomes.values()), outcomes
     assert counters["deadlocks"] == 0, counters
-    assert counters.get("lock_timeouts", 0) == 0, counters
+    if conn.dialect == "mssql":  # PostgreSQL has no lock-timeout counter; its deadlock count is checked above
+        assert counters["lock_timeouts"] == 0 and counters["lock_escalations"] == 0, counters
     assert not [r for r in caplog.records if "transient database error" in r.getMessage()]
     parallel = {i["id_fund"]: fund_fingerprints(conn, i["id_ejecucion"]) for i in items}
     written = conn.execute("SELECT SUM(Filas) AS n FROM logs.vw_Ejecucion_Etapas WHERE ID_Proceso = %s",

@@ -15,10 +15,7 @@ BIN = Path(sys.executable).parent
 @pytest.mark.parametrize("folder", ["migrations/mssql", "sql/mssql", "migrations/postgres", "sql/postgres"])
 def test_sqlfluff_clean(folder):
     files = sorted((ROOT / folder).rglob("*.sql"))
-    if folder.startswith("migrations"):
-        assert files
-    if not files:
-        pytest.skip(f"{folder} holds no SQL yet")
+    assert len(files) >= 20, folder  # every folder holds the project's SQL; an empty glob must not pass
     result = subprocess.run(
         [str(BIN / "sqlfluff"), "lint", "--disable-progress-bar", "--nocolor", *map(str, files)],
         capture_output=True, text=True, cwd=ROOT, timeout=600,

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -16,6 +17,7 @@ from fondos.migrate import MigrationError, discover, migrate, status
 from fondos.settings import MIGRATIONS_DIR, SQL_DIR
 
 ROOT = MIGRATIONS_DIR.parent
+LATEST = 21  # the newest migration: a new one must update this line (and the README's table)
 
 
 def _table_exists(db, schema, table):
@@ -42,7 +44,7 @@ def test_migrates_to_latest_and_second_run_is_a_no_op(fresh_db):
     assert applied == [f.name for f in files]
     st = status(db)
     assert st.pending == [] and st.changed_migrations == [] and st.changed_repeatables == []
-    assert st.current_version >= 15
+    assert st.current_version == max(f.version for f in files if f.version) == LATEST
     assert migrate(db) == []
     assert _table_exists(db, "logs", "Procesos")
     db.close()
@@ -75,9 +77,14 @@ def test_crlf_checkout_is_not_an_edit(fresh_db, copy_tree):
     db = open_database()
     migrate(db, target=3, files=discover(db.dialect, copy_tree / "migrations", copy_tree / "sql"))
     f = copy_tree / "migrations" / db.dialect / "003_CREATE_SOURCE_TABLES.sql"
+    assert b"\r\n" not in f.read_bytes()
     f.write_bytes(f.read_bytes().replace(b"\n", b"\r\n"))
-    st = status(db, discover(db.dialect, copy_tree / "migrations", copy_tree / "sql"))
-    assert st.changed_migrations == []
+    files = discover(db.dialect, copy_tree / "migrations", copy_tree / "sql")
+    st = status(db, files)
+    assert st.changed_migrations == [] and "migrations/003_CREATE_SOURCE_TABLES.sql" in st.applied
+    # and the runner goes on past it: the rest migrates, 003 is not applied again
+    applied = migrate(db, target=5, files=files)
+    assert applied == ["migrations/004_CREATE_LOGS_EJECUCIONES.sql", "migrations/005_CREATE_LOGS_EJECUCION_FONDOS.sql"]
     db.close()
 
 
@@ -99,7 +106,7 @@ def test_file_failing_halfway_leaves_nothing_and_names_file_and_line(fresh_db, c
     assert not _table_exists(db, "config", "Parcial")
     st = status(db, files)
     assert "migrations/999_BROKEN.sql" in st.pending
-    assert st.current_version >= 15  # everything before the broken file stayed applied
+    assert st.current_version == LATEST  # everything before the broken file stayed applied
     db.close()
 
 
@@ -120,8 +127,24 @@ def test_changed_repeatable_is_redeployed(fresh_db, copy_tree):
     db.close()
 
 
-def test_two_runners_at_once_apply_each_file_once(fresh_db):
+def test_two_runners_at_once_apply_each_file_once(fresh_db, monkeypatch):
+    """Both runners reach the lock at the same moment (a barrier inside _lock), so the lock is contended."""
     results, errors = [], []
+    barrier = threading.Barrier(2, timeout=60)
+    real_lock, waited = runner._lock, []
+
+    def contended_lock(db):
+        barrier.wait()
+        real_lock(db)
+        waited.append(("locked", time.monotonic()))
+
+    def recorded_unlock(db):
+        waited.append(("unlocking", time.monotonic()))
+        real_unlock(db)
+
+    real_unlock = runner._unlock
+    monkeypatch.setattr(runner, "_lock", contended_lock)
+    monkeypatch.setattr(runner, "_unlock", recorded_unlock)
 
     def run():
         db = open_database()
@@ -141,6 +164,9 @@ def test_two_runners_at_once_apply_each_file_once(fresh_db):
     applied = sorted(results[0] + results[1])
     db = open_database()
     assert applied == sorted(f.name for f in discover(db.dialect))  # each file exactly once
+    assert sorted(len(r) == 0 for r in results) == [False, True]  # one did everything, the other nothing
+    # the second took the lock only after the first had finished migrating and let it go
+    assert [event for event, _ in sorted(waited, key=lambda e: e[1])] == ["locked", "unlocking", "locked", "unlocking"]
     db.close()
 
 

@@ -55,5 +55,10 @@ def test_every_shipped_tsql_file_splits_into_batches_without_go():
     files = sorted(root.glob("migrations/mssql/*.sql")) + sorted(root.glob("sql/mssql/**/*.sql"))
     assert files
     for f in files:
-        for b in split_batches(f.read_text()):
+        text = f.read_text()
+        batches = split_batches(text)
+        go_lines = sum(1 for line in text.split("\n") if line.strip().upper() == "GO")
+        assert len(batches) == go_lines > 0, f  # every file is GO-terminated batches, none lost or merged
+        for b in batches:
+            assert b.sql.strip(), f
             assert not any(line.strip().upper() == "GO" for line in b.sql.split("\n")), f

@@ -236,8 +236,10 @@ def registrar_error_por_indice(clave: str, map_index: int, etapa: str, mensaje: 
     """
     with database(conn_id, autocommit=True) as db:
         rows = db.execute(
-            "SELECT DISTINCT e.ID_Ejecucion, e.ID_Fund FROM logs.vw_Ejecucion_Etapas AS e JOIN logs.vw_Procesos AS p "
-            "ON p.ID_Proceso = e.ID_Proceso WHERE p.ClaveEjecucion = %s ORDER BY e.ID_Fund", (clave,))
+            "SELECT DISTINCT e.ID_Ejecucion, e.ID_Fund, p.ClaveEjecucion FROM logs.vw_Ejecucion_Etapas AS e "
+            "JOIN logs.vw_Procesos AS p ON p.ID_Proceso = e.ID_Proceso WHERE p.ClaveEjecucion = %s ORDER BY e.ID_Fund",
+            (clave,))
+        rows = [r for r in rows if r["claveejecucion"] == clave]  # exact: SQL Server's collation ignores case
         if not 0 <= map_index < len(rows):
             log.warning("no ejecución at map index %s of run %s", map_index, clave)
             return False
@@ -247,7 +249,9 @@ def registrar_error_por_indice(clave: str, map_index: int, etapa: str, mensaje: 
 
 def proceso_de_clave(clave: str, conn_id: str = CONN_ID) -> int | None:
     with database(conn_id, autocommit=True) as db:
-        rows = db.execute("SELECT ID_Proceso FROM logs.vw_Procesos WHERE ClaveEjecucion = %s", (clave,))
+        rows = db.execute("SELECT ID_Proceso, ClaveEjecucion FROM logs.vw_Procesos WHERE ClaveEjecucion = %s", (clave,))
+    # exact: SQL Server's default collation would also match a key differing in case or trailing spaces
+    rows = [r for r in rows if r["claveejecucion"] == clave]
     return int(rows[0]["id_proceso"]) if rows else None
 
 

@@ -14,10 +14,17 @@
 -- concurrent funds serialise on it briefly instead of deadlocking.
 -- Refuses legacy history (logs.sp_Rechazar_Legado).
 -- Returns the ejecución's and the proceso's new states.
--- SQL Server: @Estado is checked case-sensitively (a binary collation), as in
--- PostgreSQL, so a state is stored in its one spelling whatever the database
--- collation; times in Mensaje are CONVERT style 120 (yyyy-mm-dd hh:mi:ss),
--- and one SYSDATETIME() read serves the row's times and its message.
+-- SQL Server: @Estado is checked exactly, as in PostgreSQL: case-sensitively
+-- (a binary collation) and trailing-space-sensitively (DATALENGTH: = and IN
+-- ignore trailing spaces under every collation, binary ones too), so a state
+-- is stored in its one spelling whatever the database collation ('ok' and
+-- 'OK ' are refused). @Etapa is matched to the stage row the same way, so
+-- 'ipa' or 'IPA ' finds no stage (50005), as in PostgreSQL. The CASEs below
+-- then compare exact spellings only: @Estado is one of the six, @Etapa equals
+-- a stage row's Etapa byte for byte, and t.Estado was written by these
+-- procedures from literals or from a checked @Estado (legacy rows are
+-- refused above). Times in Mensaje are CONVERT style 120 (yyyy-mm-dd
+-- hh:mi:ss), and one SYSDATETIME() read serves the row's times and its message.
 -- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
 -- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
 -- QUOTED_IDENTIFIER OFF).
@@ -41,9 +48,12 @@ BEGIN
     DECLARE @Ahora DATETIME2(3);
     DECLARE @Msg NVARCHAR(2048);
 
+    -- Exact, as in PostgreSQL: BIN2 sees case; NOT IN ignores trailing spaces under every collation, so
+    -- DATALENGTH compares the value with its RTRIM.
     IF
         @Estado IS NULL
-        OR @Estado COLLATE Latin1_General_BIN2 NOT IN ('PENDIENTE', 'EN_PROGRESO', 'REINTENTANDO', 'OK', 'ERROR', 'OMITIDO')
+        OR @Estado COLLATE Latin1_General_100_BIN2 NOT IN ('PENDIENTE', 'EN_PROGRESO', 'REINTENTANDO', 'OK', 'ERROR', 'OMITIDO')
+        OR DATALENGTH(@Estado) <> DATALENGTH(RTRIM(@Estado))
         BEGIN
             SET @Msg = CONCAT(
                 N'invalid stage state ', @Estado, N': use PENDIENTE, EN_PROGRESO, REINTENTANDO, OK, ERROR or OMITIDO'
@@ -95,7 +105,11 @@ BEGIN
                 4000
             )
         FROM logs.Ejecucion_Etapas AS t
-        WHERE t.ID_Ejecucion = @ID_Ejecucion AND t.Etapa = @Etapa;
+        WHERE
+            t.ID_Ejecucion = @ID_Ejecucion
+            -- exact (see the header): BIN2 for case, DATALENGTH for trailing spaces; still a seek on ID_Ejecucion
+            AND t.Etapa = @Etapa COLLATE Latin1_General_100_BIN2
+            AND DATALENGTH(t.Etapa) = DATALENGTH(@Etapa);
 
         IF @@ROWCOUNT = 0
             BEGIN

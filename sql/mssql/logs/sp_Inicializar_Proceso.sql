@@ -21,12 +21,25 @@
 -- FundShortName, portfolio codes, Etapas (applicable stages,
 -- comma-separated) and Aviso (NULL, or why this fund's IPA will fail).
 -- Errors: 50010-50013 bad arguments, 50014 the date's lock not granted in
--- 30 s, 50015 run key of another date, 50016 the date's proceso still
+-- 30 s, 50015 run key of another date (or one this collation cannot tell
+-- from another proceso's key, see below), 50016 the date's proceso still
 -- EN_PROGRESO, 50017 unknown or inactive fund, 50018 no active funds, 50019
 -- no source data for the date. sp_getapplock on the date serialises
 -- concurrent initialisations of the same date; before taking ids,
 -- logs.sp_Ajustar_Secuencia_ID moves logs.Seq_ID above every id that exists
 -- (its lock serialises that step and the draws across dates).
+-- Collation (SQL Server): the run key is matched exactly, as in PostgreSQL.
+-- The default collation would find a proceso whose key differs from
+-- @ClaveEjecucion only in case or trailing spaces and return it as this run's;
+-- PostgreSQL would take the key for a new one, which UX_Procesos_ClaveEjecucion
+-- (same collation) cannot store beside the other: such a key is refused
+-- (50015), nothing created. The probes of source.Geneva_Posiciones by
+-- portfolio (50019 and Aviso) keep the default collation, which ignores case
+-- and trailing spaces where PostgreSQL does not: a fund whose feed spells its
+-- portfolio only differently ('lafid002' for 'LAFID002') counts as having
+-- positions here (no 50019, no Aviso), and extract.IPA_00_Extraer_v2 then
+-- refuses its IPA stage (50032) naming the spellings, where PostgreSQL would
+-- warn here and fail that stage as missing source data.
 -- Needs SQL Server 2017+ (STRING_AGG, TRIM).
 -- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
 -- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
@@ -49,6 +62,7 @@ BEGIN
     DECLARE @FechaExistente DATE;
     DECLARE @Otro BIGINT;
     DECLARE @OtraClave VARCHAR(250);
+    DECLARE @ClaveExistente VARCHAR(250);
     DECLARE @Total INT;
     DECLARE @Desconocidos VARCHAR(MAX);
     DECLARE @Recurso NVARCHAR(255);
@@ -100,9 +114,28 @@ BEGIN
 
         SELECT
             @ID_Proceso = p.ID_Proceso,
-            @FechaExistente = p.FechaReporte
+            @FechaExistente = p.FechaReporte,
+            @ClaveExistente = p.ClaveEjecucion
         FROM logs.Procesos AS p
         WHERE p.ClaveEjecucion = @ClaveEjecucion;
+
+        -- Exact, as in PostgreSQL (see the header): the seek above ignores case and trailing spaces; BIN2 sees
+        -- case, DATALENGTH trailing spaces (<> ignores them under every collation).
+        IF
+            @ID_Proceso IS NOT NULL
+            AND (
+                @ClaveExistente COLLATE Latin1_General_100_BIN2 <> @ClaveEjecucion
+                OR DATALENGTH(@ClaveExistente) <> DATALENGTH(@ClaveEjecucion)
+            )
+            BEGIN
+                SET @Msg = CONCAT(
+                    N'run key ''', @ClaveEjecucion, N''' differs only in case or trailing spaces from run key ''',
+                    @ClaveExistente, N''' of proceso ', @ID_Proceso, N' for ', CONVERT(CHAR(10), @FechaExistente, 23),
+                    N': this SQL Server collation takes them for one key (PostgreSQL would not), so no proceso can ',
+                    N'be created for it. Nothing was created: use a new run key'
+                );
+                THROW 50015, @Msg, 1;
+            END;
 
         IF @ID_Proceso IS NOT NULL AND @FechaExistente <> @FechaReporte
             BEGIN

@@ -4,6 +4,11 @@
 -- Parameters: @FechaReporte; @Monedas (comma-separated ISO codes); @Contexto
 -- (who asks, for the message: stage, fund, ejecución).
 -- Raises 50002 listing the missing currencies.
+-- Collation (SQL Server): exact in case, as in PostgreSQL: 'usd' has no rate
+-- when the feed has 'USD' (the default collation would take one for the
+-- other). Trailing spaces need nothing: Moneda is CHAR(3) in both engines,
+-- and neither compares a CHAR's trailing spaces. Callers pass the currency
+-- list built with a binary DISTINCT, so 'usd' and 'USD' both arrive here.
 -- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
 -- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
 -- QUOTED_IDENTIFIER OFF).
@@ -22,15 +27,17 @@ BEGIN
     DECLARE @Faltan VARCHAR(400);
     DECLARE @Msg NVARCHAR(2048);
 
+    -- BIN2 (case-sensitive, as PostgreSQL): the DISTINCT keeps 'usd' and 'USD' apart, and a rate counts only
+    -- under its exact spelling. The probe still seeks the key's FechaReporte (a few dozen rates per date).
     SELECT @Faltan = STRING_AGG(m.Moneda, ', ')
     FROM (
-        SELECT DISTINCT TRIM(s.value) AS Moneda
+        SELECT DISTINCT TRIM(s.value) COLLATE Latin1_General_100_BIN2 AS Moneda
         FROM STRING_SPLIT(@Monedas, ',') AS s
         WHERE TRIM(s.value) <> ''
     ) AS m
     WHERE NOT EXISTS (
         SELECT 1 FROM source.TiposCambio AS fx
-        WHERE fx.FechaReporte = @FechaReporte AND fx.Moneda = m.Moneda
+        WHERE fx.FechaReporte = @FechaReporte AND fx.Moneda COLLATE Latin1_General_100_BIN2 = m.Moneda
     );
 
     IF @Faltan IS NOT NULL

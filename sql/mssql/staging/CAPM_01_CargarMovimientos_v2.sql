@@ -11,6 +11,13 @@
 -- Holds the (CAPM, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund.
 -- Fails on an unknown movement type or a currency with no rate for the date.
+-- Collation (SQL Server): the movement type is checked exactly, as in PostgreSQL
+-- (case and trailing spaces: 'rescate' and 'RESCATE ' are unknown types), and
+-- so is each currency's rate (logs.sp_Validar_TiposCambio, fed a binary DISTINCT
+-- so 'usd' and 'USD' are two currencies). The join to source.TiposCambio keeps
+-- the default collation: once every currency has a rate of exactly its
+-- spelling, it finds that row and no other (the table's key allows one per
+-- currency and date in the default collation).
 -- Effects: replaces this ejecución's rows of staging.CAPM_WorkTable. Returns Filas.
 -- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
 -- threshold), each a seek on the ID_Ejecucion-first clustered index.
@@ -41,9 +48,16 @@ BEGIN
     BEGIN TRY
         EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
 
+        -- Exact, as in PostgreSQL: the default collation ignores case and trailing spaces. BIN2 sees case; NOT IN
+        -- ignores trailing spaces under every collation, so DATALENGTH compares the value with its RTRIM.
         SELECT @Tipo = MIN(m.TipoMovimiento)
         FROM extract.CAPM AS m
-        WHERE m.ID_Ejecucion = @ID_Ejecucion AND m.TipoMovimiento NOT IN ('SUSCRIPCION', 'RESCATE');
+        WHERE
+            m.ID_Ejecucion = @ID_Ejecucion
+            AND (
+                m.TipoMovimiento COLLATE Latin1_General_100_BIN2 NOT IN ('SUSCRIPCION', 'RESCATE')
+                OR DATALENGTH(m.TipoMovimiento) <> DATALENGTH(RTRIM(m.TipoMovimiento))
+            );
         IF @Tipo IS NOT NULL
             BEGIN
                 SET @Msg = CONCAT(
@@ -57,7 +71,9 @@ BEGIN
         WHERE f.ID_Fund = @ID_Fund;
         SELECT @Monedas = STRING_AGG(m.Moneda, ',')
         FROM (
-            SELECT DISTINCT m.Moneda FROM extract.CAPM AS m
+            -- BIN2: 'usd' and 'USD' stay two currencies to validate, as in PostgreSQL (Moneda is CHAR(3) in both,
+            -- whose trailing spaces neither engine compares).
+            SELECT DISTINCT m.Moneda COLLATE Latin1_General_100_BIN2 AS Moneda FROM extract.CAPM AS m
             WHERE m.ID_Ejecucion = @ID_Ejecucion
         ) AS m;
         SET @Monedas = CONCAT_WS(',', @Base, @Monedas);
@@ -93,7 +109,11 @@ BEGIN
         CROSS APPLY (
             VALUES (
                 -- MontoLocal: ABS and unary minus keep Monto's (19,4).
-                CAST(CASE WHEN m.TipoMovimiento = 'RESCATE' THEN -ABS(m.Monto) ELSE ABS(m.Monto) END AS DECIMAL(19, 4)),
+                -- The sign's test is case-sensitive too (BIN2); after the check above only the two exact spellings remain.
+                CAST(
+                    CASE WHEN m.TipoMovimiento COLLATE Latin1_General_100_BIN2 = 'RESCATE' THEN -ABS(m.Monto) ELSE ABS(m.Monto) END
+                    AS DECIMAL(19, 4)
+                ),
                 -- TipoCambio: (19,8) / (19,8) derives (47,28), cut to (38,19); rounded to 8, held as (18,8).
                 CAST(ROUND(CAST(fl.TipoCambio AS DECIMAL(19, 8)) / CAST(fb.TipoCambio AS DECIMAL(19, 8)), 8) AS DECIMAL(18, 8))
             )

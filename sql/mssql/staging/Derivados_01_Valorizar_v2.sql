@@ -12,6 +12,13 @@
 -- Holds the (Derivados, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund.
 -- Fails when a currency has no rate for the date.
+-- Collation (SQL Server): the joins to source.TiposCambio compare with the
+-- default collation (case-insensitive), PostgreSQL's exactly; they match the
+-- same rows because the rates are validated in exact case first
+-- (logs.sp_Validar_TiposCambio, fed a binary UNION: legs in 'usd' and 'USD'
+-- are two currencies, as in PostgreSQL) and the table's key allows one row per
+-- currency and date in the default collation. CHAR(3) trailing spaces are
+-- compared by neither engine.
 -- Effects: replaces this ejecución's rows of staging.Derivados_WorkTable. Returns Filas.
 -- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
 -- threshold), each a seek on the ID_Ejecucion-first clustered index.
@@ -45,7 +52,8 @@ BEGIN
         SELECT @Monedas = STRING_AGG(m.Moneda, ',')
         FROM
             (
-                SELECT d.MonedaCompra AS Moneda FROM extract.Derivados AS d
+                -- BIN2 (explicit, so the UNION's): 'usd' and 'USD' stay two currencies to validate, as in PostgreSQL.
+                SELECT d.MonedaCompra COLLATE Latin1_General_100_BIN2 AS Moneda FROM extract.Derivados AS d
                 WHERE d.ID_Ejecucion = @ID_Ejecucion
                 UNION
                 SELECT d.MonedaVenta FROM extract.Derivados AS d

@@ -10,6 +10,13 @@
 -- Holds the (IPA, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund, @Portfolio_Geneva.
 -- Effects: replaces this ejecución's rows of staging.IPA_Precios. Returns Filas.
+-- Collation (SQL Server): the joins on Portfolio and ID_Instrumento and the
+-- portfolio filter compare with the default collation (case- and
+-- trailing-space-insensitive), PostgreSQL's exactly; they match the same rows.
+-- IPA_00 wrote both tables from the same feed rows and refused the feed when
+-- it spelled the portfolio differently or priced a position under another
+-- spelling of its code, so extract.IPA's and extract.PosModRF's codes are equal
+-- byte for byte, and @Portfolio_Geneva is the value IPA_00 was given.
 -- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
 -- threshold), each a seek on the ID_Ejecucion-first clustered index.
 -- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,

@@ -13,6 +13,15 @@
 -- Holds the (IPA, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund.
 -- Fails when a currency has no rate for the date.
+-- Collation (SQL Server): the joins compare with the default collation (case-
+-- and trailing-space-insensitive), PostgreSQL's exactly; they match the same
+-- rows. ID_Instrumento: staging.IPA_Precios holds IPA_01's copies of
+-- extract.IPA's codes. Moneda: the rates are validated in exact case
+-- (logs.sp_Validar_TiposCambio, fed a binary DISTINCT: two positions in 'usd'
+-- and 'USD' are two currencies, as in PostgreSQL), and source.TiposCambio's
+-- key allows one row per currency and date in the default collation, so the
+-- join finds the exactly spelled rate and no other. CHAR(3) trailing spaces
+-- are compared by neither engine.
 -- Effects: replaces this ejecución's rows of staging.IPA_WorkTable. Returns Filas.
 -- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
 -- threshold), each a seek on the ID_Ejecucion-first clustered index.
@@ -45,7 +54,8 @@ BEGIN
         WHERE f.ID_Fund = @ID_Fund;
         SELECT @Monedas = STRING_AGG(m.Moneda, ',')
         FROM (
-            SELECT DISTINCT i.Moneda FROM extract.IPA AS i
+            -- BIN2: 'usd' and 'USD' stay two currencies to validate, as in PostgreSQL.
+            SELECT DISTINCT i.Moneda COLLATE Latin1_General_100_BIN2 AS Moneda FROM extract.IPA AS i
             WHERE i.ID_Ejecucion = @ID_Ejecucion
         ) AS m;
         SET @Monedas = CONCAT_WS(',', @Base, @Monedas);

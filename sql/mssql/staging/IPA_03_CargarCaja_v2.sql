@@ -10,6 +10,14 @@
 -- Holds the (IPA, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund.
 -- Fails when a currency has no rate for the date.
+-- Collation (SQL Server): the rate joins and the GROUP BY compare Moneda with
+-- the default collation (case-insensitive), PostgreSQL exactly; they give the
+-- same rows. The rates are validated in exact case first
+-- (logs.sp_Validar_TiposCambio) and source.TiposCambio's key allows one row
+-- per currency and date in the default collation; extract.SONA holds one
+-- portfolio's balances (IPA_00 refuses other spellings of the portfolio),
+-- whose source key (Portfolio, FechaReporte, Moneda) cannot hold 'usd' beside
+-- 'USD'. CHAR(3) trailing spaces are compared by neither engine.
 -- Effects: replaces this ejecución's rows of staging.IPA_Cash. Returns Filas.
 -- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
 -- threshold), each a seek on the ID_Ejecucion-first clustered index.

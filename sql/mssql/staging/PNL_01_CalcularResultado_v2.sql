@@ -13,6 +13,10 @@
 -- Holds the (PNL, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund. Needs IPA.
 -- Effects: replaces this ejecución's rows of staging.PNL_WorkTable. Returns Filas.
+-- Collation (SQL Server): the join on ID_Instrumento compares with the default
+-- collation (case- and trailing-space-insensitive), PostgreSQL's exactly; both
+-- sides are copies of extract.IPA's codes (IPA_01, IPA_02), which its source
+-- key keeps distinct in that collation, so it matches the same rows.
 -- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
 -- threshold), each a seek on the ID_Ejecucion-first clustered index.
 -- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,

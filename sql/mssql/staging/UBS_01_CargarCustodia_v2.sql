@@ -3,6 +3,10 @@
 -- Holds the (UBS, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund.
 -- Effects: replaces this ejecución's rows of staging.UBS_WorkTable. Returns Filas.
+-- Collation (SQL Server): the GROUP BY compares ID_Instrumento with the default
+-- collation (case- and trailing-space-insensitive), PostgreSQL exactly; the
+-- groups are the same: UBS_00 copied one account's holdings (it refuses other
+-- spellings of the account), whose feed key cannot hold 'abc' beside 'ABC'.
 -- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
 -- threshold), each a seek on the ID_Ejecucion-first clustered index.
 -- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,

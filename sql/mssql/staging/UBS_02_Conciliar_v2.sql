@@ -5,6 +5,13 @@
 -- Holds the (UBS, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund. Needs IPA.
 -- Effects: replaces this ejecución's rows of staging.UBS_Reconciliacion. Returns Filas.
+-- Collation (SQL Server): the FULL OUTER JOIN on ID_Instrumento compares with
+-- the default collation, which ignores case and trailing spaces; PostgreSQL
+-- compares exactly, so a custodian 'abc' or 'ABC ' would be CUADRA with the
+-- position 'ABC' here and two breaks there. It is kept (an exact predicate
+-- would change the join's plan); UBS_00 refuses such a feed before copying it
+-- (50032). Each side's codes are distinct in the default collation (the feeds'
+-- keys), so the join otherwise pairs the same rows as PostgreSQL's.
 -- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
 -- threshold), each a seek on the ID_Ejecucion-first clustered index.
 -- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,

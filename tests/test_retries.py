@@ -1,0 +1,76 @@
+"""The retry loop on a real PostgreSQL connection: a lock timeout (55P03) is retried and then succeeds with
+one retry logged; a lock held past every attempt ends in the final error. And the backoff's bounds."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import pytest
+
+from fondos import calls
+from fondos.calls import call
+from fondos.db import database, open_database
+from fondos.errors import TransientDatabaseError
+from fondos.stages import STAGES
+from pipeline_helpers import FECHA, run_all, seed, start
+
+
+@pytest.fixture
+def valued_fund(fresh_pg_db):
+    from fondos.migrate import migrate
+
+    with database() as m:
+        migrate(m)
+    seed(1, 10)
+    item = start("retries")[0]
+    run_all([item])
+    with database(autocommit=True) as c:
+        name = c.execute("SELECT current_database() AS d")[0]["d"]
+        c.execute_script(f"ALTER DATABASE {name} SET lock_timeout = '500ms'")  # generated test name
+    step = STAGES["IPA"].steps[2]
+    params = {p: (FECHA if p == "FechaReporte" else item[p.lower()]) for p in step.params}
+    return item, step.procedure, params
+
+
+def _hold_rows(item, seconds: float | None) -> open_database:
+    holder = open_database()
+    holder.execute("SELECT 1 FROM staging.IPA_WorkTable WHERE ID_Ejecucion = %s FOR UPDATE", (item["id_ejecucion"],))
+    if seconds is not None:
+        threading.Timer(seconds, holder.commit).start()
+    return holder
+
+
+def test_a_lock_timeout_is_retried_once_then_the_step_succeeds(valued_fund, caplog):
+    item, procedure, params = valued_fund
+    holder = _hold_rows(item, 0.7)  # attempt 1 times out at 0.5 s; attempt 2 starts by 0.9 s and waits for 0.7 s
+    try:
+        with caplog.at_level(logging.WARNING, logger="fondos.calls"), database(autocommit=True) as db:
+            rows = call(db, procedure, params)
+    finally:
+        holder.close()
+    assert rows == [{"filas": 10}]
+    retries = [r.getMessage() for r in caplog.records if "retry" in r.getMessage()]
+    assert len(retries) == 1 and "transient database error (canceling statement due to lock timeout)" in retries[0]
+    assert "retry 1/4" in retries[0]
+
+
+def test_a_lock_held_past_every_attempt_ends_in_the_final_error(valued_fund, caplog, monkeypatch):
+    item, procedure, params = valued_fund
+    monkeypatch.setattr(calls, "MAX_DELAY_S", 0.05)
+    holder = _hold_rows(item, None)
+    try:
+        with caplog.at_level(logging.WARNING, logger="fondos.calls"), database(autocommit=True) as db, \
+                pytest.raises(TransientDatabaseError, match="still failing after 5 attempts: canceling statement"):
+            call(db, procedure, params)
+    finally:
+        holder.close()
+    assert len([r for r in caplog.records if "retry" in r.getMessage()]) == calls.MAX_ATTEMPTS - 1
+
+
+def test_backoff_is_full_jitter_within_its_cap():
+    for attempt in range(1, 10):
+        cap = min(calls.MAX_DELAY_S, calls.BASE_DELAY_S * 2 ** attempt)
+        delays = [calls.backoff_delay(attempt) for _ in range(300)]
+        assert all(0 <= d <= cap for d in delays)
+        assert max(delays) > cap * 0.8 and min(delays) < cap * 0.2  # spread over the whole range
