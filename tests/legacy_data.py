@@ -64,8 +64,13 @@ def table_fingerprint(db, table: str) -> tuple[int, str]:
         row = db.execute(f"SELECT COUNT(*) AS n, MD5(COALESCE(STRING_AGG(t::text, '|' ORDER BY t::text), '')) AS h "
                          f"FROM {table} AS t")[0]
     else:
-        row = db.execute(f"SELECT COUNT(*) AS n, CAST(CHECKSUM_AGG(BINARY_CHECKSUM(*)) AS VARCHAR(20)) AS h "
-                         f"FROM {table}")[0]
+        from pipeline_helpers import mssql_digest
+
+        schema, name = table.split(".")
+        cols = [r["c"] for r in db.execute(
+            "SELECT column_name AS c FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
+            "ORDER BY ordinal_position", (schema, name))]
+        row = db.execute(f"SELECT COUNT(*) AS n, {mssql_digest(cols)} AS h FROM {table}")[0]
     db.commit()
     return row["n"], row["h"] or ""
 

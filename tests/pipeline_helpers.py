@@ -58,9 +58,22 @@ def fund_rows_fingerprint(db: Database, table: str, id_ejecucion: int) -> tuple[
         row = db.execute(f"SELECT COUNT(*) AS n, MD5(COALESCE(STRING_AGG({expr}, '|' ORDER BY {expr}), '')) AS h "
                          f"FROM {table} WHERE id_ejecucion = %s", (id_ejecucion,))[0]
     else:
-        row = db.execute(f"SELECT COUNT(*) AS n, CAST(CHECKSUM_AGG(BINARY_CHECKSUM({', '.join(cols)})) AS VARCHAR(20)) "
-                         f"AS h FROM {table} WHERE ID_Ejecucion = %s", (id_ejecucion,))[0]
+        row = db.execute(f"SELECT COUNT(*) AS n, {mssql_digest(cols)} AS h FROM {table} WHERE ID_Ejecucion = %s",
+                         (id_ejecucion,))[0]
     return int(row["n"]), row["h"] or ""
+
+
+def mssql_digest(cols: list[str]) -> str:
+    """SHA-256 over every row's values in a fixed order, like PostgreSQL's MD5 of the ordered rows.
+
+    (CHECKSUM_AGG(BINARY_CHECKSUM(...)) collides easily: swapped or offsetting rows cancel out.) Each
+    value becomes text (dates in ISO form, decimals at full scale) with a NULL marker, NCHAR(29), and
+    separators no value contains (NCHAR(31) between values, NCHAR(30) between rows); rows are ordered by
+    that text. NVARCHAR(MAX) keeps STRING_AGG past its 8,000-byte limit; HASHBYTES takes any length
+    since SQL Server 2016."""
+    row = " + NCHAR(31) + ".join(f"ISNULL(CONVERT(NVARCHAR(MAX), {c}), NCHAR(29))" for c in cols)
+    return (f"CONVERT(CHAR(64), HASHBYTES('SHA2_256', ISNULL(STRING_AGG({row}, NCHAR(30)) "
+            f"WITHIN GROUP (ORDER BY {row}), N'')), 2)")
 
 
 def fund_fingerprints(db: Database, id_ejecucion: int, tables: list[str] = ALL_ROW_TABLES) -> dict[str, tuple[int, str]]:

@@ -194,11 +194,16 @@ def test_empty_fecha_runs_the_business_day_before_the_run(fund_db):
     from pipeline_helpers import seed
 
     expected = previous_business_day(pendulum.now(TIMEZONE).date())
-    seed(2, 5, fecha=expected)
+    seed(4, 5, fecha=expected)
     dr = fresh_dag().test(run_conf={"fecha": ""})
     assert dr.state == "success"
     p = fund_db.execute("SELECT FechaReporte, Estado, TotalFondos FROM logs.vw_Procesos")
-    assert [(r["fechareporte"], r["estado"], r["totalfondos"]) for r in p] == [(expected, "OK", 2)]
+    assert [(r["fechareporte"], r["estado"], r["totalfondos"]) for r in p] == [(expected, "OK", 4)]
+    # fund 104 has no derivatives: OMITIDO, and PNL (downstream of it) still ran, in Airflow and in the database
+    assert _ti_states(dr)[("procesar_fondo.pnl", 3)] == "success"
+    stages = {r["etapa"]: r["estado"] for r in fund_db.execute(
+        "SELECT Etapa, Estado FROM logs.vw_Ejecucion_Etapas WHERE ID_Fund = 104")}
+    assert (stages["Derivados"], stages["PNL"]) == ("OMITIDO", "OK")
 
 
 def test_a_date_without_source_data_creates_nothing(fund_db):

@@ -1,0 +1,109 @@
+"""Promises the README makes that no other test checked (issue 11's audit)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+
+from fondos import cli, proceso
+from fondos.calls import call
+from fondos.db import database
+from fondos.errors import DataError
+from fondos.stages import STAGES
+from legacy_data import table_fingerprint
+from pipeline_helpers import ALL_ROW_TABLES, FECHA, run_all, seed, start
+
+STEPS = [(stage.name, step) for stage in STAGES.values() for step in stage.steps]
+
+
+@pytest.fixture
+def conn(db):
+    with database(autocommit=True) as c:
+        yield c
+
+
+@pytest.mark.parametrize("etapa, step", STEPS, ids=[s.procedure for _, s in STEPS])
+def test_every_step_refuses_an_ejecucion_of_another_date(conn, etapa, step):
+    seed(1, 5)
+    item = start(f"wrong-date-{step.procedure}")[0]
+    params = {p: (FECHA - timedelta(days=1) if p == "FechaReporte" else item[p.lower()]) for p in step.params}
+    with pytest.raises(DataError, match=rf"ID_Ejecucion {item['id_ejecucion']} is not the ejecución of fund 101"):
+        call(conn, step.procedure, params)
+    assert all(conn.execute(f"SELECT COUNT(*) AS n FROM {t}")[0]["n"] == 0 for t in ALL_ROW_TABLES)
+
+
+def test_a_rolled_back_fund_has_every_applicable_stage_pendiente_again(conn, capsys):
+    seed(4, 10)
+    items = start("revert-states")
+    run_all(items)
+    fund_104 = next(it for it in items if it["id_fund"] == 104)  # no derivatives: OMITIDO stays OMITIDO
+    code = cli.main(["proceso", "revertir", "--ejecucion", str(fund_104["id_ejecucion"])])
+    assert code == 0 and "rows deleted, stages back to PENDIENTE" in capsys.readouterr().out
+    states = {r["etapa"]: (r["estado"], r["filas"], r["fechainicio"]) for r in conn.execute(
+        "SELECT Etapa, Estado, Filas, FechaInicio FROM logs.vw_Ejecucion_Etapas WHERE ID_Ejecucion = %s",
+        (fund_104["id_ejecucion"],))}
+    assert states == {"IPA": ("PENDIENTE", None, None), "CAPM": ("PENDIENTE", None, None),
+                      "PNL": ("PENDIENTE", None, None), "UBS": ("PENDIENTE", None, None),
+                      "Derivados": ("OMITIDO", None, states["Derivados"][2])}
+    assert all(conn.execute(f"SELECT COUNT(*) AS n FROM {t} WHERE ID_Ejecucion = %s",
+                            (fund_104["id_ejecucion"],))[0]["n"] == 0 for t in ALL_ROW_TABLES)
+
+
+def test_every_demo_fund_with_a_custodian_shows_exactly_its_three_breaks(conn):
+    seed(6, 20)
+    items = start("three-breaks")
+    run_all(items)
+    breaks = {r["id_fund"]: (r["numquiebres"], r["estados"]) for r in conn.execute(
+        "SELECT e.ID_Fund, f.NumQuiebres, (SELECT STRING_AGG(r.Estado_Conciliacion, ',' ORDER BY r.Estado_Conciliacion) "
+        "FROM staging.UBS_Reconciliacion AS r WHERE r.ID_Ejecucion = e.ID_Ejecucion "
+        "AND r.Estado_Conciliacion <> 'CUADRA') AS estados "
+        "FROM staging.UBS_Final AS f JOIN logs.Ejecuciones AS e ON e.ID_Ejecucion = f.ID_Ejecucion")}
+    assert breaks == {f: (3, "DIFERENCIA,SOLO_CONTABLE,SOLO_CUSTODIO") for f in (101, 102, 103, 104, 106)}  # 105: none
+
+
+def test_extract_and_staging_are_keyed_by_ejecucion_and_steps_avoid_nested_loops(conn):
+    """017's indexes lead with ID_Ejecucion on all 19 tables; every step function runs with enable_nestloop off."""
+    leading = {r["t"]: r["c"] for r in conn.execute(
+        "SELECT n.nspname || '.' || c.relname AS t, a.attname AS c FROM pg_index AS i "
+        "JOIN pg_class AS x ON x.oid = i.indexrelid JOIN pg_class AS c ON c.oid = i.indrelid "
+        "JOIN pg_namespace AS n ON n.oid = c.relnamespace "
+        "JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum = i.indkey[0] "
+        "WHERE x.relname LIKE 'cix\\_%%' AND n.nspname IN ('extract', 'staging')")}
+    assert leading == {t.lower(): "id_ejecucion" for t in ALL_ROW_TABLES}
+    config = {r["f"]: r["cfg"] for r in conn.execute(
+        "SELECT n.nspname || '.' || p.proname AS f, p.proconfig AS cfg FROM pg_proc AS p "
+        "JOIN pg_namespace AS n ON n.oid = p.pronamespace WHERE n.nspname IN ('extract', 'staging')")}
+    assert set(config) == {s.procedure.lower() for _, s in STEPS}
+    assert all("enable_nestloop=off" in cfg for cfg in config.values()), config
+
+
+def test_demo_data_is_the_same_from_any_process(conn):
+    """`fondos demo seed` in two processes with different hash seeds writes byte-identical feeds."""
+    tables = ["config.Fondos", "source.Geneva_Posiciones", "source.Geneva_Precios", "source.Geneva_Caja",
+              "source.TiposCambio", "source.CAPM_Movimientos", "source.Derivados_Contratos", "source.UBS_Custodia"]
+    fingerprints = []
+    for hash_seed in ("1", "2"):
+        env = dict(os.environ, PYTHONHASHSEED=hash_seed)
+        out = subprocess.run([sys.executable, "-m", "fondos", "demo", "seed", "--fecha", FECHA.isoformat(),
+                              "--fondos", "5", "--posiciones", "30"], env=env, capture_output=True, text=True,
+                             timeout=120)
+        assert out.returncode == 0 and out.stdout.startswith(f"demo data for {FECHA}: config.Fondos 5"), out
+        fingerprints.append({t: table_fingerprint(conn, t) for t in tables})
+    assert fingerprints[0] == fingerprints[1]
+    assert fingerprints[0]["source.Geneva_Posiciones"][0] == 5 * 30
+
+
+def test_cli_eliminar_deletes_one_proceso_and_says_how_many_rows(conn, capsys):
+    seed(2, 5)
+    items = start("cli-eliminar")
+    run_all(items)
+    written = sum(conn.execute(f"SELECT COUNT(*) AS n FROM {t}")[0]["n"] for t in ALL_ROW_TABLES)
+    assert cli.main(["proceso", "eliminar", "--id", str(items[0]["id_proceso"])]) == 0
+    assert f"proceso {items[0]['id_proceso']}: deleted with its ejecuciones and {written} extract/staging rows" \
+        in capsys.readouterr().out
+    assert conn.execute("SELECT COUNT(*) AS n FROM logs.vw_Procesos")[0]["n"] == 0
+    assert proceso.proceso_de_clave("cli-eliminar") is None
