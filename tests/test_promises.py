@@ -107,3 +107,26 @@ def test_cli_eliminar_deletes_one_proceso_and_says_how_many_rows(conn, capsys):
         in capsys.readouterr().out
     assert conn.execute("SELECT COUNT(*) AS n FROM logs.vw_Procesos")[0]["n"] == 0
     assert proceso.proceso_de_clave("cli-eliminar") is None
+
+
+def test_the_summary_an_operator_reads_names_each_failure_and_note(conn):
+    from fondos.report import format_proceso
+
+    seed(3, 5)
+    items = start("summary")
+    conn.execute("DELETE FROM source.Geneva_Posiciones WHERE Portfolio = %s", ("LAFID002",))
+    with database(autocommit=True) as c:  # fund 103's first IPA attempt was killed after it started
+        call(c, "logs.sp_Actualizar_Estado_Etapa",
+             {"ID_Ejecucion": items[2]["id_ejecucion"], "Etapa": "IPA", "Estado": "EN_PROGRESO"})
+    run_all(items)
+    text = format_proceso(proceso.cerrar_proceso(items[0]["id_proceso"]))
+    lines = text.splitlines()
+    assert lines[0] == f"proceso {items[0]['id_proceso']}  fecha 2026-03-13  estado ERROR  fondos 3  OK 2  ERROR 1"
+    table = {line.split()[1]: line.split() for line in lines if line[:1].isdigit() and len(line.split()) > 5}
+    assert table["102"][-6:] == ["ERROR", "ERROR", "pend", "pend", "pend", "pend"]
+    assert table["101"][-6] == "OK" and table["103"][-6] == "OK"
+    errors = lines[lines.index("errors:") + 1:lines.index("notes:") - 1]  # a blank line before "notes:"
+    assert len(errors) == 1 and errors[0].startswith("  fund 102 IPA: IPA failed for fund 102") \
+        and "source.Geneva_Posiciones" in errors[0]
+    notes = lines[lines.index("notes:") + 1:]
+    assert len(notes) == 1 and notes[0].startswith("  fund 103 IPA: attempt 1 was interrupted")
