@@ -16,7 +16,7 @@ help:
 	@echo "make run    - embedded PostgreSQL up, migrated, pipeline run for FECHA ($(FECHA))"
 	@echo "make test   - the whole test suite (lint, parity, unit, database, DAG)"
 	@echo "make psql   - a psql shell on the embedded database"
-	@echo "make lint   - sqlfluff (tsql + postgres) and ruff only"
+	@echo "make lint   - sqlfluff (tsql + postgres), ruff and the T-SQL model check (fondos.tsql_check)"
 	@echo "make airflow - Airflow standalone (UI on :8080) with this DAG and the embedded database"
 	@echo "make bench  - DAG overhead ratio vs a no-op DAG of the same shape; parallel vs serial funds"
 	@echo "make mutate - break each stage formula in turn and show the oracle tests catch it"
@@ -85,6 +85,8 @@ mutate: setup
 lint: setup
 	$(VENV)/bin/ruff check plugins dags tests bench
 	$(VENV)/bin/sqlfluff lint migrations sql
+	@# The T-SQL model check (an SSDT-like build): tables, columns, procedures, parameters, DECIMAL scales.
+	$(PY) -m fondos.tsql_check
 
 test: setup
 	$(PY) -m pytest
