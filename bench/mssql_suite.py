@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 HOST, PORT = os.environ.get("FONDOS_MSSQL_HOST", "localhost"), int(os.environ.get("FONDOS_MSSQL_PORT", "1433"))
 TESTS = ["tests/test_conformance.py", "tests/test_migrate.py", "tests/test_backfill.py", "tests/test_legacy.py",
-         "tests/test_run_integrity.py"]
+         "tests/test_run_integrity.py", "tests/test_oracle.py", "tests/test_numeric_contract.py",
+         "tests/test_promises.py"]
 
 
 def connection(conn_type: str, database: str, login: str, password: str) -> str:

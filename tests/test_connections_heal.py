@@ -13,17 +13,22 @@ from pipeline_helpers import fund_fingerprints, proceso_row, run_all, seed, star
 FUNDS = 4
 
 
+MAX_KILLS = 12
+
+
 def _terminator(stop: threading.Event, killed: list[int], rounds: int, every_s: float) -> None:
-    """Terminate every other client backend of this database, `rounds` times (then let the run finish)."""
+    """Terminate active client backends of this database, each at most once and at most MAX_KILLS in all,
+    so one call can never lose all of its attempts (then let the run finish)."""
     with database(autocommit=True) as admin:
         for _ in range(rounds):
-            if stop.wait(every_s):
+            if stop.wait(every_s) or len(killed) >= MAX_KILLS:
                 return
-            rows = admin.execute(
-                "SELECT pid, pg_terminate_backend(pid) AS done FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
-                "AND state = 'active'")
-            killed.extend(r["pid"] for r in rows if r["done"])
+            pids = [r["pid"] for r in admin.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND backend_type = 'client backend' AND state = 'active'") if r["pid"] not in killed][:1]
+            for pid in pids:
+                if admin.execute("SELECT pg_terminate_backend(%s) AS done", (pid,))[0]["done"]:
+                    killed.append(pid)
 
 
 def test_dropped_connections_are_reopened_and_the_run_ends_ok_with_identical_rows(fresh_pg_db, caplog):

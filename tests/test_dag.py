@@ -218,7 +218,7 @@ def test_a_date_without_source_data_creates_nothing(fund_db):
 
 def test_failure_callback_records_error_when_airflow_times_the_stage_out(fund_db):
     """Through Airflow: fund 102's IPA waits on its stage lock (held here) until a real execution timeout
-    (3 s, FONDOS_STAGE_TIMEOUT_S) fails its 3 tries; the task's own code never gets to record
+    (6 s, FONDOS_STAGE_TIMEOUT_S) fails its 3 tries; the task's own code never gets to record
     anything (AirflowTaskTimeout is a BaseException), so the failure callback must."""
     import subprocess
     import sys
@@ -233,7 +233,7 @@ def test_failure_callback_records_error_when_airflow_times_the_stage_out(fund_db
     script = ("from airflow.dag_processing.dagbag import DagBag\n"
               f"dag = DagBag({str(ROOT / 'dags')!r}).dags['procesos_diarios']\n"
               "print('RUN', dag.test(run_conf={'fecha': '2026-03-13'}).state)\n")
-    env = dict(os.environ, FONDOS_STAGE_TIMEOUT_S="3", FONDOS_RETRY_DELAY_S="1")
+    env = dict(os.environ, FONDOS_STAGE_TIMEOUT_S="6", FONDOS_RETRY_DELAY_S="1")
     try:
         result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
     finally:
@@ -246,6 +246,8 @@ def test_failure_callback_records_error_when_airflow_times_the_stage_out(fund_db
     assert (rows[102]["estado"], rows[102]["intentos"]) == ("ERROR", 3), rows[102]  # 3 tries, each timed out
     assert rows[102]["mensaje"].startswith("IPA task failed (") and "imeout" in rows[102]["mensaje"], rows[102]
     assert "clear this fund's ipa task" in rows[102]["mensaje"]
+    # while Airflow waited to retry, the retry callback said REINTENTANDO; its note travelled with the stage
+    assert "IPA try 2 failed (" in rows[102]["mensaje"] and "Airflow retries it" in rows[102]["mensaje"]
 
 
 def database_autocommit():

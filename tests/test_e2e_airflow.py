@@ -224,7 +224,10 @@ def test_a_stage_killed_on_every_try_is_recorded_as_killed_and_one_retried_ends_
 
             retried = stages[(102, "IPA")]
             assert (retried["estado"], retried["intentos"]) == ("OK", 2)
-            assert retried["mensaje"].startswith("attempt 1 was interrupted"), retried
+            # Try 1's death is recorded either by the retry callback (Airflow ran it for the killed task) or,
+            # had it not run, by try 2 finding the stage still EN_PROGRESO; the note stays after OK.
+            assert ("attempt 2, after: IPA try 1 failed (the task process died without reporting"
+                    in retried["mensaje"] or retried["mensaje"].startswith("attempt 1 was interrupted")), retried
             assert all(stages[(102, s)]["estado"] == "OK" for s in ("CAPM", "Derivados", "UBS", "PNL"))
             # its rows exist once: one per position, one price per instrument
             assert count(conn, "SELECT COUNT(*) FROM extract.IPA WHERE ID_Ejecucion = %s", (ids[102],)) == 30

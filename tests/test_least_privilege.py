@@ -27,6 +27,10 @@ FORBIDDEN = [
     "INSERT INTO config.Fondos (ID_Fund, FundShortName, Portfolio_Geneva) VALUES (1, 'X', 'X')",
     "SELECT * FROM logs.Procesos",
     "SELECT * FROM source.Geneva_Posiciones",
+    # internal routines: a direct call could delete a fund's rows without recording anything
+    "SELECT * FROM logs.sp_Borrar_Filas_Ejecucion(1)",
+    "SELECT logs.sp_Recalcular_Proceso(1)",
+    "SELECT * FROM logs.sp_Ajustar_Secuencia_ID()",
 ]
 
 

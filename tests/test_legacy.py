@@ -132,8 +132,27 @@ def test_messy_history_migrates_with_every_row_and_count_intact(migrated_history
     assert got[history[1]["id"]][1] == "OK" and got[history[2]["id"]][1] == "ERROR"
     assert got[history[5]["id"]][1] == "EN_PROGRESO"
 
-    # new ids start above every id anywhere: the restored run and the extract-only rows included
-    assert _next_id(db) > messy.EXTRACT_ONLY > messy.ORPHAN
+    # new ids start at 10^15, above every historical id ...
+    assert _next_id(db) >= 10**15 > messy.EXTRACT_ONLY > messy.ORPHAN
+
+
+def test_ids_stay_above_rows_that_appear_after_the_migration(db):
+    """A row written outside the sequence in the new range (a restore, a hand fix) pushes new ids above it,
+    on the next migrate and on the next proceso: the sequence never hands out an id that exists."""
+    high = _next_id(db) + 1000
+    db.execute("INSERT INTO extract.IPA (ID_Ejecucion, FechaReporte, Portfolio, ID_Instrumento, Tipo_Instrumento, "
+                "Moneda, Cantidad, CostoLocal) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                (high, FECHA, "X", "X", "RV", "USD", 1, 1))
+    db.commit()
+    migrate(db)
+    assert _next_id(db) > high
+    higher = high + 5000
+    db.execute("INSERT INTO staging.UBS_Final (ID_Ejecucion, ID_Fund, NumInstrumentos, NumQuiebres) "
+               "VALUES (%s, %s, %s, %s)", (higher, 1, 0, 0))
+    db.commit()
+    demo_seed(db, FECHA, 2, 5)
+    items = start("above-new-rows")
+    assert min([items[0]["id_proceso"]] + [it["id_ejecucion"] for it in items]) > higher
 
 
 def test_legacy_history_is_readable_per_fund_and_stage(migrated_history, capsys):
@@ -187,6 +206,8 @@ def test_no_operator_command_can_change_legacy_history(migrated_history, capsys)
             ("logs.sp_Actualizar_Estado_Etapa", {"ID_Ejecucion": shared["id"], "Etapa": "IPA", "Estado": "OK",
                                                  "Filas": 1, "Mensaje": None}),
             ("logs.sp_Revertir_Ejecucion", {"ID_Ejecucion": messy.ORPHAN}),
+            ("logs.sp_Borrar_Filas_Ejecucion", {"ID_Ejecucion": shared["id"]}),
+            ("logs.sp_Recalcular_Proceso", {"ID_Proceso": shared["id"]}),
         ):
             with pytest.raises(DataError, match="legacy history"):
                 call(c, procedure, params)

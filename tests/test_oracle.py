@@ -108,12 +108,15 @@ def test_every_demo_fund_matches_the_oracle(conn):
 
 
 def _random_fund(c, rng: random.Random, fund: int, fecha: date) -> None:
+    """Amounts of every size that fit the columns (DECIMAL(19,4) in base currency too: beyond, the database
+    refuses with a numeric overflow, which is right, and a separate concern)."""
     base = rng.choice(["USD", "CLP", "EUR"])
     codes = _insert_fund(c, fund, base, derivados=rng.random() < 0.7, ubs=rng.random() < 0.7)
     held = []
     for k in range(rng.randint(1, 25)):
         ins, ccy = f"R{fund}-{k:03d}", rng.choice(list(RATES))
-        qty = D(rng.randint(-10**9, 10**11)).scaleb(-4)
+        # within the columns' range once converted: |local| < 10^10, and x 40,000 (CLF in CLP) < 10^15
+        qty = D(rng.randint(-10**9, 10**10)).scaleb(-4)
         held.append(ins)
         _feed(c, "source.Geneva_Posiciones", "FechaReporte, Portfolio, ID_Instrumento, Tipo_Instrumento, Moneda, "
               "Cantidad, CostoLocal", [(fecha, codes["geneva"], ins, "RV", ccy, qty, D(rng.randint(0, 10**12)).scaleb(-4))])

@@ -65,20 +65,25 @@ def test_every_demo_fund_with_a_custodian_shows_exactly_its_three_breaks(conn):
     assert breaks == {f: (3, "DIFERENCIA,SOLO_CONTABLE,SOLO_CUSTODIO") for f in (101, 102, 103, 104, 106)}  # 105: none
 
 
-def test_extract_and_staging_are_keyed_by_ejecucion_and_steps_avoid_nested_loops(conn):
-    """017's indexes lead with ID_Ejecucion on all 19 tables; every step function runs with enable_nestloop off."""
-    leading = {r["t"]: r["c"] for r in conn.execute(
-        "SELECT n.nspname || '.' || c.relname AS t, a.attname AS c FROM pg_index AS i "
-        "JOIN pg_class AS x ON x.oid = i.indexrelid JOIN pg_class AS c ON c.oid = i.indrelid "
-        "JOIN pg_namespace AS n ON n.oid = c.relnamespace "
-        "JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum = i.indkey[0] "
-        "WHERE x.relname LIKE 'cix\\_%%' AND n.nspname IN ('extract', 'staging')")}
-    assert leading == {t.lower(): "id_ejecucion" for t in ALL_ROW_TABLES}
-    config = {r["f"]: r["cfg"] for r in conn.execute(
-        "SELECT n.nspname || '.' || p.proname AS f, p.proconfig AS cfg FROM pg_proc AS p "
-        "JOIN pg_namespace AS n ON n.oid = p.pronamespace WHERE n.nspname IN ('extract', 'staging')")}
-    assert set(config) == {s.procedure.lower() for _, s in STEPS}
-    assert all("enable_nestloop=off" in cfg for cfg in config.values()), config
+def test_extract_and_staging_are_keyed_by_ejecucion_and_steps_avoid_nested_loops(fresh_pg_db):
+    """PostgreSQL: 017's indexes lead with ID_Ejecucion on all 19 tables; every step runs with enable_nestloop off."""
+    from fondos.migrate import migrate
+
+    with database() as m:
+        migrate(m)
+    with database(autocommit=True) as conn:
+        leading = {r["t"]: r["c"] for r in conn.execute(
+            "SELECT n.nspname || '.' || c.relname AS t, a.attname AS c FROM pg_index AS i "
+            "JOIN pg_class AS x ON x.oid = i.indexrelid JOIN pg_class AS c ON c.oid = i.indrelid "
+            "JOIN pg_namespace AS n ON n.oid = c.relnamespace "
+            "JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum = i.indkey[0] "
+            "WHERE x.relname LIKE 'cix\\_%%' AND n.nspname IN ('extract', 'staging')")}
+        assert leading == {t.lower(): "id_ejecucion" for t in ALL_ROW_TABLES}
+        config = {r["f"]: r["cfg"] for r in conn.execute(
+            "SELECT n.nspname || '.' || p.proname AS f, p.proconfig AS cfg FROM pg_proc AS p "
+            "JOIN pg_namespace AS n ON n.oid = p.pronamespace WHERE n.nspname IN ('extract', 'staging')")}
+        assert set(config) == {s.procedure.lower() for _, s in STEPS}
+        assert all("enable_nestloop=off" in cfg for cfg in config.values()), config
 
 
 def test_demo_data_is_the_same_from_any_process(conn):
@@ -130,3 +135,34 @@ def test_the_summary_an_operator_reads_names_each_failure_and_note(conn):
         and "source.Geneva_Posiciones" in errors[0]
     notes = lines[lines.index("notes:") + 1:]
     assert len(notes) == 1 and notes[0].startswith("  fund 103 IPA: attempt 1 was interrupted")
+
+
+def test_a_fund_with_a_stage_in_flight_cannot_be_reverted_or_its_proceso_deleted(conn):
+    seed(2, 5)
+    items = start("in-flight")
+    run_all(items[:1])
+    call(conn, "logs.sp_Actualizar_Estado_Etapa",  # fund 102's IPA started (or its task died)
+         {"ID_Ejecucion": items[1]["id_ejecucion"], "Etapa": "IPA", "Estado": "EN_PROGRESO"})
+    before = {t: table_fingerprint(conn, t) for t in ALL_ROW_TABLES}
+    with pytest.raises(DataError, match=rf"revertir refused: stage IPA of ID_Ejecucion {items[1]['id_ejecucion']} "
+                                        r"is EN_PROGRESO .* nothing was changed"):
+        proceso.revertir_ejecucion(items[1]["id_ejecucion"])
+    with pytest.raises(DataError, match=rf"eliminar refused: proceso {items[0]['id_proceso']} has 1 stage\(s\) "
+                                        r"EN_PROGRESO or REINTENTANDO"):
+        proceso.eliminar_proceso(items[0]["id_proceso"])
+    assert {t: table_fingerprint(conn, t) for t in ALL_ROW_TABLES} == before
+
+
+def test_an_attempt_whose_fund_was_reverted_meanwhile_does_not_record_ok(conn):
+    seed(1, 5)
+    item = start("reverted-meanwhile")[0]
+    call(conn, "logs.sp_Actualizar_Estado_Etapa",
+         {"ID_Ejecucion": item["id_ejecucion"], "Etapa": "CAPM", "Estado": "EN_PROGRESO"})
+    call(conn, "logs.sp_Actualizar_Estado_Etapa",  # the operator closed the proceso while CAPM ran
+         {"ID_Ejecucion": item["id_ejecucion"], "Etapa": "CAPM", "Estado": "ERROR", "Filas": None, "Mensaje": "closed"})
+    with pytest.raises(DataError, match="stage CAPM of ID_Ejecucion .* is ERROR, not EN_PROGRESO: this attempt's OK "
+                                        "is not recorded"):
+        call(conn, "logs.sp_Actualizar_Estado_Etapa",
+             {"ID_Ejecucion": item["id_ejecucion"], "Etapa": "CAPM", "Estado": "OK", "Filas": 3, "Mensaje": None})
+    assert conn.execute("SELECT Estado FROM logs.vw_Ejecucion_Etapas WHERE ID_Ejecucion = %s AND Etapa = 'CAPM'",
+                        (item["id_ejecucion"],))[0]["estado"] == "ERROR"

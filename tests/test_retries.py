@@ -33,7 +33,7 @@ def valued_fund(fresh_pg_db):
     return item, step.procedure, params
 
 
-def _hold_rows(item, seconds: float | None) -> open_database:
+def _hold_rows(item, seconds: float | None):
     holder = open_database()
     holder.execute("SELECT 1 FROM staging.IPA_WorkTable WHERE ID_Ejecucion = %s FOR UPDATE", (item["id_ejecucion"],))
     if seconds is not None:
@@ -41,14 +41,23 @@ def _hold_rows(item, seconds: float | None) -> open_database:
     return holder
 
 
-def test_a_lock_timeout_is_retried_once_then_the_step_succeeds(valued_fund, caplog):
+def test_a_lock_timeout_is_retried_once_then_the_step_succeeds(valued_fund, caplog, monkeypatch):
+    """The lock is released during the first backoff (so no timing is assumed), and call() did sleep."""
     item, procedure, params = valued_fund
-    holder = _hold_rows(item, 0.7)  # attempt 1 times out at 0.5 s; attempt 2 starts by 0.9 s and waits for 0.7 s
+    holder = _hold_rows(item, None)
+    slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        holder.commit()  # the other transaction ends while we back off
+
+    monkeypatch.setattr(calls.time, "sleep", sleep)
     try:
         with caplog.at_level(logging.WARNING, logger="fondos.calls"), database(autocommit=True) as db:
             rows = call(db, procedure, params)
     finally:
         holder.close()
+    assert len(slept) == 1 and 0 <= slept[0] <= min(calls.MAX_DELAY_S, calls.BASE_DELAY_S * 2)
     assert rows == [{"filas": 10}]
     retries = [r.getMessage() for r in caplog.records if "retry" in r.getMessage()]
     assert len(retries) == 1 and "transient database error (canceling statement due to lock timeout)" in retries[0]
@@ -74,3 +83,33 @@ def test_backoff_is_full_jitter_within_its_cap():
         delays = [calls.backoff_delay(attempt) for _ in range(300)]
         assert all(0 <= d <= cap for d in delays)
         assert max(delays) > cap * 0.8 and min(delays) < cap * 0.2  # spread over the whole range
+
+
+def test_a_stage_lock_held_for_300_s_is_handed_to_airflow_not_retried_in_the_call():
+    """sp_Bloquear_Ejecucion's timeout (PostgreSQL FL001, SQL Server 50043) is transient for Airflow's
+    retry, and the call itself does not wait another 300 s five times."""
+    import pymssql
+
+    class Busy(Exception):
+        sqlstate = "FL001"
+
+    assert calls.stage_busy(Busy()) and calls.stage_busy(pymssql.OperationalError(50043, b"held its lock"))
+    assert not calls.stage_busy(pymssql.OperationalError(50030, b"missing source data"))
+    attempts = []
+
+    class Cursor:
+        description = None
+
+        def execute(self, sql, params):
+            attempts.append(1)
+            raise pymssql.OperationalError(50043, b"another call of stage IPA has held its lock for 300 s")
+
+        def close(self):
+            pass
+
+    from fondos.db import Database
+
+    db = Database(type("C", (), {"cursor": lambda self: Cursor(), "rollback": lambda self: None})(), "mssql", "pymssql")
+    with pytest.raises(TransientDatabaseError, match="held its lock for 300 s"):
+        call(db, "staging.IPA_02_ValorizarPosiciones_v2", {"ID_Ejecucion": 1})
+    assert attempts == [1]

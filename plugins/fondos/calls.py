@@ -106,6 +106,13 @@ def backoff_delay(attempt: int) -> float:
     return random.uniform(0, min(MAX_DELAY_S, BASE_DELAY_S * (2 ** attempt)))
 
 
+def stage_busy(exc: BaseException) -> bool:
+    """logs.sp_Bloquear_Ejecucion gave up after 300 s: another call of the stage holds its lock.
+
+    Transient (the other call will end), but not worth an in-call retry: Airflow retries the task."""
+    return getattr(exc, "sqlstate", None) == "FL001" or _mssql_number(exc) == 50043
+
+
 def call(db: Database, procedure: str, params: Mapping[str, Any], context: str = "") -> list[dict[str, Any]]:
     """Run one procedure with bound parameters and return its rows (lower-case keys).
 
@@ -124,6 +131,9 @@ def call(db: Database, procedure: str, params: Mapping[str, Any], context: str =
         except Exception as exc:
             if _is_programming_error(exc):
                 raise
+            if stage_busy(exc):
+                raise TransientDatabaseError(
+                    f"{procedure}{' (' + context + ')' if context else ''}: {database_message(exc)}") from exc
             lost = connection_lost(exc, db)
             if lost or is_transient(exc):
                 if attempt == MAX_ATTEMPTS:

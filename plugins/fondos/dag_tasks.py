@@ -72,6 +72,22 @@ def _stage_failure_callback(etapa: str):
     return callback
 
 
+def _stage_retry_callback(etapa: str):
+    """A failure the task's own code could not record (a timeout is a BaseException): say REINTENTANDO."""
+    def callback(context: dict[str, Any]) -> None:
+        ti = context["ti"]
+        # No exception: the task process died without reporting (Airflow runs this callback for it anyway).
+        reason = context.get("exception") or "the task process died without reporting: SIGKILL, OOM kill or a lost worker"
+        try:
+            proceso.registrar_error_por_indice(
+                run_key(context), ti.map_index, etapa,
+                f"{etapa} try {ti.try_number} failed ({reason}); Airflow retries it", estado="REINTENTANDO")
+        except Exception:  # a callback must never hide the original failure
+            log.exception("could not record REINTENTANDO for %s, map index %s", etapa, ti.map_index)
+
+    return callback
+
+
 def stage_task(etapa: str):
     """A mapped-ready task running one stage of one fund."""
 
@@ -84,6 +100,7 @@ def stage_task(etapa: str):
         execution_timeout=timedelta(seconds=STAGE_TIMEOUT_S),
         map_index_template="{{ fondo | default('') }}",
         on_failure_callback=_stage_failure_callback(etapa),
+        on_retry_callback=_stage_retry_callback(etapa),
     )
     def run_stage(ejecucion: dict[str, Any]) -> dict[str, Any]:
         context = get_current_context()

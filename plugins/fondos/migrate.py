@@ -346,7 +346,10 @@ def migrate(db: Database, target: int | None = None, files: list[ScriptFile] | N
             except MigrationError as exc:
                 kept = (f"committed before it in this run: {', '.join(done)}" if done
                         else "nothing else was applied in this run")
-                raise MigrationError(f"{exc}\n  {f.name} was rolled back whole; {kept}.") from exc
+                this = ("its statements before the failing one stayed applied (commit-each-statement)"
+                        if f.kind == "migration" and COMMIT_EACH.search(f.path.read_text(encoding="utf-8"))
+                        else "it was rolled back whole")
+                raise MigrationError(f"{exc}\n  {f.name}: {this}; {kept}.") from exc
             log.info("applied %s (%d ms)", f.name, ms)
             done.append(f.name)
         if target is None:

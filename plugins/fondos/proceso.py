@@ -116,11 +116,19 @@ def ejecutar_etapa(item: dict[str, Any], etapa: str, conn_id: str = CONN_ID,
     return {"etapa": etapa, "estado": "OK", "filas": total, "pasos": pasos}
 
 
-def _registrar_error_si_abierta(db: Database, id_ejecucion: int, etapa: str, mensaje: str) -> None:
-    rows = db.execute("SELECT Estado FROM logs.vw_Ejecucion_Etapas WHERE ID_Ejecucion = %s AND Etapa = %s",
+def _registrar_error_si_abierta(db: Database, id_ejecucion: int, etapa: str, mensaje: str,
+                               estado: str = "ERROR") -> None:
+    """Record `estado` (ERROR, or REINTENTANDO from a retry callback) unless the stage already ended or the
+    attempt recorded it itself; the stage's earlier message is kept at the end."""
+    rows = db.execute("SELECT Estado, Mensaje FROM logs.vw_Ejecucion_Etapas WHERE ID_Ejecucion = %s AND Etapa = %s",
                       (id_ejecucion, etapa))
-    if rows and rows[0]["estado"] in ABIERTOS + ("PENDIENTE",):
-        _registrar(db, {"id_ejecucion": id_ejecucion}, etapa, "ERROR", mensaje=mensaje[:4000])
+    if not rows or rows[0]["estado"] not in ABIERTOS + ("PENDIENTE",):
+        return
+    if estado == "REINTENTANDO" and rows[0]["estado"] == "REINTENTANDO":
+        return  # the attempt recorded its own error
+    if rows[0]["mensaje"]:
+        mensaje += f"; last message: {rows[0]['mensaje']}"
+    _registrar(db, {"id_ejecucion": id_ejecucion}, etapa, estado, mensaje=mensaje[:4000])
 
 
 def registrar_error(item: dict[str, Any], etapa: str, mensaje: str, conn_id: str = CONN_ID) -> None:
@@ -227,7 +235,8 @@ def ejecutar_fondo(item: dict[str, Any], conn_id: str = CONN_ID) -> dict[str, st
     return outcome
 
 
-def registrar_error_por_indice(clave: str, map_index: int, etapa: str, mensaje: str, conn_id: str = CONN_ID) -> bool:
+def registrar_error_por_indice(clave: str, map_index: int, etapa: str, mensaje: str, conn_id: str = CONN_ID,
+                               estado: str = "ERROR") -> bool:
     """Record ERROR for the fund at `map_index` of the proceso created by run key `clave`.
 
     For failure callbacks, which may run in another process (a killed task's
@@ -243,7 +252,7 @@ def registrar_error_por_indice(clave: str, map_index: int, etapa: str, mensaje: 
         if not 0 <= map_index < len(rows):
             log.warning("no ejecución at map index %s of run %s", map_index, clave)
             return False
-        _registrar_error_si_abierta(db, rows[map_index]["id_ejecucion"], etapa, mensaje)
+        _registrar_error_si_abierta(db, rows[map_index]["id_ejecucion"], etapa, mensaje, estado)
     return True
 
 

@@ -3,6 +3,8 @@
 -- FechaReporte (subscriptions, redemptions) into extract.CAPM under its own
 -- ID_Ejecucion. A day without movements is normal and writes no rows.
 -- Holds the (CAPM, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
+-- Checks the ejecución first (logs.sp_Validar_Ejecucion, 50001: fails fast before any work) and again
+-- once it holds the lock: a revert, or the removal of the proceso, may have committed while it waited.
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund, @Portfolio_CAPM.
 -- Returns Filas, the rows written.
 -- Collation (SQL Server): the portfolio filter compares with the database's
@@ -71,6 +73,7 @@ BEGIN
 
         BEGIN TRANSACTION;
         EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'CAPM';
+        EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
 
         WHILE 1 = 1
             BEGIN

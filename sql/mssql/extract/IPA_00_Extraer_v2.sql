@@ -2,8 +2,10 @@
 -- Extract step of IPA for one fund: copies the fund's Geneva positions
 -- (extract.IPA), cash (extract.SONA) and the last 10 days of prices of the
 -- instruments it holds (extract.PosModRF) for FechaReporte, under the fund's
--- own ID_Ejecucion. Delete-then-insert: re-running gives the same rows.
+-- own ID_Ejecucion. Each run replaces its earlier rows: re-running gives the same rows.
 -- Holds the (IPA, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
+-- Checks the ejecución first (logs.sp_Validar_Ejecucion, 50001: fails fast before any work) and again
+-- once it holds the lock: a revert, or the removal of the proceso, may have committed while it waited.
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund, @Portfolio_Geneva.
 -- Fails when the feed has no positions for the portfolio and date.
 -- Collation (SQL Server): the portfolio filters and the positions-to-prices
@@ -129,6 +131,7 @@ BEGIN
 
         BEGIN TRANSACTION;
         EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'IPA';
+        EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
 
         WHILE 1 = 1
             BEGIN

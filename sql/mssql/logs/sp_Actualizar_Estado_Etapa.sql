@@ -12,7 +12,14 @@
 -- that starts after REINTENTANDO or ERROR records what it retries after. OK
 -- keeps that note; ERROR and REINTENTANDO carry their own message. Lock order: the proceso row first (UPDLOCK, HOLDLOCK), so
 -- concurrent funds serialise on it briefly instead of deadlocking.
+-- OK is recorded only over EN_PROGRESO: an attempt whose fund was reverted or
+-- whose proceso was closed while it ran does not overwrite that (50049,
+-- nothing changed). The current state is read under the proceso row lock,
+-- with UPDLOCK on the stage row (the latest committed row, not a row version).
+-- An @Etapa the ejecución does not have still gets 50005.
 -- Refuses legacy history (logs.sp_Rechazar_Legado).
+-- Errors: 50003 invalid @Estado; 50004 unknown ID_Ejecucion; 50005 no such
+-- stage; 50040 legacy history; 50049 OK over a stage not EN_PROGRESO.
 -- Returns the ejecución's and the proceso's new states.
 -- SQL Server: @Estado is checked exactly, as in PostgreSQL: case-sensitively
 -- (a binary collation) and trailing-space-sensitively (DATALENGTH: = and IN
@@ -46,6 +53,7 @@ BEGIN
     DECLARE @ID_Proceso BIGINT;
     DECLARE @Bloqueo BIGINT;
     DECLARE @Ahora DATETIME2(3);
+    DECLARE @Actual VARCHAR(20);
     DECLARE @Msg NVARCHAR(2048);
 
     -- Exact, as in PostgreSQL: BIN2 sees case; NOT IN ignores trailing spaces under every collation, so
@@ -78,6 +86,27 @@ BEGIN
         SELECT @Bloqueo = p.ID_Proceso
         FROM logs.Procesos AS p WITH (UPDLOCK, HOLDLOCK, ROWLOCK)
         WHERE p.ID_Proceso = @ID_Proceso;
+
+        IF @Estado = 'OK'
+            BEGIN
+                -- Under the proceso row lock taken above; UPDLOCK reads the latest committed row.
+                SELECT @Actual = t.Estado
+                FROM logs.Ejecucion_Etapas AS t WITH (UPDLOCK)
+                WHERE
+                    t.ID_Ejecucion = @ID_Ejecucion
+                    AND t.Etapa = @Etapa COLLATE Latin1_General_100_BIN2
+                    AND DATALENGTH(t.Etapa) = DATALENGTH(@Etapa);
+                -- no row: the UPDATE below finds none either and raises 50005
+                IF @Actual <> 'EN_PROGRESO'
+                    BEGIN
+                        SET @Msg = CONCAT(
+                            N'stage ', @Etapa, N' of ID_Ejecucion ', @ID_Ejecucion, N' is ', @Actual,
+                            N', not EN_PROGRESO: this attempt''s OK is not recorded (the fund was reverted or the ',
+                            N'proceso closed while it ran); run the stage again'
+                        );
+                        THROW 50049, @Msg, 1;
+                    END;
+            END;
 
         -- Every t.* on the right-hand side is the row before this UPDATE (T-SQL evaluates SET from the old row).
         SET @Ahora = SYSDATETIME();

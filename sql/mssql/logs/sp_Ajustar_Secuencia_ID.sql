@@ -27,6 +27,15 @@
 -- WITH EXECUTE AS OWNER: dynamic SQL breaks ownership chaining, and the
 -- pipeline role has no ALTER on the sequence, nor sight of it in
 -- sys.sequences (018).
+-- Not for the pipeline role directly (it restarts logs.Seq_ID): 018 grants
+-- fondos_pipeline EXECUTE on the whole schema logs, and the DENY at the end of
+-- this file takes it back for this procedure alone (a DENY on the object wins
+-- over the schema GRANT; CREATE OR ALTER keeps it). `fondos db migrate` runs
+-- it as the database owner, whom no DENY stops. logs.sp_Inicializar_Proceso,
+-- which the pipeline calls, still runs it: both are owned by dbo, and along an
+-- ownership chain SQL Server checks no permission on the inner object, so the
+-- DENY is not checked there. WITH EXECUTE AS OWNER is unaffected: the chain
+-- lets the caller's module execute this one, which then runs as dbo as before.
 -- Returns one row: Anterior (the next id before the call), Siguiente (after).
 -- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
 -- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
@@ -137,4 +146,7 @@ BEGIN
         @Anterior AS Anterior,
         @Siguiente AS Siguiente;
 END;
+GO
+
+DENY EXECUTE ON logs.sp_Ajustar_Secuencia_ID TO fondos_pipeline;
 GO

@@ -16,14 +16,22 @@
 -- COMMIT or ROLLBACK, so it must be called inside it: with @@TRANCOUNT = 0
 -- there is no transaction to own it and this raises 50044 (a bug in the
 -- calling step). Each step calls it right after its BEGIN TRANSACTION, before
--- its first DELETE/INSERT; the checks some steps make before that (source
--- data, rates, totals of the stage's earlier steps) read committed rows
--- (READ_COMMITTED_SNAPSHOT) without the lock, as a step's own writes are all
--- under it.
+-- its first DELETE/INSERT, and then checks its ejecución again
+-- (logs.sp_Validar_Ejecucion): a revert or a proceso deletion may have
+-- committed while it waited. The fail-fast checks some steps make before the
+-- transaction (the ejecución, source data, rates) read committed rows
+-- (READ_COMMITTED_SNAPSHOT) without the lock; totals of the stage's earlier
+-- steps are read after it, and a step's own writes are all under it.
+-- logs.sp_Revertir_Ejecucion and logs.sp_Borrar_Filas_Ejecucion take all five
+-- stages' locks, always in the order IPA, CAPM, Derivados, UBS, PNL (a step
+-- holds only one), before any other lock.
 -- Errors (no TRY/CATCH here: they go to the caller's CATCH, which rolls back):
 --   50043  the lock was not granted: held by another call for 300 s
 --          (@LockTimeout, the PostgreSQL twin's message), or the request was
---          cancelled (-2) or refused (-999). Nothing was written.
+--          cancelled (-2) or refused (-999). Nothing was written. The
+--          caller treats it as transient: fondos.calls raises it as a
+--          transient error without retrying in the call (the other call will
+--          end), and Airflow retries the task.
 --   50044  called outside a transaction, with a NULL ID_Ejecucion or an
 --          unknown stage: a bug in the caller.
 --   50046  this request was chosen as a deadlock victim (sp_getapplock

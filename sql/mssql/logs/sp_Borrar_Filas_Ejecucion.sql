@@ -14,6 +14,17 @@
 -- rows go, instead of committing them again after the rollback. The locks
 -- belong to the caller's transaction, which must be open (both callers open
 -- one around the INSERT ... EXEC of this procedure).
+-- Refuses legacy history first (logs.sp_Rechazar_Legado, 50040): a legacy
+-- ID_Ejecucion is shared by every fund of its run, so deleting by it on behalf
+-- of one fund would delete them all.
+-- Not for the pipeline role directly (it deletes a fund's rows and records
+-- nothing): 018 grants fondos_pipeline EXECUTE on the whole schema logs, and
+-- the DENY at the end of this file takes it back for this procedure alone
+-- (a DENY on the object wins over the schema GRANT; CREATE OR ALTER keeps
+-- it). logs.sp_Revertir_Ejecucion and logs.sp_Eliminar_Proceso, its callers,
+-- still run it when the pipeline calls them: they are owned by dbo like it,
+-- and along an ownership chain SQL Server checks no permission on the inner
+-- object, so the DENY is not checked there.
 -- Parameters: @ID_Ejecucion. Returns Filas, the rows deleted.
 -- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
 -- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
@@ -29,6 +40,9 @@ AS
 BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
+
+    EXEC logs.sp_Rechazar_Legado
+        @ID_Proceso = NULL, @ID_Ejecucion = @ID_Ejecucion, @Accion = N'deleting the rows of an ejecución';
 
     DECLARE @Lote INT = 4000;
     DECLARE @Total INT = 0;
@@ -78,4 +92,7 @@ BEGIN
 
     SELECT @Total AS Filas;
 END;
+GO
+
+DENY EXECUTE ON logs.sp_Borrar_Filas_Ejecucion TO fondos_pipeline;
 GO

@@ -6,6 +6,14 @@
 -- Each ejecución's rows are deleted in a transaction of their own (a large
 -- proceso must not hold one huge transaction and log); if the call is
 -- interrupted, calling it again finishes the job.
+-- Refuses, before deleting anything, a proceso with any stage EN_PROGRESO or
+-- REINTENTANDO in any of its ejecuciones (50048): an attempt is running, or
+-- was killed without recording an outcome; the run must end, or the proceso
+-- be closed (fondos proceso cerrar), first. The check reads committed states
+-- once, outside the per-ejecución transactions; an attempt that starts after
+-- it still meets the stage locks of logs.sp_Borrar_Filas_Ejecucion.
+-- Errors: 50022 unknown ID_Proceso; 50040 legacy history; 50048 a stage
+-- EN_PROGRESO or REINTENTANDO (nothing deleted).
 -- Parameters: @ID_Proceso. Returns Filas, the extract/staging rows deleted.
 -- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
 -- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
@@ -22,6 +30,7 @@ BEGIN
     SET XACT_ABORT ON;
 
     DECLARE @ID_Ejecucion BIGINT;
+    DECLARE @Abiertas INT;
     DECLARE @Msg NVARCHAR(2048);
     DECLARE @Borradas TABLE (Filas INT NOT NULL);
 
@@ -36,6 +45,20 @@ BEGIN
         BEGIN
             SET @Msg = CONCAT(N'unknown ID_Proceso ', @ID_Proceso);
             THROW 50022, @Msg, 1;
+        END;
+
+    SELECT @Abiertas = COUNT(*)
+    FROM logs.Ejecucion_Etapas AS t
+    INNER JOIN logs.Ejecuciones AS e ON t.ID_Ejecucion = e.ID_Ejecucion
+    WHERE e.ID_Proceso = @ID_Proceso AND t.Estado IN ('EN_PROGRESO', 'REINTENTANDO');
+    IF @Abiertas > 0
+        BEGIN
+            SET @Msg = CONCAT(
+                N'eliminar refused: proceso ', @ID_Proceso, N' has ', @Abiertas,
+                N' stage(s) EN_PROGRESO or REINTENTANDO (an attempt is running or was killed): nothing was changed. ',
+                N'Wait for the run to end, or close it (fondos proceso cerrar --id ', @ID_Proceso, N'), then delete.'
+            );
+            THROW 50048, @Msg, 1;
         END;
 
     BEGIN TRY

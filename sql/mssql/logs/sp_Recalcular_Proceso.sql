@@ -18,6 +18,15 @@
 -- Refuses legacy history (logs.sp_Rechazar_Legado). The guard raises inside
 -- the caller's transaction; XACT_ABORT dooms it and the caller's CATCH rolls
 -- it back.
+-- Not for the pipeline role directly (it rewrites a proceso's states and must
+-- run under its caller's proceso row lock): 018 grants fondos_pipeline EXECUTE
+-- on the whole schema logs, and the DENY at the end of this file takes it back
+-- for this procedure alone (a DENY on the object wins over the schema GRANT;
+-- CREATE OR ALTER keeps it). Its callers (sp_Actualizar_Estado_Etapa,
+-- sp_Revertir_Ejecucion, sp_Inicializar_Proceso,
+-- sp_Actualizar_Estadisticas_Proceso) still run it when the pipeline calls
+-- them: they are owned by dbo like it, and along an ownership chain SQL Server
+-- checks no permission on the inner object, so the DENY is not checked there.
 -- Parameters: @ID_Proceso.
 -- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
 -- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
@@ -84,4 +93,7 @@ BEGIN
     ) AS c
     WHERE p.ID_Proceso = @ID_Proceso;
 END;
+GO
+
+DENY EXECUTE ON logs.sp_Recalcular_Proceso TO fondos_pipeline;
 GO

@@ -5,6 +5,19 @@
 -- are touched.
 -- Refuses legacy history (logs.sp_Rechazar_Legado): a legacy ID_Ejecucion is
 -- shared by every fund of its run.
+-- Lock order, all inside the transaction: first the five stage locks of the
+-- ejecución (logs.sp_Bloquear_Ejecucion, in the fixed order IPA, CAPM,
+-- Derivados, UBS, PNL, the order of sp_Borrar_Filas_Ejecucion, which takes
+-- them again at no cost), so a step still running finishes first; only then
+-- the proceso row (UPDLOCK, HOLDLOCK), so a revert waiting for a running step
+-- does not hold the proceso row meanwhile and stall every other fund's state
+-- updates. A stage lock not granted in 300 s raises 50043 (nothing changed).
+-- Refuses, once it holds them, an ejecución with a stage EN_PROGRESO or
+-- REINTENTANDO (50047): an attempt is running, or was killed without recording
+-- an outcome; its task must end, or the proceso be closed, first.
+-- Errors: 50021 unknown ID_Ejecucion; 50040 legacy history; 50043 (or 50046,
+-- deadlock victim) a stage lock not granted; 50047 a stage EN_PROGRESO or
+-- REINTENTANDO. Each leaves everything as it was.
 -- Parameters: @ID_Ejecucion. Returns Filas, the rows deleted.
 -- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
 -- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
@@ -22,6 +35,8 @@ BEGIN
 
     DECLARE @ID_Proceso BIGINT;
     DECLARE @Bloqueo BIGINT;
+    DECLARE @Etapa VARCHAR(20);
+    DECLARE @Estado VARCHAR(20);
     DECLARE @Msg NVARCHAR(2048);
     DECLARE @Borradas TABLE (Filas INT NOT NULL);
 
@@ -39,9 +54,35 @@ BEGIN
     BEGIN TRY
         BEGIN TRANSACTION;
 
+        -- The stage locks first, in the fixed order; the proceso row only once they are held.
+        EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'IPA';
+        EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'CAPM';
+        EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'Derivados';
+        EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'UBS';
+        EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'PNL';
+
         SELECT @Bloqueo = p.ID_Proceso
         FROM logs.Procesos AS p WITH (UPDLOCK, HOLDLOCK, ROWLOCK)
         WHERE p.ID_Proceso = @ID_Proceso;
+
+        -- Read under the proceso row lock, which every stage state update takes first, so no attempt can
+        -- start or end between this check and the updates below. UPDLOCK makes it read the latest committed
+        -- rows, not row versions (READ_COMMITTED_SNAPSHOT).
+        SELECT TOP (1)
+            @Etapa = t.Etapa,
+            @Estado = t.Estado
+        FROM logs.Ejecucion_Etapas AS t WITH (UPDLOCK)
+        WHERE t.ID_Ejecucion = @ID_Ejecucion AND t.Estado IN ('EN_PROGRESO', 'REINTENTANDO')
+        ORDER BY CASE t.Etapa WHEN 'IPA' THEN 1 WHEN 'CAPM' THEN 2 WHEN 'Derivados' THEN 3 WHEN 'UBS' THEN 4 ELSE 5 END;
+        IF @Etapa IS NOT NULL
+            BEGIN
+                SET @Msg = CONCAT(
+                    N'revertir refused: stage ', @Etapa, N' of ID_Ejecucion ', @ID_Ejecucion, N' is ', @Estado,
+                    N' (an attempt is running or was killed): nothing was changed. Wait for it to end, or close the ',
+                    N'proceso (fondos proceso cerrar --id ', @ID_Proceso, N') if its task died, then revert.'
+                );
+                THROW 50047, @Msg, 1;
+            END;
 
         INSERT INTO @Borradas (Filas)
         EXEC logs.sp_Borrar_Filas_Ejecucion @ID_Ejecucion = @ID_Ejecucion;

@@ -8,6 +8,8 @@
 -- beyond it); the quotient keeps 16 decimals before its ROUND to 6 (its
 -- derived type is cut to (38,16), see below), and the 100 is cast.
 -- Holds the (Derivados, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
+-- Checks the ejecución first (logs.sp_Validar_Ejecucion, 50001: fails fast before any work) and again
+-- once it holds the lock: a revert, or the removal of the proceso, may have committed while it waited.
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund. Needs IPA.
 -- Effects: replaces this ejecución's row of staging.Derivados_Final. Returns Filas.
 -- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
@@ -35,11 +37,13 @@ BEGIN
     BEGIN TRY
         EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
 
-        SELECT @Activos = ISNULL(SUM(i.ValorBase), 0) FROM staging.IPA_Final AS i
-        WHERE i.ID_Ejecucion = @ID_Ejecucion;
-
         BEGIN TRANSACTION;
         EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'Derivados';
+        EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
+
+        -- Read under the lock, after the check above, as in the PostgreSQL twin.
+        SELECT @Activos = ISNULL(SUM(i.ValorBase), 0) FROM staging.IPA_Final AS i
+        WHERE i.ID_Ejecucion = @ID_Ejecucion;
 
         WHILE 1 = 1
             BEGIN

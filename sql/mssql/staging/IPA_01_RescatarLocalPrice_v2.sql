@@ -8,6 +8,8 @@
 -- Server cuts to (38,19): 19 decimals before the ROUND, held as the price's
 -- (19,6) (a unit cost >= 10^13 fails with error 8115; it never rounds).
 -- Holds the (IPA, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
+-- Checks the ejecución first (logs.sp_Validar_Ejecucion, 50001: fails fast before any work) and again
+-- once it holds the lock: a revert, or the removal of the proceso, may have committed while it waited.
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund, @Portfolio_Geneva.
 -- Effects: replaces this ejecución's rows of staging.IPA_Precios. Returns Filas.
 -- Collation (SQL Server): the joins on Portfolio and ID_Instrumento and the
@@ -44,6 +46,7 @@ BEGIN
 
         BEGIN TRANSACTION;
         EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'IPA';
+        EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
 
         WHILE 1 = 1
             BEGIN

@@ -8,6 +8,8 @@
 -- casts' range (balance >= 10^15, rate >= 10^10) the step fails with error
 -- 8115 (arithmetic overflow); it never rounds.
 -- Holds the (IPA, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
+-- Checks the ejecución first (logs.sp_Validar_Ejecucion, 50001: fails fast before any work) and again
+-- once it holds the lock: a revert, or the removal of the proceso, may have committed while it waited.
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund.
 -- Fails when a currency has no rate for the date.
 -- Collation (SQL Server): the rate joins and the GROUP BY compare Moneda with
@@ -59,6 +61,7 @@ BEGIN
 
         BEGIN TRANSACTION;
         EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'IPA';
+        EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
 
         WHILE 1 = 1
             BEGIN

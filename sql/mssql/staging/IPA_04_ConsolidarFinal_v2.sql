@@ -9,6 +9,8 @@
 -- never round, beyond it); the quotient keeps 16 decimals before its ROUND to
 -- 6 (its derived type is cut to (38,16), see below), and the 100 is cast.
 -- Holds the (IPA, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
+-- Checks the ejecución first (logs.sp_Validar_Ejecucion, 50001: fails fast before any work) and again
+-- once it holds the lock: a revert, or the removal of the proceso, may have committed while it waited.
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund.
 -- Effects: replaces this ejecución's rows of staging.IPA_Final. Returns Filas.
 -- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
@@ -36,6 +38,12 @@ BEGIN
     BEGIN TRY
         EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
 
+        BEGIN TRANSACTION;
+        EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'IPA';
+        EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
+
+        -- Read under the lock, so the net assets are those of the lines written below (IPA_02 and IPA_03,
+        -- or a revert, cannot change them in between).
         -- Each SUM is (38,4) and exact; so is their sum (34 integral digits and 4 decimals fit 38).
         SET
             @Total = ISNULL((
@@ -46,9 +54,6 @@ BEGIN
                 SELECT SUM(c.SaldoBase) FROM staging.IPA_Cash AS c
                 WHERE c.ID_Ejecucion = @ID_Ejecucion
             ), 0);
-
-        BEGIN TRANSACTION;
-        EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'IPA';
 
         WHILE 1 = 1
             BEGIN

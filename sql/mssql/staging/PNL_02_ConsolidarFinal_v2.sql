@@ -9,6 +9,8 @@
 -- round, beyond it); the quotient keeps 16 decimals before its ROUND to 6 (its
 -- derived type is cut to (38,16), see below), and the 100 is cast.
 -- Holds the (PNL, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
+-- Checks the ejecución first (logs.sp_Validar_Ejecucion, 50001: fails fast before any work) and again
+-- once it holds the lock: a revert, or the removal of the proceso, may have committed while it waited.
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund. Needs IPA, CAPM, Derivados.
 -- Effects: replaces this ejecución's row of staging.PNL_Final. Returns Filas.
 -- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
@@ -39,6 +41,12 @@ BEGIN
     BEGIN TRY
         EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
 
+        BEGIN TRANSACTION;
+        EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'PNL';
+        EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
+
+        -- Read under the lock, so the result is that of the PNL_01 rows the lock protects (PNL_01 or a revert
+        -- cannot change them in between); the other stages' totals are read here too, as in the PostgreSQL twin.
         SELECT @Resultado = ISNULL(SUM(w.ResultadoBase), 0)
         FROM staging.PNL_WorkTable AS w
         WHERE w.ID_Ejecucion = @ID_Ejecucion;
@@ -54,9 +62,6 @@ BEGIN
         SELECT @Flujo = ISNULL(SUM(c.FlujoNeto), 0) FROM staging.CAPM_Final AS c
         WHERE c.ID_Ejecucion = @ID_Ejecucion;
         SET @Inicial = @Patrimonio - @Resultado - @Flujo;  -- (19,4) - (19,4) - (19,4) = (21,4): exact
-
-        BEGIN TRANSACTION;
-        EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'PNL';
 
         WHILE 1 = 1
             BEGIN

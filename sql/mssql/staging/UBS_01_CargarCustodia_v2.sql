@@ -1,6 +1,8 @@
 -- staging.UBS_01_CargarCustodia_v2
 -- The custodian's holdings of the fund per instrument (summing lots).
 -- Holds the (UBS, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
+-- Checks the ejecución first (logs.sp_Validar_Ejecucion, 50001: fails fast before any work) and again
+-- once it holds the lock: a revert, or the removal of the proceso, may have committed while it waited.
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund.
 -- Effects: replaces this ejecución's rows of staging.UBS_WorkTable. Returns Filas.
 -- Collation (SQL Server): the GROUP BY compares ID_Instrumento with the default
@@ -33,6 +35,7 @@ BEGIN
 
         BEGIN TRANSACTION;
         EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'UBS';
+        EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
 
         WHILE 1 = 1
             BEGIN

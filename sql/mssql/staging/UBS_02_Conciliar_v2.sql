@@ -3,6 +3,8 @@
 -- instrument: CUADRA (equal), DIFERENCIA, SOLO_CONTABLE (custodian lacks it),
 -- SOLO_CUSTODIO (accounting lacks it). Every row not CUADRA is a break.
 -- Holds the (UBS, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
+-- Checks the ejecución first (logs.sp_Validar_Ejecucion, 50001: fails fast before any work) and again
+-- once it holds the lock: a revert, or the removal of the proceso, may have committed while it waited.
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund. Needs IPA.
 -- Effects: replaces this ejecución's rows of staging.UBS_Reconciliacion. Returns Filas.
 -- Collation (SQL Server): the FULL OUTER JOIN on ID_Instrumento compares with
@@ -38,6 +40,7 @@ BEGIN
 
         BEGIN TRANSACTION;
         EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'UBS';
+        EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
 
         WHILE 1 = 1
             BEGIN

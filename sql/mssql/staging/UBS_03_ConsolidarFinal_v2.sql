@@ -1,6 +1,8 @@
 -- staging.UBS_03_ConsolidarFinal_v2
 -- The fund's reconciliation summary: instruments reconciled and breaks.
 -- Holds the (UBS, ID_Ejecucion) lock for the whole call (logs.sp_Bloquear_Ejecucion).
+-- Checks the ejecución first (logs.sp_Validar_Ejecucion, 50001: fails fast before any work) and again
+-- once it holds the lock: a revert, or the removal of the proceso, may have committed while it waited.
 -- Parameters: @ID_Ejecucion, @FechaReporte, @ID_Fund.
 -- Effects: replaces this ejecución's row of staging.UBS_Final. Returns Filas.
 -- Deletes run in batches of 4,000 rows (below the 5,000-lock escalation
@@ -29,6 +31,7 @@ BEGIN
 
         BEGIN TRANSACTION;
         EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'UBS';
+        EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
 
         WHILE 1 = 1
             BEGIN

@@ -26,8 +26,8 @@ DECLARE
     p_portfolio ALIAS FOR $4;
     v_filas INTEGER;
 BEGIN
-    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
     PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, 'Derivados');
+    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
     DELETE FROM extract.Derivados AS t WHERE t.ID_Ejecucion = p_ejecucion;
     INSERT INTO extract.Derivados (
         ID_Ejecucion, FechaReporte, Portfolio, ID_Contrato, Tipo_Derivado,

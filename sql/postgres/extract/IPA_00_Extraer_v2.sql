@@ -29,8 +29,8 @@ DECLARE
     v_filas INTEGER := 0;
     v_n INTEGER;
 BEGIN
-    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
     PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, 'IPA');
+    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
     IF NOT EXISTS (
         SELECT 1 FROM source.Geneva_Posiciones AS s WHERE s.Portfolio = p_portfolio AND s.FechaReporte = p_fecha
     ) THEN

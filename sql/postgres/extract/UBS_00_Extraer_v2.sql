@@ -28,8 +28,8 @@ DECLARE
     p_cuenta ALIAS FOR $4;
     v_filas INTEGER;
 BEGIN
-    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
     PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, 'UBS');
+    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
     IF NOT EXISTS (SELECT 1 FROM source.UBS_Custodia AS u WHERE u.Cuenta = p_cuenta AND u.FechaReporte = p_fecha) THEN
         RAISE EXCEPTION 'missing source data: no custodian holdings in source.UBS_Custodia for account % on % (ID_Fund %, ID_Ejecucion %)',
             p_cuenta, p_fecha, p_fund, p_ejecucion;

@@ -12,6 +12,8 @@
 -- that starts after REINTENTANDO or ERROR records what it retries after. OK
 -- keeps that note; ERROR and REINTENTANDO carry their own message. Lock order: the proceso row first (FOR UPDATE), so
 -- concurrent funds serialise on it briefly instead of deadlocking.
+-- OK is recorded only over EN_PROGRESO: an attempt whose fund was reverted or
+-- whose proceso was closed while it ran does not overwrite that.
 -- Refuses legacy history (logs.sp_Rechazar_Legado).
 -- Returns the ejecución's and the proceso's new states.
 CREATE OR REPLACE FUNCTION logs.sp_Actualizar_Estado_Etapa(
@@ -34,6 +36,7 @@ DECLARE
     p_filas ALIAS FOR $4;
     p_mensaje ALIAS FOR $5;
     v_proceso BIGINT;
+    v_actual VARCHAR;
 BEGIN
     IF p_estado IS NULL OR p_estado NOT IN ('PENDIENTE', 'EN_PROGRESO', 'REINTENTANDO', 'OK', 'ERROR', 'OMITIDO') THEN
         RAISE EXCEPTION 'invalid stage state %: use PENDIENTE, EN_PROGRESO, REINTENTANDO, OK, ERROR or OMITIDO', p_estado;
@@ -44,6 +47,14 @@ BEGIN
         RAISE EXCEPTION 'unknown ID_Ejecucion %', p_ejecucion;
     END IF;
     PERFORM 1 FROM logs.Procesos AS p WHERE p.ID_Proceso = v_proceso FOR UPDATE;
+    IF p_estado = 'OK' THEN
+        SELECT t.Estado INTO v_actual FROM logs.Ejecucion_Etapas AS t
+        WHERE t.ID_Ejecucion = p_ejecucion AND t.Etapa = p_etapa;
+        IF v_actual <> 'EN_PROGRESO' THEN  -- no row: the "has no stage" error below says so
+            RAISE EXCEPTION 'stage % of ID_Ejecucion % is %, not EN_PROGRESO: this attempt''s OK is not recorded (the fund was reverted or the proceso closed while it ran); run the stage again',
+                p_etapa, p_ejecucion, v_actual;
+        END IF;
+    END IF;
 
     UPDATE logs.Ejecucion_Etapas AS t
     SET Estado = p_estado,

@@ -57,3 +57,6 @@ BEGIN
     END IF;
 END
 $$;
+
+-- Not for the pipeline role directly (it moves the id sequence): the routines that call it run as the owner.
+REVOKE EXECUTE ON FUNCTION logs.sp_Ajustar_Secuencia_ID() FROM fondos_pipeline;

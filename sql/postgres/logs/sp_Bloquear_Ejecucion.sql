@@ -5,7 +5,9 @@
 -- racing a killed attempt whose statement is still running on the server, or
 -- an operator running a step by hand -- never interleave their
 -- delete-and-insert: the second waits for the first to end. After 300 s it
--- gives up with a message saying why (the step fails cleanly, nothing written).
+-- gives up with a message saying why (the step fails cleanly, nothing written),
+-- as SQLSTATE FL001, which fondos.calls treats as transient: Airflow retries the
+-- task (no in-call retry: another 300 s wait would not help).
 -- Parameters: ID_Ejecucion; Etapa (IPA, CAPM, PNL, Derivados, UBS).
 CREATE OR REPLACE FUNCTION logs.sp_Bloquear_Ejecucion(ID_Ejecucion BIGINT, Etapa VARCHAR) RETURNS VOID
 LANGUAGE plpgsql
@@ -22,7 +24,8 @@ BEGIN
     PERFORM PG_ADVISORY_XACT_LOCK(HASHTEXTEXTENDED(FORMAT('fondos/%s/%s', p_etapa, p_ejecucion), 0));
 EXCEPTION
     WHEN lock_not_available THEN
-        RAISE EXCEPTION 'another call of stage % for ID_Ejecucion % has held its lock for 300 s (an earlier attempt whose statement is still running on the server?): nothing was written. Check pg_stat_activity for it, then run the stage again.',
-            p_etapa, p_ejecucion;
+        RAISE EXCEPTION USING ERRCODE = 'FL001', MESSAGE = FORMAT(
+            'another call of stage %s for ID_Ejecucion %s has held its lock for 300 s (an earlier attempt whose statement is still running on the server?): nothing was written. Airflow retries the stage; if it keeps happening, look for that statement in pg_stat_activity.',
+            p_etapa, p_ejecucion);
 END
 $$;

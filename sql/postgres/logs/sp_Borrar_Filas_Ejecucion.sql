@@ -21,6 +21,7 @@ DECLARE
     v_n INTEGER;
     v_tabla TEXT;
 BEGIN
+    PERFORM logs.sp_Rechazar_Legado(NULL, p_ejecucion, 'deleting the rows of an ejecución');
     PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, s.Etapa)
     FROM UNNEST(ARRAY['IPA', 'CAPM', 'Derivados', 'UBS', 'PNL']) WITH ORDINALITY AS s (Etapa, Orden)
     ORDER BY s.Orden;
@@ -39,3 +40,6 @@ BEGIN
     RETURN QUERY SELECT v_total;
 END
 $$;
+
+-- Not for the pipeline role directly (it deletes a fund's rows without recording anything): the routines that call it run as the owner.
+REVOKE EXECUTE ON FUNCTION logs.sp_Borrar_Filas_Ejecucion(BIGINT) FROM fondos_pipeline;

@@ -2,6 +2,7 @@
 -- Deletes a whole proceso: the extract/staging rows of each of its
 -- ejecuciones, then the proceso, whose ejecuciones, fund rows and stage rows
 -- go by ON DELETE CASCADE. Nothing of any other proceso is touched.
+-- Refuses a proceso with a stage EN_PROGRESO or REINTENTANDO (close it first).
 -- Refuses legacy history (logs.sp_Rechazar_Legado).
 -- Parameters: ID_Proceso. Returns the extract/staging rows deleted.
 CREATE OR REPLACE FUNCTION logs.sp_Eliminar_Proceso(ID_Proceso BIGINT) RETURNS TABLE (Filas INTEGER)
@@ -15,11 +16,26 @@ DECLARE
     p_proceso ALIAS FOR $1;
     v_total INTEGER := 0;
     v_ejecucion BIGINT;
+    v_abiertas INTEGER;
 BEGIN
     PERFORM logs.sp_Rechazar_Legado(p_proceso, NULL, 'eliminar (delete a proceso)');
+    -- Every stage lock of every ejecución first (ascending id, fixed stage order), then the proceso row:
+    -- the same order as revertir, so the two can never deadlock.
+    PERFORM logs.sp_Bloquear_Ejecucion(e.ID_Ejecucion, s.Etapa)
+    FROM logs.Ejecuciones AS e
+    CROSS JOIN UNNEST(ARRAY['IPA', 'CAPM', 'Derivados', 'UBS', 'PNL']) WITH ORDINALITY AS s (Etapa, Orden)
+    WHERE e.ID_Proceso = p_proceso
+    ORDER BY e.ID_Ejecucion, s.Orden;
     PERFORM 1 FROM logs.Procesos AS p WHERE p.ID_Proceso = p_proceso FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'unknown ID_Proceso %', p_proceso;
+    END IF;
+    SELECT COUNT(*) INTO v_abiertas
+    FROM logs.Ejecucion_Etapas AS t JOIN logs.Ejecuciones AS e ON e.ID_Ejecucion = t.ID_Ejecucion
+    WHERE e.ID_Proceso = p_proceso AND t.Estado IN ('EN_PROGRESO', 'REINTENTANDO');
+    IF v_abiertas > 0 THEN
+        RAISE EXCEPTION 'eliminar refused: proceso % has % stage(s) EN_PROGRESO or REINTENTANDO (an attempt is running or was killed): nothing was changed. Wait for the run to end, or close it (fondos proceso cerrar --id %), then delete.',
+            p_proceso, v_abiertas, p_proceso;
     END IF;
     FOR v_ejecucion IN SELECT e.ID_Ejecucion FROM logs.Ejecuciones AS e WHERE e.ID_Proceso = p_proceso LOOP
         v_total := v_total + (SELECT b.Filas FROM logs.sp_Borrar_Filas_Ejecucion(v_ejecucion) AS b);

@@ -58,3 +58,6 @@ BEGIN
     WHERE p.ID_Proceso = p_proceso;
 END
 $$;
+
+-- Not for the pipeline role directly (it expects its caller's locks): the routines that call it run as the owner.
+REVOKE EXECUTE ON FUNCTION logs.sp_Recalcular_Proceso(BIGINT) FROM fondos_pipeline;

@@ -2,6 +2,8 @@
 -- Rolls back ONE fund of a proceso (plan: "Rollback por fondo"): deletes all
 -- its extract/staging rows, sets its applicable stages back to PENDIENTE, and
 -- recomputes the proceso. No other fund's rows or states are touched.
+-- Refuses a fund with a stage EN_PROGRESO or REINTENTANDO (its rows would come
+-- back when the attempt writes); close the proceso first if the task died.
 -- Refuses legacy history (logs.sp_Rechazar_Legado): a legacy ID_Ejecucion is
 -- shared by every fund of its run.
 -- Parameters: ID_Ejecucion. Returns the rows deleted.
@@ -16,13 +18,29 @@ DECLARE
     p_ejecucion ALIAS FOR $1;
     v_proceso BIGINT;
     v_filas INTEGER;
+    v_etapa VARCHAR;
+    v_estado VARCHAR;
 BEGIN
     PERFORM logs.sp_Rechazar_Legado(NULL, p_ejecucion, 'revertir (roll back one fund)');
     SELECT e.ID_Proceso INTO v_proceso FROM logs.Ejecuciones AS e WHERE e.ID_Ejecucion = p_ejecucion;
     IF v_proceso IS NULL THEN
         RAISE EXCEPTION 'unknown ID_Ejecucion %', p_ejecucion;
     END IF;
+    -- The stage locks first (a running step finishes before we look), then the proceso row: waiting
+    -- for a step while holding the proceso row would stall every other fund's state updates.
+    PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, s.Etapa)
+    FROM UNNEST(ARRAY['IPA', 'CAPM', 'Derivados', 'UBS', 'PNL']) WITH ORDINALITY AS s (Etapa, Orden)
+    ORDER BY s.Orden;
     PERFORM 1 FROM logs.Procesos AS p WHERE p.ID_Proceso = v_proceso FOR UPDATE;
+    SELECT t.Etapa, t.Estado INTO v_etapa, v_estado
+    FROM logs.Ejecucion_Etapas AS t
+    WHERE t.ID_Ejecucion = p_ejecucion AND t.Estado IN ('EN_PROGRESO', 'REINTENTANDO')
+    ORDER BY POSITION(t.Etapa IN 'IPA,CAPM,Derivados,UBS,PNL')
+    LIMIT 1;
+    IF v_etapa IS NOT NULL THEN
+        RAISE EXCEPTION 'revertir refused: stage % of ID_Ejecucion % is % (an attempt is running or was killed): nothing was changed. Wait for it to end, or close the proceso (fondos proceso cerrar --id %) if its task died, then revert.',
+            v_etapa, p_ejecucion, v_estado, v_proceso;
+    END IF;
 
     SELECT b.Filas INTO v_filas FROM logs.sp_Borrar_Filas_Ejecucion(p_ejecucion) AS b;
 

@@ -30,8 +30,8 @@ DECLARE
     v_tipo TEXT;
     v_filas INTEGER;
 BEGIN
-    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
     PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, 'CAPM');
+    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
     SELECT MIN(m.TipoMovimiento) INTO v_tipo FROM extract.CAPM AS m
     WHERE m.ID_Ejecucion = p_ejecucion AND m.TipoMovimiento NOT IN ('SUSCRIPCION', 'RESCATE');
     IF v_tipo IS NOT NULL THEN

@@ -24,8 +24,8 @@ DECLARE
     p_fund ALIAS FOR $3;
     v_filas INTEGER;
 BEGIN
-    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
     PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, 'CAPM');
+    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
     DELETE FROM staging.CAPM_Final AS t WHERE t.ID_Ejecucion = p_ejecucion;
     INSERT INTO staging.CAPM_Final (ID_Ejecucion, ID_Fund, Suscripciones, Rescates, FlujoNeto, NumMovimientos)
     SELECT

@@ -30,8 +30,8 @@ DECLARE
     v_monedas TEXT;
     v_filas INTEGER;
 BEGIN
-    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
     PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, 'Derivados');
+    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
     SELECT f.Moneda_Base INTO v_base FROM config.Fondos AS f WHERE f.ID_Fund = p_fund;
     SELECT STRING_AGG(DISTINCT x.Moneda, ',') INTO v_monedas
     FROM extract.Derivados AS d

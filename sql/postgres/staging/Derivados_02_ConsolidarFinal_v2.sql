@@ -27,8 +27,8 @@ DECLARE
     p_fund ALIAS FOR $3;
     v_activos NUMERIC(19, 4);
 BEGIN
-    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
     PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, 'Derivados');
+    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
     SELECT COALESCE(SUM(i.ValorBase), 0) INTO v_activos FROM staging.IPA_Final AS i WHERE i.ID_Ejecucion = p_ejecucion;
     DELETE FROM staging.Derivados_Final AS t WHERE t.ID_Ejecucion = p_ejecucion;
     INSERT INTO staging.Derivados_Final (ID_Ejecucion, ID_Fund, NumContratos, NocionalBase, ValorRazonableBase, ExposicionPct)

@@ -29,8 +29,8 @@ DECLARE
     p_portfolio ALIAS FOR $4;
     v_filas INTEGER;
 BEGIN
-    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
     PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, 'IPA');
+    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
     DELETE FROM staging.IPA_Precios AS t WHERE t.ID_Ejecucion = p_ejecucion;
     INSERT INTO staging.IPA_Precios (
         ID_Ejecucion, ID_Fund, ID_Instrumento, Moneda, PrecioLocal, FuentePrecio, FechaPrecio, PrecioAnterior

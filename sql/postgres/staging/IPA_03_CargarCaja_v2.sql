@@ -28,8 +28,8 @@ DECLARE
     v_monedas TEXT;
     v_filas INTEGER;
 BEGIN
-    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
     PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, 'IPA');
+    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
     SELECT f.Moneda_Base INTO v_base FROM config.Fondos AS f WHERE f.ID_Fund = p_fund;
     SELECT STRING_AGG(DISTINCT c.Moneda, ',') INTO v_monedas FROM extract.SONA AS c WHERE c.ID_Ejecucion = p_ejecucion;
     PERFORM logs.sp_Validar_TiposCambio(p_fecha, CONCAT_WS(',', v_base, v_monedas),

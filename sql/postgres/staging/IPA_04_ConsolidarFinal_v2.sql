@@ -28,8 +28,8 @@ DECLARE
     v_total NUMERIC(19, 4);
     v_filas INTEGER;
 BEGIN
-    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
     PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, 'IPA');
+    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
     SELECT COALESCE((SELECT SUM(w.ValorMercadoBase) FROM staging.IPA_WorkTable AS w WHERE w.ID_Ejecucion = p_ejecucion), 0)
          + COALESCE((SELECT SUM(c.SaldoBase) FROM staging.IPA_Cash AS c WHERE c.ID_Ejecucion = p_ejecucion), 0)
     INTO v_total;

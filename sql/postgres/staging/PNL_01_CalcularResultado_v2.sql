@@ -28,8 +28,8 @@ DECLARE
     p_fund ALIAS FOR $3;
     v_filas INTEGER;
 BEGIN
-    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
     PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, 'PNL');
+    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
     DELETE FROM staging.PNL_WorkTable AS t WHERE t.ID_Ejecucion = p_ejecucion;
     INSERT INTO staging.PNL_WorkTable (
         ID_Ejecucion, ID_Fund, ID_Instrumento, Moneda, Cantidad, PrecioLocal, PrecioAnterior, ResultadoLocal, ResultadoBase

@@ -32,8 +32,8 @@ DECLARE
     v_flujo NUMERIC(19, 4);
     v_inicial NUMERIC(19, 4);
 BEGIN
-    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
     PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, 'PNL');
+    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
     SELECT COALESCE(SUM(w.ResultadoBase), 0) INTO v_resultado
     FROM staging.PNL_WorkTable AS w WHERE w.ID_Ejecucion = p_ejecucion;
     SELECT COALESCE((SELECT SUM(i.ValorBase) FROM staging.IPA_Final AS i WHERE i.ID_Ejecucion = p_ejecucion), 0)

@@ -23,8 +23,8 @@ DECLARE
     p_fund ALIAS FOR $3;
     v_filas INTEGER;
 BEGIN
-    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
     PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, 'UBS');
+    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
     DELETE FROM staging.UBS_WorkTable AS t WHERE t.ID_Ejecucion = p_ejecucion;
     INSERT INTO staging.UBS_WorkTable (ID_Ejecucion, ID_Fund, ID_Instrumento, CantidadCustodio)
     SELECT p_ejecucion, p_fund, u.ID_Instrumento, SUM(u.Cantidad)

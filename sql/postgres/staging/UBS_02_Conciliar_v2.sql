@@ -25,8 +25,8 @@ DECLARE
     p_fund ALIAS FOR $3;
     v_filas INTEGER;
 BEGIN
-    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
     PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, 'UBS');
+    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
     DELETE FROM staging.UBS_Reconciliacion AS t WHERE t.ID_Ejecucion = p_ejecucion;
     INSERT INTO staging.UBS_Reconciliacion (
         ID_Ejecucion, ID_Fund, ID_Instrumento, CantidadContable, CantidadCustodio, Diferencia, Estado_Conciliacion

@@ -22,8 +22,8 @@ DECLARE
     p_fecha ALIAS FOR $2;
     p_fund ALIAS FOR $3;
 BEGIN
-    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
     PERFORM logs.sp_Bloquear_Ejecucion(p_ejecucion, 'UBS');
+    PERFORM logs.sp_Validar_Ejecucion(p_ejecucion, p_fecha, p_fund);
     DELETE FROM staging.UBS_Final AS t WHERE t.ID_Ejecucion = p_ejecucion;
     INSERT INTO staging.UBS_Final (ID_Ejecucion, ID_Fund, NumInstrumentos, NumQuiebres)
     SELECT p_ejecucion, p_fund, COUNT(*), COUNT(*) FILTER (WHERE r.Estado_Conciliacion <> 'CUADRA')
