@@ -46,6 +46,23 @@ def stack(fresh_pg_db, tmp_path):
         raise
     finally:
         af.stop()
+    assert _alive(af) == [], "Airflow processes outlived stop()"
+
+
+def _alive(af) -> list[str]:
+    """Processes (not zombies) still in the components' process groups: LocalExecutor workers, log server."""
+    from pathlib import Path
+
+    groups, alive = {p.pid for p in af.procs.values()}, []
+    for proc in Path("/proc").iterdir():
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) in groups:
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            alive.append(f"{proc.name}: {command[:80]}")
+    return alive
 
 
 def _snapshot(conn, exclude_fund: int):
@@ -240,3 +257,4 @@ def test_a_stage_killed_on_every_try_is_recorded_as_killed_and_one_retried_ends_
     finally:
         holder.close()
         af.stop()
+    assert _alive(af) == [], "Airflow processes outlived stop()"

@@ -8,6 +8,7 @@ AIRFLOW_CONN_FONDOS_DB (the embedded PostgreSQL unless the user set one).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -48,6 +49,11 @@ def prepare(env: dict[str, str]) -> None:
     airflow(env, "db", "migrate", stdout=subprocess.DEVNULL)
     airflow(env, "pools", "set", POOL, str(POOL_SLOTS), "Stage tasks hitting the fund database at once",
             stdout=subprocess.DEVNULL)
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # the group is gone already
+        os.killpg(pgid, sig)
 
 
 class LocalAirflow:
@@ -101,13 +107,19 @@ class LocalAirflow:
                                                 stderr=subprocess.STDOUT, start_new_session=True)
 
     def stop(self) -> None:
+        """Stop every component with all its children: each runs in its own process group (the scheduler's
+        LocalExecutor workers and log server outlived a plain terminate() of the scheduler)."""
+        import signal
+
         for p in self.procs.values():
-            p.terminate()
+            _signal_group(p.pid, signal.SIGTERM)
         for p in self.procs.values():
             try:
                 p.wait(30)
             except subprocess.TimeoutExpired:
                 p.kill()
+        for p in self.procs.values():  # children that ignored SIGTERM or are still shutting down
+            _signal_group(p.pid, signal.SIGKILL)
 
     def api(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
         import urllib.error
