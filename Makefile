@@ -9,6 +9,9 @@ STAMP := $(VENV)/.installed
 FECHA ?= 2026-03-13
 FONDOS_N ?= 50
 POSICIONES ?= 200
+EXECUTOR ?= local
+WORKERS ?= 2
+export EXECUTOR WORKERS
 
 .PHONY: help setup run test lint psql db-start db-stop db-status clean bench airflow up down test-mssql mutate
 
@@ -24,14 +27,18 @@ help:
 
 setup: $(STAMP)
 
-# pyodbc needs unixODBC's libodbc.so.2; install it from Debian when missing and we may.
+# From Debian, when missing and we may (root): unixODBC's libodbc.so.2 for pyodbc, redis-server for the
+# CeleryExecutor's broker (EXECUTOR=celery and the Celery test). Nothing is started system-wide.
 $(STAMP): requirements.txt Makefile
-	@if ! ldconfig -p 2>/dev/null | grep -q 'libodbc.so.2'; then \
+	@missing=""; \
+	ldconfig -p 2>/dev/null | grep -q 'libodbc.so.2' || missing="$$missing unixodbc"; \
+	command -v redis-server >/dev/null || test -x /usr/bin/redis-server || missing="$$missing redis-server"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing unixodbc (for pyodbc)"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq unixodbc >/dev/null) \
-	      || echo "warning: could not install unixodbc; the odbc (pyodbc) connection type will not work"; \
-	  else echo "warning: libodbc.so.2 missing: install unixodbc for the odbc (pyodbc) connection type"; fi; \
+	    echo "installing$$missing from Debian"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null) \
+	      || echo "warning: could not install$$missing: pyodbc (unixodbc) or EXECUTOR=celery (redis-server) will not work"; \
+	  else echo "warning: missing$$missing: install it for pyodbc (unixodbc) or EXECUTOR=celery (redis-server)"; fi; \
 	fi
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt

@@ -173,6 +173,41 @@ def airflow_metadata():
     return os.environ["AIRFLOW_HOME"]
 
 
+@pytest.fixture(scope="session")
+def airflow_pg_template(pg_server):
+    """A migrated Airflow metadata database on the embedded server, migrated once per session."""
+    import subprocess
+    import sys
+
+    from fondos import embedded
+
+    conn = embedded.create_database(f"airflow_tpl_{uuid.uuid4().hex[:8]}", server=pg_server)
+    env = dict(os.environ, AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=embedded.sqlalchemy_url(conn))
+    subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], check=True,
+                   stdout=subprocess.DEVNULL, env=env)
+    yield conn["schema"]
+    _drop_pg_database(pg_server, conn["schema"])
+
+
+@pytest.fixture
+def airflow_pg_metadata(pg_server, airflow_pg_template):
+    """Airflow's metadata for one end-to-end test: a PostgreSQL database copied from the migrated template."""
+    from fondos import embedded
+
+    conn = embedded.create_database(f"af_{uuid.uuid4().hex[:12]}", template=airflow_pg_template,
+                                    server=pg_server)
+    yield embedded.sqlalchemy_url(conn)
+    _drop_pg_database(pg_server, conn["schema"])
+
+
+def _drop_pg_database(server: dict, name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(host=server["host"], user="postgres", dbname="postgres", autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
 def fresh_dag(dag_id: str = "procesos_diarios"):
     """A freshly parsed DAG object: params of an earlier dag.test() must not leak into the next."""
     from airflow.dag_processing.dagbag import DagBag

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import oracle
-
 from fondos.db import Database
 
 

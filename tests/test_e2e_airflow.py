@@ -20,6 +20,7 @@ import time
 
 import pytest
 
+from e2e_helpers import alive
 from fondos.airflow_env import LocalAirflow
 from fondos.db import database, open_database
 from fondos.migrate import migrate
@@ -32,11 +33,12 @@ FAILING = {"map_index": 1, "id_fund": 102, "portfolio": "LAFID002"}
 
 
 @pytest.fixture
-def stack(fresh_pg_db, tmp_path):
+def stack(fresh_pg_db, airflow_pg_metadata, tmp_path):
     db = open_database()
     migrate(db)
     db.close()
-    af = LocalAirflow(tmp_path / "airflow", os.environ["AIRFLOW_CONN_FONDOS_DB"], parallelism=4)
+    af = LocalAirflow(tmp_path / "airflow", os.environ["AIRFLOW_CONN_FONDOS_DB"], parallelism=4,
+                      metadata=airflow_pg_metadata)
     af.home.mkdir()
     af.start()
     try:
@@ -46,23 +48,7 @@ def stack(fresh_pg_db, tmp_path):
         raise
     finally:
         af.stop()
-    assert _alive(af) == [], "Airflow processes outlived stop()"
-
-
-def _alive(af) -> list[str]:
-    """Processes (not zombies) still in the components' process groups: LocalExecutor workers, log server."""
-    from pathlib import Path
-
-    groups, alive = {p.pid for p in af.procs.values()}, []
-    for proc in Path("/proc").iterdir():
-        try:
-            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if fields[0] != "Z" and int(fields[2]) in groups:
-            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            alive.append(f"{proc.name}: {command[:80]}")
-    return alive
+    assert alive(af) == [], "Airflow processes outlived stop()"
 
 
 def _snapshot(conn, exclude_fund: int):
@@ -192,7 +178,8 @@ def _kill_running_try(af, conn, run_id: str, map_index: int, id_ejecucion: int, 
     os.kill(pid, signal.SIGKILL)
 
 
-def test_a_stage_killed_on_every_try_is_recorded_as_killed_and_one_retried_ends_ok(fresh_pg_db, tmp_path):
+def test_a_stage_killed_on_every_try_is_recorded_as_killed_and_one_retried_ends_ok(fresh_pg_db, airflow_pg_metadata,
+                                                                                    tmp_path):
     """Fund 101's IPA is SIGKILLed on each of its 3 tries; fund 102's once, then it is let through.
 
     Both block inside IPA_00 on a table lock the test holds (so each try is surely mid-stage when killed,
@@ -203,7 +190,7 @@ def test_a_stage_killed_on_every_try_is_recorded_as_killed_and_one_retried_ends_
     migrate(db)
     db.close()
     af = LocalAirflow(tmp_path / "airflow", os.environ["AIRFLOW_CONN_FONDOS_DB"], parallelism=4,
-                      extra={"FONDOS_RETRY_DELAY_S": "1"})
+                      metadata=airflow_pg_metadata, extra={"FONDOS_RETRY_DELAY_S": "1"})
     af.home.mkdir()
     af.start()
     holder = open_database()
@@ -257,4 +244,4 @@ def test_a_stage_killed_on_every_try_is_recorded_as_killed_and_one_retried_ends_
     finally:
         holder.close()
         af.stop()
-    assert _alive(af) == [], "Airflow processes outlived stop()"
+    assert alive(af) == [], "Airflow processes outlived stop()"

@@ -12,9 +12,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from oracle_check import differences, expected, fuentes
 
 from fondos.db import database
+from oracle_check import differences, expected, fuentes
 from pipeline_helpers import FECHA, run_all, seed, start
 
 D = Decimal

@@ -1,9 +1,13 @@
-"""A local Airflow for this project: its home, its settings, its pool.
+"""A local Airflow for this project: its home, its settings, its pool, its components.
 
-Used by `fondos run` (make run), `fondos airflow` (make airflow) and the tests.
-Airflow's own metadata database is SQLite in the home folder; the fund
-database is the `fondos_db` connection, handed to Airflow through
-AIRFLOW_CONN_FONDOS_DB (the embedded PostgreSQL unless the user set one).
+Used by `fondos run` (make run), `fondos airflow` (make airflow), `make bench`
+and the end-to-end tests. Airflow's own metadata lives in PostgreSQL: a
+database of its own on the embedded server (`airflow`), or the SQLAlchemy URL
+in FONDOS_AIRFLOW_DB (`sqlite` for SQLite in the home folder, LocalExecutor
+only). The fund database is the `fondos_db` connection, handed to Airflow
+through AIRFLOW_CONN_FONDOS_DB (the embedded PostgreSQL unless the user set
+one). The executor is LocalExecutor, or CeleryExecutor with a project-run
+Redis (fondos.redis_local) and N named workers.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from pathlib import Path
 from fondos.settings import CONN_ID, POOL, POOL_SLOTS, PROJECT_ROOT
 
 AIRFLOW_BIN = Path(sys.executable).parent / "airflow"
-
+EXECUTORS = {"local": "LocalExecutor", "celery": "CeleryExecutor"}
 
 def airflow_env(home: Path, fund_db: dict | str | None = None, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
@@ -51,13 +55,36 @@ def prepare(env: dict[str, str]) -> None:
             stdout=subprocess.DEVNULL)
 
 
+def tuning(parallelism: int) -> dict[str, str]:
+    """Settings of the local Airflow that lower its per-task cost on a small machine (measured by make bench)."""
+    return {}
+
+
 def _signal_group(pgid: int, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError):  # the group is gone already
         os.killpg(pgid, sig)
 
 
+def metadata_url(database: str = "airflow") -> str | None:
+    """The SQLAlchemy URL of Airflow's metadata database; None means SQLite in AIRFLOW_HOME.
+
+    FONDOS_AIRFLOW_DB names any PostgreSQL the user prefers (or `sqlite`);
+    by default a database of its own on the embedded server, created if missing.
+    """
+    from fondos import embedded
+
+    chosen = os.environ.get("FONDOS_AIRFLOW_DB", "").strip()
+    if chosen.lower() == "sqlite":
+        return None
+    if chosen:
+        return chosen
+    return embedded.sqlalchemy_url(embedded.create_database(database))
+
+
 class LocalAirflow:
-    """Airflow's real components on this machine: API server, scheduler, DAG processor, LocalExecutor.
+    """Airflow's real components on this machine: API server, scheduler, DAG processor (and the triggerer
+    with `triggerer=True`), with LocalExecutor, or CeleryExecutor on a project-run Redis and `workers`
+    named Celery workers.
 
     `airflow dags test` runs every task in one process through an in-process
     execution API; on this Airflow (3.3.2) it hung intermittently in
@@ -66,30 +93,65 @@ class LocalAirflow:
     """
 
     def __init__(self, home: Path, fund_db: str, dags_folder: Path | None = None, parallelism: int = 8,
-                 extra: dict[str, str] | None = None):
+                 extra: dict[str, str] | None = None, *, executor: str = "local", workers: int = 2,
+                 metadata: str | None = "embedded", port: int | None = None, all_admins: bool = True,
+                 triggerer: bool = False):
         import socket
 
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        if executor not in EXECUTORS:
+            raise ValueError(f"unknown executor {executor!r}: use one of {', '.join(EXECUTORS)}")
+        if metadata == "embedded":
+            metadata = metadata_url()
+        if executor == "celery" and metadata is None:
+            raise ValueError("the CeleryExecutor needs Airflow's metadata in PostgreSQL (its result backend and "
+                             "several processes writing at once): unset FONDOS_AIRFLOW_DB=sqlite")
+        if port is None:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+        self.port = port
         self.home = home
+        self.executor = executor
+        self.workers = workers if executor == "celery" else 0
+        self.triggerer = triggerer
         self.base = f"http://127.0.0.1:{self.port}"
-        self.env = airflow_env(home, fund_db, {
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        self.redis = None
+        if executor == "celery":
+            from fondos.redis_local import LocalRedis
+
+            self.redis = LocalRedis(home / "redis")
+        settings = {
+            "AIRFLOW__CORE__EXECUTOR": EXECUTORS[executor],
             "AIRFLOW__CORE__PARALLELISM": str(parallelism),
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base}/execution/",
             "AIRFLOW__API__PORT": str(self.port),
             "AIRFLOW__API__BASE_URL": self.base,
+            "AIRFLOW__API__MAXIMUM_PAGE_LIMIT": "5000",  # one request lists a whole run's task instances
             "AIRFLOW__API_AUTH__JWT_SECRET": os.urandom(24).hex(),
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_SEC": "5",
             # manual runs only: an unpaused scheduled DAG would also get its latest scheduled run
             "FONDOS_SCHEDULE": "none",
-            **({"AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder)} if dags_folder else {}),
-            **(extra or {}),
-        })
+            **tuning(parallelism),
+        }
+        if all_admins:
+            settings["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS"] = "True"
+        if metadata:
+            settings["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = metadata
+        if self.redis is not None:
+            settings.update({
+                "AIRFLOW__CELERY__BROKER_URL": self.redis.url,
+                "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata,
+                "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(max(1, -(-parallelism // max(1, workers)))),
+                "AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER": "1",
+                "AIRFLOW__CORE__HOSTNAME_CALLABLE": "fondos.worker_host.hostname",
+            })
+        if dags_folder:
+            settings["AIRFLOW__CORE__DAGS_FOLDER"] = str(dags_folder)
+        settings.update(extra or {})
+        self.env = airflow_env(home, fund_db, settings)
         self.procs: dict[str, subprocess.Popen] = {}
+        self.killed: list[subprocess.Popen] = []
 
     def __enter__(self) -> LocalAirflow:
         self.start()
@@ -98,28 +160,59 @@ class LocalAirflow:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    def worker_names(self) -> list[str]:
+        return [f"worker{i}" for i in range(1, self.workers + 1)]
+
     def start(self) -> None:
-        prepare(self.env)
-        for name, args in (("api-server", ["api-server", "--port", str(self.port)]),
-                           ("scheduler", ["scheduler"]), ("dag-processor", ["dag-processor"])):
-            out = open(self.home / f"{name}.out", "w")  # noqa: SIM115 - lives as long as the process
-            self.procs[name] = subprocess.Popen([str(AIRFLOW_BIN), *args], env=self.env, stdout=out,
-                                                stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            if self.redis is not None:
+                self.redis.start()
+            prepare(self.env)
+            components = [("api-server", ["api-server", "--port", str(self.port)]),
+                          ("scheduler", ["scheduler"]), ("dag-processor", ["dag-processor"])]
+            if self.triggerer:
+                components.append(("triggerer", ["triggerer"]))
+            for name, args in components:
+                self._spawn(name, args, self.env)
+            for name in self.worker_names():
+                self._spawn(name, ["celery", "worker", "--celery-hostname", f"{name}@%h", "--skip-serve-logs"],
+                            {**self.env, "FONDOS_WORKER_HOSTNAME": name})
+        except BaseException:
+            self.stop()
+            raise
+
+    def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        out = open(self.home / f"{name}.out", "w")  # noqa: SIM115 - lives as long as the process
+        self.procs[name] = subprocess.Popen([str(AIRFLOW_BIN), *args], env=env, stdout=out,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one component with everything it started (a worker: its pool and its tasks), as a
+        machine dying would; `wait_for` then ignores it."""
+        import signal
+
+        proc = self.procs.pop(name)
+        _signal_group(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+        self.killed.append(proc)
 
     def stop(self) -> None:
         """Stop every component with all its children: each runs in its own process group (the scheduler's
         LocalExecutor workers and log server outlived a plain terminate() of the scheduler)."""
         import signal
 
-        for p in self.procs.values():
+        procs = list(self.procs.values())
+        for p in procs:
             _signal_group(p.pid, signal.SIGTERM)
-        for p in self.procs.values():
+        for p in procs:
             try:
                 p.wait(30)
             except subprocess.TimeoutExpired:
                 p.kill()
-        for p in self.procs.values():  # children that ignored SIGTERM or are still shutting down
+        for p in procs + self.killed:  # children that ignored SIGTERM or are still shutting down
             _signal_group(p.pid, signal.SIGKILL)
+        if self.redis is not None:
+            self.redis.stop()
 
     def api(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
         import urllib.error

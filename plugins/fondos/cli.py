@@ -169,6 +169,7 @@ def _cmd_run(args) -> int:
     from fondos import airflow_env
     from fondos.db import database
     from fondos.migrate import migrate
+    from fondos.progress import follow
     from fondos.settings import PROJECT_ROOT
 
     started = time.monotonic()
@@ -181,34 +182,70 @@ def _cmd_run(args) -> int:
             seed(db, args.fecha, args.fondos, args.posiciones)
             print(f"demo data: {args.fondos} funds x {args.posiciones} positions for {args.fecha}")
     home = PROJECT_ROOT / ".airflow"
-    print(f"starting Airflow (API server, scheduler, DAG processor; LocalExecutor) in {home}")
-    with airflow_env.LocalAirflow(home, fund_db,
-                                  parallelism=args.paralelo) as af:
+    executor = f"CeleryExecutor with {args.workers} workers" if args.executor == "celery" else "LocalExecutor"
+    print(f"starting Airflow (API server, scheduler, DAG processor; {executor}; metadata in "
+          f"{_metadata_where()}) in {home}")
+    with airflow_env.LocalAirflow(home, fund_db, parallelism=args.paralelo, executor=args.executor,
+                                  workers=args.workers) as af:
         af.ready("procesos_diarios")
         status, body = af.trigger("procesos_diarios", {"fecha": args.fecha.isoformat()})
         if status != 200:
             raise RuntimeError(f"could not trigger procesos_diarios: {status} {body}")
         print(f"running DAG procesos_diarios for {args.fecha}: run {body['dag_run_id']} (task logs in {home}/logs)")
         dag_started = time.monotonic()
-        state = af.wait_run("procesos_diarios", body["dag_run_id"], timeout=args.timeout)
+        state = follow(af, "procesos_diarios", body["dag_run_id"], timeout=args.timeout)
         dag_seconds = time.monotonic() - dag_started
     code = _cmd_proceso_estado(argparse.Namespace(id=None, fecha=args.fecha))
     print(f"\nDAG run {state} in {dag_seconds:.1f} s; total {time.monotonic() - started:.1f} s")
     return code or (0 if state == "success" else 1)
 
 
+def _metadata_where() -> str:
+    chosen = os.environ.get("FONDOS_AIRFLOW_DB", "").strip()
+    if chosen.lower() == "sqlite":
+        return "SQLite"
+    return "FONDOS_AIRFLOW_DB" if chosen else "the embedded PostgreSQL (database airflow)"
+
+
 def _cmd_airflow(args) -> int:
-    """make airflow: Airflow standalone (API server + UI, scheduler, DAG processor, triggerer)."""
+    """make airflow: API server + UI on :8080, scheduler, DAG processor, triggerer (and Celery workers)."""
+    import signal
+    import threading
+
     from fondos import airflow_env
     from fondos.settings import PROJECT_ROOT
 
     fund_db = embedded.ensure_connection()
+    home = PROJECT_ROOT / ".airflow"
     # Locally the schedule is off unless asked for: the latest scheduled date has no demo data.
-    env = airflow_env.airflow_env(PROJECT_ROOT / ".airflow", fund_db,
-                                  {"FONDOS_SCHEDULE": os.environ.get("FONDOS_SCHEDULE", "none")})
-    airflow_env.prepare(env)
-    print("Airflow at http://localhost:8080 ; the admin password is in .airflow/simple_auth_manager_passwords.json.generated")
-    os.execve(str(airflow_env.AIRFLOW_BIN), [str(airflow_env.AIRFLOW_BIN), "standalone"], env)  # noqa: S606 - become Airflow
+    af = airflow_env.LocalAirflow(home, fund_db, parallelism=args.paralelo, executor=args.executor,
+                                  workers=args.workers, port=args.port, all_admins=False, triggerer=True,
+                                  extra={"FONDOS_SCHEDULE": os.environ.get("FONDOS_SCHEDULE", "none")})
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    home.mkdir(parents=True, exist_ok=True)
+    af.start()
+    try:
+        af.ready("procesos_diarios")
+        print(f"Airflow at http://localhost:{args.port} (user admin; its password is in "
+              f"{home}/simple_auth_manager_passwords.json.generated); metadata in {_metadata_where()}; "
+              f"{', '.join(af.procs)} running, output in {home}/*.out. Ctrl-C stops them all.", flush=True)
+        while not stop.wait(2):
+            gone = [name for name, p in af.procs.items() if p.poll() is not None]
+            if gone:
+                print(f"fondos: error: airflow {', '.join(gone)} exited; see {home}/{gone[0]}.out", file=sys.stderr)
+                return 1
+        return 0
+    finally:
+        af.stop()
+
+
+def _executor_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--executor", choices=("local", "celery"), default=os.environ.get("EXECUTOR") or "local",
+                        help="LocalExecutor (default) or CeleryExecutor with a project-run Redis")
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS") or 2),
+                        help="Celery workers (with --executor celery)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -240,8 +277,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--sin-demo", action="store_true", help="use the source data already in the database")
     run.add_argument("--paralelo", type=int, default=8, help="Airflow parallelism (task processes at once)")
     run.add_argument("--timeout", type=int, default=1800, help="seconds to wait for the DAG run")
+    _executor_args(run)
     run.set_defaults(func=_cmd_run)
-    sub.add_parser("airflow", help="Airflow standalone on this project").set_defaults(func=_cmd_airflow)
+    air = sub.add_parser("airflow", help="Airflow's components on this project, UI on :8080, until Ctrl-C")
+    air.add_argument("--port", type=int, default=8080)
+    air.add_argument("--paralelo", type=int, default=8, help="Airflow parallelism (task processes at once)")
+    _executor_args(air)
+    air.set_defaults(func=_cmd_airflow)
 
     demo = sub.add_parser("demo", help="demo data").add_subparsers(dest="command", required=True)
     seed = demo.add_parser("seed", help="fill config.Fondos and the source feeds for a date")

@@ -85,6 +85,31 @@ def stop(pgdata: Path | None = None) -> bool:
     return True
 
 
+def create_database(name: str, template: str | None = None, server: dict | None = None) -> dict:
+    """A database of its own on the embedded server (Airflow's metadata), created if missing; its connection.
+
+    With `template`, a new database is copied from that one (the tests copy a migrated Airflow metadata
+    database instead of migrating each time). `server`: a connection to a server already started."""
+    import psycopg
+    from psycopg import sql
+
+    conn = server or start()
+    with psycopg.connect(host=conn["host"], user="postgres", dbname="postgres", autocommit=True) as admin:
+        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+            if template:
+                statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+            admin.execute(statement)
+    return dict(conn, schema=name)
+
+
+def sqlalchemy_url(conn: dict) -> str:
+    """A SQLAlchemy URL (psycopg2, which Airflow's metadata layer uses) for a connection on the Unix socket."""
+    from urllib.parse import quote
+
+    return f"postgresql+psycopg2://{conn['login']}@/{conn['schema']}?host={quote(conn['host'])}"
+
+
 def uri(conn: dict) -> str:
     """A libpq URL for psql and other PostgreSQL clients."""
     return f"postgresql://{conn['login']}@/{conn['schema']}?host={conn['host']}"

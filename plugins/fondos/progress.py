@@ -1,0 +1,94 @@
+"""Live progress of a procesos_diarios run, for `fondos run` (make run).
+
+It reads the run's task instances from Airflow's REST API (Airflow's own
+record of what ran) and shows, per stage, the funds done, failed and total and
+the time elapsed: one line that Rich keeps updating on a terminal, a plain line
+every `every` seconds otherwise (CI logs, a pipe, a file).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from fondos.stages import stage_order
+
+DONE = {"success", "skipped"}
+FAILED = {"failed", "upstream_failed"}
+
+
+@dataclass
+class Snapshot:
+    """Per stage: Counters of task states over the run's mapped task instances (one per fund)."""
+
+    stages: dict[str, Counter] = field(default_factory=dict)
+    other: dict[str, str] = field(default_factory=dict)  # crear_proceso / cerrar_proceso: their state
+
+    @classmethod
+    def from_task_instances(cls, tis: list[dict]) -> Snapshot:
+        snap = cls({name: Counter() for name in stage_order()})
+        for ti in tis:
+            task = ti["task_id"].rsplit(".", 1)[-1]
+            stage = next((s for s in snap.stages if s.lower() == task.lower()), None)
+            if stage is not None and ti.get("map_index", -1) >= 0:
+                snap.stages[stage][ti.get("state") or "none"] += 1
+            elif stage is None:
+                snap.other[task] = ti.get("state") or "none"
+        return snap
+
+    def funds(self) -> int:
+        return max((sum(c.values()) for c in self.stages.values()), default=0)
+
+    def line(self, elapsed: float) -> str:
+        total = self.funds()
+        if not total:
+            return f"[{elapsed:5.0f}s] crear_proceso {self.other.get('crear_proceso', 'waiting')}"
+        parts = []
+        for stage, states in self.stages.items():
+            done = sum(n for s, n in states.items() if s in DONE)
+            failed = sum(n for s, n in states.items() if s in FAILED)
+            running = states.get("running", 0)
+            parts.append(f"{stage} {done}/{total}" + (f" ({failed} failed)" if failed else "")
+                         + (f" [{running} running]" if running else ""))
+        close = self.other.get("cerrar_proceso")
+        return f"[{elapsed:5.0f}s] " + " | ".join(parts) + (f" | cerrar_proceso {close}" if close else "")
+
+
+def follow(af, dag_id: str, run_id: str, timeout: float, every: float = 10.0, console=None) -> str:
+    """Wait for the run to finish while showing its progress; return its final state."""
+    from rich.console import Console
+    from rich.live import Live
+
+    console = console or Console()
+    started = time.monotonic()
+
+    def snapshot() -> Snapshot:
+        status, body = af.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances?limit=5000")
+        return Snapshot.from_task_instances(body.get("task_instances", []) if status == 200 else [])
+
+    def finished() -> str | None:
+        state = af.run_state(dag_id, run_id)
+        return state if state in ("success", "failed") else None
+
+    if console.is_terminal:
+        with Live(console=console, refresh_per_second=2, transient=False) as live:
+            def tick():
+                live.update(snapshot().line(time.monotonic() - started))
+                return finished()
+
+            state = af.wait_for(f"run {run_id} of {dag_id} to finish", tick, timeout, interval=1.0)
+            live.update(snapshot().line(time.monotonic() - started))
+        return state
+
+    last = [0.0]
+
+    def tick_plain():
+        state = finished()
+        now = time.monotonic()
+        if state or now - last[0] >= every:
+            last[0] = now
+            console.print(snapshot().line(now - started), highlight=False, soft_wrap=True)
+        return state
+
+    return af.wait_for(f"run {run_id} of {dag_id} to finish", tick_plain, timeout, interval=1.0)
