@@ -230,6 +230,51 @@ def test_proceso_figures_are_recomputed_from_children_and_a_retried_fund_counts_
     assert (closed["estado"], closed["fondosexitosos"], closed["fondosfallidos"]) == ("OK", 4, 0)
 
 
+def _figures_from_scratch(conn, id_proceso: int) -> tuple[dict, tuple]:
+    """Every ejecución's state and the proceso's counts, recomputed here from the stage rows alone."""
+    estados = {r["id_ejecucion"]: r["estado"] for r in conn.execute(
+        "SELECT t.ID_Ejecucion, CASE WHEN SUM(CASE WHEN t.Estado = 'ERROR' THEN 1 ELSE 0 END) > 0 THEN 'ERROR' "
+        "WHEN MIN(CASE WHEN t.Estado IN ('OK', 'OMITIDO') THEN 1 ELSE 0 END) = 1 THEN 'OK' ELSE 'EN_PROGRESO' END "
+        "AS Estado FROM logs.Ejecucion_Etapas t JOIN logs.Ejecuciones e ON e.ID_Ejecucion = t.ID_Ejecucion "
+        "WHERE e.ID_Proceso = %s GROUP BY t.ID_Ejecucion", (id_proceso,))}
+    ok, err = sum(v == "OK" for v in estados.values()), sum(v == "ERROR" for v in estados.values())
+    estado = "EN_PROGRESO" if ok + err < len(estados) else ("ERROR" if err else "OK")
+    return estados, (estado, len(estados), ok, err)
+
+
+def test_every_stage_update_leaves_the_proceso_figures_equal_to_a_full_recount(conn, monkeypatch):
+    """sp_Actualizar_Estado_Etapa recomputes the proceso only when the fund's own state changes; after every
+    single call, stored states and figures must still equal a recount from the stage rows."""
+    seed(4, 30)
+    items = start("recount")
+    id_proceso = items[0]["id_proceso"]
+    saved = _remove_positions(conn, items[1]["portfolio_geneva"])
+    original, checked, wrong = proceso._registrar, [], []
+
+    def registrar_and_check(db, item, etapa_, estado, filas=None, mensaje=None):
+        result = original(db, item, etapa_, estado, filas, mensaje)
+        estados, figures = _figures_from_scratch(conn, id_proceso)
+        stored = {r["id_ejecucion"]: r["estado"] for r in conn.execute(
+            "SELECT ID_Ejecucion, Estado FROM logs.Ejecuciones WHERE ID_Proceso = %s", (id_proceso,))}
+        p = conn.execute("SELECT Estado, TotalFondos, FondosExitosos, FondosFallidos FROM logs.Procesos "
+                         "WHERE ID_Proceso = %s", (id_proceso,))[0]
+        got = (p["estado"], p["totalfondos"], p["fondosexitosos"], p["fondosfallidos"])
+        if stored != estados or got != figures:  # recorded, not raised: the pipeline would catch it
+            wrong.append(f"after {etapa_} {estado} of {item['id_ejecucion']}: stored {stored} {got}, "
+                         f"recount {estados} {figures}")
+        checked.append((item["id_ejecucion"], etapa_, estado))
+        return result
+
+    monkeypatch.setattr(proceso, "_registrar", registrar_and_check)
+    run_all(items)  # fund 102 fails in IPA
+    _restore_positions(conn, saved)
+    proceso.ejecutar_fondo(items[1])  # its retry: ERROR -> EN_PROGRESO -> OK
+    assert not wrong, "\n".join(wrong)
+    assert len(checked) >= 4 * 2 * 3  # every fund: EN_PROGRESO and an outcome for at least three stages
+    assert {e for _, _, e in checked} >= {"EN_PROGRESO", "OK", "ERROR"}
+    assert proceso_row(conn, id_proceso)["fondosexitosos"] == 4
+
+
 def test_closing_marks_a_killed_stage_as_error(conn):
     seed(2, 10)
     items = start("killed")

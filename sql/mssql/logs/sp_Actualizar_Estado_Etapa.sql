@@ -17,6 +17,11 @@
 -- nothing changed). The current state is read under the proceso row lock,
 -- with UPDLOCK on the stage row (the latest committed row, not a row version).
 -- An @Etapa the ejecución does not have still gets 50005.
+-- The proceso's figures are recomputed from all its ejecuciones (sp_Recalcular_Proceso)
+-- only when this ejecución's own state or end changes (its first attempt, its
+-- end, a retry after ERROR): a stage that leaves its fund EN_PROGRESO cannot
+-- change them. Recomputing on every call made each stage update O(funds) under
+-- the proceso row lock, so the cost per fund grew with the number of funds.
 -- Refuses legacy history (logs.sp_Rechazar_Legado).
 -- Errors: 50003 invalid @Estado; 50004 unknown ID_Ejecucion; 50005 no such
 -- stage; 50040 legacy history; 50049 OK over a stage not EN_PROGRESO.
@@ -55,6 +60,8 @@ BEGIN
     DECLARE @Ahora DATETIME2(3);
     DECLARE @Actual VARCHAR(20);
     DECLARE @Msg NVARCHAR(2048);
+    DECLARE @EstadoEjecucion VARCHAR(50);
+    DECLARE @FinEjecucion DATETIME2(3);
 
     -- Exact, as in PostgreSQL: BIN2 sees case; NOT IN ignores trailing spaces under every collation, so
     -- DATALENGTH compares the value with its RTRIM.
@@ -161,7 +168,33 @@ BEGIN
         FROM logs.Ejecucion_Fondos AS f
         WHERE f.ID_Ejecucion = @ID_Ejecucion;
 
-        EXEC logs.sp_Recalcular_Proceso @ID_Proceso = @ID_Proceso;
+        -- This ejecución's state from its stages, exactly as sp_Recalcular_Proceso derives it; the
+        -- proceso's figures can change only when it does (see the header).
+        SELECT
+            @EstadoEjecucion = CASE
+                WHEN MAX(CASE WHEN t.Estado = 'ERROR' THEN 1 ELSE 0 END) = 1 THEN 'ERROR'
+                WHEN MIN(CASE WHEN t.Estado IN ('OK', 'OMITIDO') THEN 1 ELSE 0 END) = 1 THEN 'OK'
+                ELSE 'EN_PROGRESO'
+            END,
+            @FinEjecucion = MAX(t.FechaFin)
+        FROM logs.Ejecucion_Etapas AS t
+        WHERE t.ID_Ejecucion = @ID_Ejecucion;
+        IF @EstadoEjecucion = 'EN_PROGRESO' SET @FinEjecucion = NULL;
+
+        IF
+            EXISTS (
+                SELECT 1
+                FROM logs.Ejecuciones AS e
+                WHERE
+                    e.ID_Ejecucion = @ID_Ejecucion
+                    AND (
+                        e.Estado COLLATE Latin1_General_BIN2 <> @EstadoEjecucion
+                        OR e.FechaFin <> @FinEjecucion
+                        OR (e.FechaFin IS NULL AND @FinEjecucion IS NOT NULL)
+                        OR (e.FechaFin IS NOT NULL AND @FinEjecucion IS NULL)
+                    )
+            )
+            EXEC logs.sp_Recalcular_Proceso @ID_Proceso = @ID_Proceso;
 
         COMMIT TRANSACTION;
     END TRY

@@ -15,6 +15,11 @@
 -- OK is recorded only over EN_PROGRESO: an attempt whose fund was reverted or
 -- whose proceso was closed while it ran does not overwrite that.
 -- Refuses legacy history (logs.sp_Rechazar_Legado).
+-- The proceso's figures are recomputed from all its ejecuciones (sp_Recalcular_Proceso)
+-- only when this ejecución's own state or end changes (its first attempt, its
+-- end, a retry after ERROR): a stage that leaves its fund EN_PROGRESO cannot
+-- change them. Recomputing on every call made each stage update O(funds) under
+-- the proceso row lock, so the cost per fund grew with the number of funds.
 -- Returns the ejecución's and the proceso's new states.
 CREATE OR REPLACE FUNCTION logs.sp_Actualizar_Estado_Etapa(
     ID_Ejecucion BIGINT,
@@ -37,6 +42,8 @@ DECLARE
     p_mensaje ALIAS FOR $5;
     v_proceso BIGINT;
     v_actual VARCHAR;
+    v_estado_ejecucion VARCHAR;
+    v_fin_ejecucion TIMESTAMP(3);
 BEGIN
     IF p_estado IS NULL OR p_estado NOT IN ('PENDIENTE', 'EN_PROGRESO', 'REINTENTANDO', 'OK', 'ERROR', 'OMITIDO') THEN
         RAISE EXCEPTION 'invalid stage state %: use PENDIENTE, EN_PROGRESO, REINTENTANDO, OK, ERROR or OMITIDO', p_estado;
@@ -86,7 +93,27 @@ BEGIN
         Estado_Process_UBS = CASE WHEN p_etapa = 'UBS' THEN p_estado ELSE f.Estado_Process_UBS END
     WHERE f.ID_Ejecucion = p_ejecucion;
 
-    PERFORM logs.sp_Recalcular_Proceso(v_proceso);
+    -- This ejecución's state from its stages, exactly as sp_Recalcular_Proceso derives it.
+    SELECT
+        CASE
+            WHEN BOOL_OR(t.Estado = 'ERROR') THEN 'ERROR'
+            WHEN BOOL_AND(t.Estado IN ('OK', 'OMITIDO')) THEN 'OK'
+            ELSE 'EN_PROGRESO'
+        END,
+        MAX(t.FechaFin)
+    INTO v_estado_ejecucion, v_fin_ejecucion
+    FROM logs.Ejecucion_Etapas AS t
+    WHERE t.ID_Ejecucion = p_ejecucion;
+    IF v_estado_ejecucion = 'EN_PROGRESO' THEN
+        v_fin_ejecucion := NULL;
+    END IF;
+    IF EXISTS (
+        SELECT 1 FROM logs.Ejecuciones AS e
+        WHERE e.ID_Ejecucion = p_ejecucion
+          AND (e.Estado IS DISTINCT FROM v_estado_ejecucion OR e.FechaFin IS DISTINCT FROM v_fin_ejecucion)
+    ) THEN
+        PERFORM logs.sp_Recalcular_Proceso(v_proceso);
+    END IF;
 
     RETURN QUERY
     SELECT e.Estado, p.Estado
