@@ -1,16 +1,24 @@
-"""make bench: ratios measured in one run on this machine (never timed assertions).
+"""make bench: the DAG at the plan's size against Airflow's own floor, as ratios measured in one run
+(never timed assertions).
 
-1. DAG overhead: procesos_diarios (N funds, real work on the embedded
-   PostgreSQL) against noop_procesos (same shape, no work), both triggered
-   through REST on the same running Airflow (LocalExecutor), alternating,
-   ROUNDS rounds each; ratio of the medians.
-2. Database isolation: the same N funds processed on N connections at once vs
-   one after another; throughput ratio, with the server's lock counters.
+1. DAG: procesos_diarios (N funds x P positions, the real work on the embedded
+   PostgreSQL) against noop_procesos (the same shape, tasks that do nothing),
+   both triggered through REST on the same running Airflow, alternating,
+   ROUNDS rounds each. Reported: the medians, their ratio (our cost over
+   Airflow's floor), funds per hour next to the plan's baseline (120/h) and
+   goal (300/h), deadlocks (pg_stat_database) and lock waits (sampled from
+   pg_locks) during the real runs, and the peak memory (PSS) of Airflow's
+   processes. Writes bench/results/<timestamp>.json and .png (per-fund timeline
+   of the last real run and the ratio). The last line is the summary:
+   `summary: ... ratio=<x.xx> funds_per_hour=<n> ...`.
+2. Database only, on request (FONDOS_BENCH_DB=1): the same stages without
+   Airflow, FONDOS_BENCH_DB_FONDOS (200) funds x FONDOS_BENCH_DB_POSICIONES
+   (10,000) positions, on parallel connections vs one after another.
 
-Scale with FONDOS_BENCH_FONDOS (default 50), FONDOS_BENCH_POSICIONES (default
-200 for the DAG part, FONDOS_BENCH_POSICIONES_DB 2000 for the database part)
-and FONDOS_BENCH_ROUNDS (default 2); FONDOS_BENCH_ONLY_DB=1 skips the DAG part
-(for 200 funds x 10,000 positions, whose DAG part would be 1,000 task processes per run).
+Settings: FONDOS_BENCH_FONDOS (50), FONDOS_BENCH_POSICIONES (2000),
+FONDOS_BENCH_ROUNDS (2), FONDOS_BENCH_PARALLELISM (16, the local Airflow's
+default; 8 was the default before it was measured), EXECUTOR (local or
+celery) and WORKERS (2).
 """
 
 from __future__ import annotations
@@ -21,45 +29,44 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "plugins"))
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from fondos import airflow_env, embedded  # noqa: E402
-from fondos.db import database  # noqa: E402
+from fondos.db import database, open_database  # noqa: E402
 from fondos.demo import seed  # noqa: E402
 from fondos.metrics import delta, lock_counters  # noqa: E402
 from fondos.migrate import migrate  # noqa: E402
 
 N = int(os.environ.get("FONDOS_BENCH_FONDOS", "50"))
-POS_DAG = int(os.environ.get("FONDOS_BENCH_POSICIONES", "200"))
-POS_DB = int(os.environ.get("FONDOS_BENCH_POSICIONES_DB", "2000"))
+POS = int(os.environ.get("FONDOS_BENCH_POSICIONES", "2000"))
 ROUNDS = int(os.environ.get("FONDOS_BENCH_ROUNDS", "2"))
-PARALLELISM = int(os.environ.get("FONDOS_BENCH_PARALLELISM", "8"))
-WORKERS = min(N, int(os.environ.get("FONDOS_BENCH_WORKERS", "50")))  # like the Airflow pool: bounded
-ONLY_DB = os.environ.get("FONDOS_BENCH_ONLY_DB", "") not in ("", "0")
+PARALLELISM = int(os.environ.get("FONDOS_BENCH_PARALLELISM") or airflow_env.DEFAULT_PARALLELISM)
+EXECUTOR = os.environ.get("EXECUTOR") or "local"
+WORKERS = int(os.environ.get("WORKERS") or 2)
+DB_PART = os.environ.get("FONDOS_BENCH_DB", "") not in ("", "0")
+DB_N = int(os.environ.get("FONDOS_BENCH_DB_FONDOS", "200"))
+DB_POS = int(os.environ.get("FONDOS_BENCH_DB_POSICIONES", "10000"))
 FECHA = date(2026, 3, 13)
+BASELINE, GOAL = 120, 300  # funds per hour: the plan's today and its goal
+RESULTS = ROOT / "bench" / "results"
 
 
-def timed_run(af, dag_id: str, conf: dict | None) -> float:
+def timed_run(af, dag_id: str, conf: dict | None) -> tuple[float, str]:
     status, body = af.trigger(dag_id, conf)
     if status != 200:
         raise SystemExit(f"could not trigger {dag_id}: {status} {body}")
     started = time.monotonic()
-    state = af.wait_run(dag_id, body["dag_run_id"], timeout=3600)
+    state = af.wait_run(dag_id, body["dag_run_id"], timeout=3600, interval=0.25)
     elapsed = time.monotonic() - started
     if state != "success":
-        raise SystemExit(f"{dag_id} run {body['dag_run_id']} ended {state}")
-    return elapsed
-
-
-def close_open_procesos() -> None:
-    from fondos.proceso import cerrar_procesos_en_progreso
-
-    cerrar_procesos_en_progreso()
+        raise SystemExit(f"{dag_id} run {body['dag_run_id']} ended {state}; task logs in {af.home}/logs")
+    return elapsed, body["dag_run_id"]
 
 
 def main() -> int:
@@ -71,66 +78,118 @@ def main() -> int:
 
 
 def run(pgdata: Path) -> int:
-    os.environ["AIRFLOW_CONN_FONDOS_DB"] = json.dumps(embedded.start(pgdata, keep_running=False))
+    server = embedded.start(pgdata, keep_running=False)
+    os.environ["AIRFLOW_CONN_FONDOS_DB"] = json.dumps(server)
+    os.environ["FONDOS_PGDATA"] = str(pgdata)  # Airflow's metadata database goes on this server too
     with database() as db:
         migrate(db)
+    if DB_PART:
+        return database_part()
+    return dag_part()
+
+
+def dag_part() -> int:
+    from sampler import Sampler
+
+    from fondos.proceso import cerrar_procesos_en_progreso
+
     home = Path(tempfile.mkdtemp(prefix="fondos-bench-airflow-"))
     dags = home / "dags"
     dags.mkdir()
     (dags / "procesos_diarios.py").symlink_to(ROOT / "dags" / "procesos_diarios.py")
     (dags / "noop_procesos.py").symlink_to(ROOT / "bench" / "dags" / "noop_procesos.py")
-    print(f"machine: {os.cpu_count()} cores; {N} funds; DAG part {POS_DAG} positions/fund, "
-          f"database part {POS_DB} positions/fund; {ROUNDS} rounds; LocalExecutor parallelism {PARALLELISM}")
-
-    # 1. DAG overhead ratio: both DAGs on the same running Airflow, triggered through REST, alternating
-    if ONLY_DB:
-        return database_part()
     with database() as db:
-        seed(db, FECHA, N, POS_DAG)
-    noop, real = [], []
+        seed(db, FECHA, N, POS)
+    extra = {"FONDOS_BENCH_FONDOS": str(N)}
+    executor = f"CeleryExecutor ({WORKERS} workers)" if EXECUTOR == "celery" else "LocalExecutor"
+    print(f"machine: {os.cpu_count()} cores; {N} funds x {POS} positions; {ROUNDS} rounds; {executor}, "
+          f"parallelism {PARALLELISM}; Airflow's metadata in PostgreSQL", flush=True)
+    noop, real, last_run = [], [], None
     with airflow_env.LocalAirflow(home, os.environ["AIRFLOW_CONN_FONDOS_DB"], dags_folder=dags,
-                                  parallelism=PARALLELISM, extra={"FONDOS_BENCH_FONDOS": str(N)}) as af:
+                                  parallelism=PARALLELISM, executor=EXECUTOR, workers=WORKERS, extra=extra) as af:
         af.ready("noop_procesos")
         af.ready("procesos_diarios")
-        for _ in range(ROUNDS):
-            noop.append(timed_run(af, "noop_procesos", None))
-            real.append(timed_run(af, "procesos_diarios", {"fecha": FECHA.isoformat()}))
-    ratio = statistics.median(real) / statistics.median(noop)
-    print(f"\n[dag] noop_procesos     {', '.join(f'{t:.1f}' for t in noop)} s  (median {statistics.median(noop):.1f})")
-    print(f"[dag] procesos_diarios  {', '.join(f'{t:.1f}' for t in real)} s  (median {statistics.median(real):.1f})")
-    print(f"[dag] ratio procesos_diarios / noop = {ratio:.2f}  (aim: <= 1.5)")
-    return database_part()
+        groups = {p.pid for p in af.procs.values()}
+        with Sampler(groups) as idle:
+            time.sleep(3)
+        with database() as db:
+            before = lock_counters(db)
+        with Sampler(groups, db_factory=open_database) as sampler:
+            for i in range(ROUNDS):
+                seconds, _ = timed_run(af, "noop_procesos", None)
+                noop.append(seconds)
+                print(f"  round {i + 1}: noop_procesos {seconds:.1f} s", flush=True)
+                cerrar_procesos_en_progreso()
+                seconds, last_run = timed_run(af, "procesos_diarios", {"fecha": FECHA.isoformat()})
+                real.append(seconds)
+                print(f"  round {i + 1}: procesos_diarios {seconds:.1f} s", flush=True)
+        with database() as db:
+            counters = delta(before, lock_counters(db))
+        status, body = af.api("GET", f"/dags/procesos_diarios/dagRuns/{last_run}/taskInstances?limit=5000")
+        timeline = [{k: ti.get(k) for k in ("task_id", "map_index", "start_date", "end_date", "state", "hostname")}
+                    for ti in body.get("task_instances", [])]
+    noop_m, real_m = statistics.median(noop), statistics.median(real)
+    result = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"), "cores": os.cpu_count(),
+        "funds": N, "positions": POS, "rounds": ROUNDS, "executor": executor, "parallelism": PARALLELISM,
+        "noop_s": noop, "real_s": real, "noop_median_s": noop_m, "real_median_s": real_m,
+        "ratio": real_m / noop_m, "funds_per_hour": N / real_m * 3600, "floor_funds_per_hour": N / noop_m * 3600,
+        "plan_baseline_funds_per_hour": BASELINE, "plan_goal_funds_per_hour": GOAL,
+        "deadlocks": counters["deadlocks"], "lock_wait_samples": sampler.wait_samples,
+        "lock_samples": sampler.samples, "max_lock_waiters": sampler.max_waiting,
+        "airflow_pss_peak_mib": round(sampler.peak_mib), "airflow_pss_idle_mib": round(idle.peak_mib),
+        "timeline": timeline,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    (RESULTS / f"{stamp}.json").write_text(json.dumps(result, indent=1))
+    from chart import draw
+
+    draw(result, RESULTS / f"{stamp}.png")
+    print(f"\n[dag] noop_procesos     {', '.join(f'{t:.1f}' for t in noop)} s  (median {noop_m:.1f})")
+    print(f"[dag] procesos_diarios  {', '.join(f'{t:.1f}' for t in real)} s  (median {real_m:.1f})")
+    print(f"[dag] {result['funds_per_hour']:.0f} funds/hour (plan: baseline {BASELINE}/h, goal {GOAL}/h; "
+          f"Airflow's floor alone {result['floor_funds_per_hour']:.0f}/h)")
+    print(f"[dag] deadlocks {counters['deadlocks']}; lock waits seen in {sampler.wait_samples} of {sampler.samples} "
+          f"samples (at most {sampler.max_waiting} at once); Airflow's processes peak {sampler.peak_mib:.0f} MiB PSS "
+          f"(idle {idle.peak_mib:.0f})")
+    print(f"[dag] wrote {RESULTS / stamp}.json and .png")
+    print(f"summary: executor={EXECUTOR} funds={N} positions={POS} rounds={ROUNDS} parallelism={PARALLELISM} "
+          f"floor_s={noop_m:.1f} real_s={real_m:.1f} ratio={result['ratio']:.2f} "
+          f"funds_per_hour={result['funds_per_hour']:.0f} deadlocks={counters['deadlocks']} "
+          f"airflow_peak_mib={sampler.peak_mib:.0f}")
+    return 0
 
 
 def database_part() -> int:
-    """2. database isolation: parallel vs serial, same funds."""
+    """Database isolation: the same funds on parallel connections vs one after another."""
+    from fondos.proceso import cerrar_procesos_en_progreso
     from pipeline_helpers import run_all, start
 
+    workers = min(DB_N, 16)  # like the Airflow pool: bounded
     with database() as db:
-        seed(db, FECHA, N, POS_DB)
-    close_open_procesos()
+        seed(db, FECHA, DB_N, DB_POS)
     with database() as db:
         before = lock_counters(db)
     items = start(f"bench-parallel-{time.time()}")
     t0 = time.monotonic()
-    outcomes = run_all(items, workers=WORKERS)
+    outcomes = run_all(items, workers=workers)
     parallel_s = time.monotonic() - t0
     with database() as db:
         counters = delta(before, lock_counters(db))
-    close_open_procesos()
+    cerrar_procesos_en_progreso()
     items = start(f"bench-serial-{time.time()}")
     t0 = time.monotonic()
     run_all(items, workers=1)
     serial_s = time.monotonic() - t0
-    close_open_procesos()
+    cerrar_procesos_en_progreso()
     ok = sum(1 for o in outcomes.values() if set(o.values()) <= {"OK", "OMITIDO"})
-    rows = N * POS_DB
-    print(f"\n[db] {N} funds x {POS_DB} positions ({rows} positions): parallel ({WORKERS} connections) {parallel_s:.1f} s, "
-          f"serial {serial_s:.1f} s")
-    print(f"[db] speed-up parallel / serial = {serial_s / parallel_s:.2f} on {os.cpu_count()} cores; "
-          f"funds OK {ok}/{N}; server counters during the parallel run: {counters}")
-    print(f"[db] throughput: {N / parallel_s * 3600:.0f} funds/hour parallel, {N / serial_s * 3600:.0f} serial "
-          f"(plan baseline ~120/hour, goal > 300/hour)")
+    print(f"[db] {DB_N} funds x {DB_POS} positions: parallel ({workers} connections) {parallel_s:.1f} s, "
+          f"serial {serial_s:.1f} s; speed-up {serial_s / parallel_s:.2f} on {os.cpu_count()} cores; "
+          f"funds OK {ok}/{DB_N}; server counters during the parallel run: {counters}")
+    fph = DB_N / parallel_s * 3600
+    print(f"summary: part=database funds={DB_N} positions={DB_POS} parallel_s={parallel_s:.1f} serial_s={serial_s:.1f} "
+          f"speedup={serial_s / parallel_s:.2f} funds_per_hour={fph:.0f} deadlocks={counters['deadlocks']}")
     return 0
 
 

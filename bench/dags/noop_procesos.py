@@ -1,7 +1,7 @@
 """noop_procesos: the shape of procesos_diarios with tasks that do nothing.
 
 The yardstick for `make bench`: Airflow's own cost of one run of a DAG with
-one task, N mapped groups of the stage catalog's tasks, and a final task.
+one task, N mapped groups of the stage catalog's tasks in the same pool, and a final task.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from datetime import datetime
 
 from airflow.sdk import dag, get_current_context, task, task_group
 
+from fondos.settings import POOL
 from fondos.stages import STAGES, stage_order
 
 N = int(os.environ.get("FONDOS_BENCH_FONDOS", "50"))
@@ -25,7 +26,7 @@ def noop_procesos():
     @task_group(group_id="procesar_fondo")
     def procesar_fondo(ejecucion):
         def stage(name):
-            @task(task_id=name.lower(), map_index_template="{{ fondo | default('') }}")
+            @task(task_id=name.lower(), pool=POOL, map_index_template="{{ fondo | default('') }}")
             def run(ejecucion):
                 get_current_context()["fondo"] = str(ejecucion["id_fund"])
                 return name

@@ -55,9 +55,16 @@ def prepare(env: dict[str, str]) -> None:
             stdout=subprocess.DEVNULL)
 
 
+# Task processes at once. A task spends most of its ~2 s in a slot waiting (its process starting, the
+# execution API, the scheduler noticing it ended), not on the CPU: on 2 cores 16 slots halved the no-op
+# floor against 8 (make bench; README "Performance"). 16 is also the fund pool's size (settings.POOL_SLOTS).
+DEFAULT_PARALLELISM = POOL_SLOTS
+
+
 def tuning(parallelism: int) -> dict[str, str]:
-    """Settings of the local Airflow that lower its per-task cost on a small machine (measured by make bench)."""
-    return {}
+    """Settings of the local Airflow that let `parallelism` tasks run at once (measured by make bench)."""
+    # Airflow caps one DAG's running tasks at 16 whatever the parallelism: lift it to the parallelism.
+    return {"AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": str(max(16, parallelism))}
 
 
 def _signal_group(pgid: int, sig: int) -> None:
@@ -92,7 +99,8 @@ class LocalAirflow:
     production path instead, driven through the REST API.
     """
 
-    def __init__(self, home: Path, fund_db: str, dags_folder: Path | None = None, parallelism: int = 8,
+    def __init__(self, home: Path, fund_db: str, dags_folder: Path | None = None,
+                 parallelism: int = DEFAULT_PARALLELISM,
                  extra: dict[str, str] | None = None, *, executor: str = "local", workers: int = 2,
                  metadata: str | None = "embedded", port: int | None = None, all_admins: bool = True,
                  triggerer: bool = False):
@@ -268,9 +276,9 @@ class LocalAirflow:
         status, body = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
         return body.get("state") if status == 200 else None
 
-    def wait_run(self, dag_id: str, run_id: str, timeout: float) -> str:
+    def wait_run(self, dag_id: str, run_id: str, timeout: float, interval: float = 1.0) -> str:
         def finished():
             state = self.run_state(dag_id, run_id)
             return state if state in ("success", "failed") else None
 
-        return self.wait_for(f"run {run_id} of {dag_id} to finish", finished, timeout)
+        return self.wait_for(f"run {run_id} of {dag_id} to finish", finished, timeout, interval)
