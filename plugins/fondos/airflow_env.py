@@ -47,9 +47,17 @@ def airflow(env: dict[str, str], *args: str, check: bool = True, **kwargs) -> su
     return subprocess.run([str(AIRFLOW_BIN), *args], env=env, check=check, **kwargs)
 
 
+LOCAL_SETTINGS = """# Written by fondos.airflow_env: Airflow imports this in each of its processes.
+import fondos.preload  # noqa: F401  (the stage tasks' modules, imported once before the workers fork)
+"""
+
+
 def prepare(env: dict[str, str]) -> None:
-    """Airflow's metadata database migrated and the fund-database pool created (both idempotent)."""
-    Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
+    """Airflow's metadata database migrated and the fund-database pool created (both idempotent); the
+    local settings that preload the stage tasks' modules (fondos.preload) written into the home."""
+    home = Path(env["AIRFLOW_HOME"])
+    (home / "config").mkdir(parents=True, exist_ok=True)
+    (home / "config" / "airflow_local_settings.py").write_text(LOCAL_SETTINGS)
     airflow(env, "db", "migrate", stdout=subprocess.DEVNULL)
     airflow(env, "pools", "set", POOL, str(POOL_SLOTS), "Stage tasks hitting the fund database at once",
             stdout=subprocess.DEVNULL)
