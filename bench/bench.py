@@ -24,6 +24,7 @@ celery) and WORKERS (2).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import statistics
 import sys
@@ -42,6 +43,8 @@ from fondos.db import database, open_database  # noqa: E402
 from fondos.demo import seed  # noqa: E402
 from fondos.metrics import delta, lock_counters  # noqa: E402
 from fondos.migrate import migrate  # noqa: E402
+
+logging.getLogger("fondos").setLevel(logging.WARNING)  # the figures, not every migration and seed line
 
 N = int(os.environ.get("FONDOS_BENCH_FONDOS", "50"))
 POS = int(os.environ.get("FONDOS_BENCH_POSICIONES", "2000"))

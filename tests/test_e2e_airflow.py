@@ -15,15 +15,18 @@ Every wait is bounded; on a timeout the task and component logs are printed.
 
 from __future__ import annotations
 
+import io
 import os
 import time
 
 import pytest
+from rich.console import Console
 
 from e2e_helpers import alive
 from fondos.airflow_env import LocalAirflow
 from fondos.db import database, open_database
 from fondos.migrate import migrate
+from fondos.progress import follow
 
 pytestmark = pytest.mark.e2e
 
@@ -81,9 +84,15 @@ def test_trigger_fail_repair_clear_one_fund_and_invalid_fecha(stack):
     assert status == 200, body
     run_id = body["dag_run_id"]
     started = time.monotonic()
-    state = af.wait_run("procesos_diarios", run_id, 600)
+    # followed as `fondos run` follows it, on a console that is not a terminal: plain periodic lines
+    out = io.StringIO()
+    state = follow(af, "procesos_diarios", run_id, 600, every=2, console=Console(file=out, width=300))
     first_run_s = time.monotonic() - started
     assert state == "failed"
+    lines = out.getvalue().splitlines()
+    assert len(lines) >= 2, lines
+    assert "IPA 2/3 (1 failed)" in lines[-1] and "PNL 2/3 (1 failed)" in lines[-1], lines
+    assert lines[-1].endswith("cerrar_proceso failed"), lines
 
     with database(autocommit=True) as conn:
         p = conn.execute("SELECT * FROM logs.vw_Procesos")[0]

@@ -34,7 +34,7 @@ class Snapshot:
             if stage is not None and ti.get("map_index", -1) >= 0:
                 snap.stages[stage][ti.get("state") or "none"] += 1
             elif stage is None:
-                snap.other[task] = ti.get("state") or "none"
+                snap.other[task] = ti.get("state") or "waiting"
         return snap
 
     def funds(self) -> int:

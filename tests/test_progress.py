@@ -1,0 +1,25 @@
+"""The progress line of `fondos run` (pure logic; the end-to-end test follows a real run with it)."""
+
+from __future__ import annotations
+
+from fondos.progress import Snapshot
+
+
+def _ti(task: str, index: int, state: str | None) -> dict:
+    return {"task_id": task, "map_index": index, "state": state}
+
+
+def test_counts_funds_per_stage_by_airflow_state():
+    tis = [_ti("crear_proceso", -1, "success"), _ti("cerrar_proceso", -1, None)]
+    tis += [_ti("procesar_fondo.ipa", i, s) for i, s in enumerate(["success", "success", "failed", "running"])]
+    tis += [_ti("procesar_fondo.capm", i, s) for i, s in enumerate(["success", "skipped", "upstream_failed", None])]
+    tis += [_ti("procesar_fondo.pnl", i, None) for i in range(4)]
+    line = Snapshot.from_task_instances(tis).line(12.4)
+    assert line.startswith("[   12s] IPA 2/4 (1 failed) [1 running] | CAPM 2/4 (1 failed) |")
+    assert "PNL 0/4" in line and line.endswith("cerrar_proceso waiting")
+
+
+def test_before_the_funds_are_known_it_shows_crear_proceso():
+    assert Snapshot.from_task_instances([_ti("crear_proceso", -1, "running")]).line(3) == \
+        "[    3s] crear_proceso running"
+    assert Snapshot.from_task_instances([]).line(0) == "[    0s] crear_proceso waiting"
