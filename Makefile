@@ -16,12 +16,12 @@ export EXECUTOR WORKERS
 .PHONY: help setup run test lint psql db-start db-stop db-status clean bench airflow up down test-mssql mutate
 
 help:
-	@echo "make run    - embedded PostgreSQL up, migrated, pipeline run for FECHA ($(FECHA))"
+	@echo "make run    - embedded PostgreSQL up, migrated, pipeline run for FECHA ($(FECHA)) with live progress; EXECUTOR=celery WORKERS=N"
 	@echo "make test   - the whole test suite (lint, parity, unit, database, DAG)"
 	@echo "make psql   - a psql shell on the embedded database"
 	@echo "make lint   - sqlfluff (tsql + postgres), ruff and the T-SQL model check (fondos.tsql_check)"
-	@echo "make airflow - Airflow standalone (UI on :8080) with this DAG and the embedded database"
-	@echo "make bench  - DAG overhead ratio vs a no-op DAG of the same shape; parallel vs serial funds"
+	@echo "make airflow - Airflow's components (UI on :8080) with this DAG and the embedded database, until Ctrl-C; EXECUTOR=celery WORKERS=N"
+	@echo "make bench  - 50 funds x 2,000 positions through the DAG vs a no-op DAG of the same shape: ratio, funds/hour, JSON + PNG"
 	@echo "make mutate - break each stage formula in turn and show the oracle tests catch it"
 	@echo "make up / make down / make test-mssql - the SQL Server stack (Docker compose) and its tests"
 

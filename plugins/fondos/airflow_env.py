@@ -34,7 +34,7 @@ def airflow_env(home: Path, fund_db: dict | str | None = None, extra: dict[str, 
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT / "plugins"), env.get("PYTHONPATH")])),
-        # `airflow standalone` starts its components as `airflow` from PATH
+        # Airflow's components start their helpers as `airflow` from PATH
         "PATH": os.pathsep.join(filter(None, [str(AIRFLOW_BIN.parent), env.get("PATH")])),
     })
     if fund_db is not None:
@@ -168,6 +168,8 @@ class LocalAirflow:
         self.env = airflow_env(home, fund_db, settings)
         self.procs: dict[str, subprocess.Popen] = {}
         self.killed: list[subprocess.Popen] = []
+        self.all_admins = all_admins
+        self._token: str | None = None
 
     def __enter__(self) -> LocalAirflow:
         self.start()
@@ -235,13 +237,31 @@ class LocalAirflow:
         import urllib.request
 
         data = json.dumps(body).encode() if body is not None else None
+        headers = {"Content-Type": "application/json"}
+        if not self.all_admins:
+            headers["Authorization"] = f"Bearer {self.token()}"
         req = urllib.request.Request(f"{self.base}/api/v2{path}", data=data, method=method,  # noqa: S310 - local
-                                     headers={"Content-Type": "application/json"})
+                                     headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - our own local server
                 return resp.status, json.loads(resp.read() or b"{}")
         except urllib.error.HTTPError as err:
             return err.code, json.loads(err.read() or b"{}")
+
+    def token(self) -> str:
+        """A token for the simple auth manager's `admin` (its password file appears when the API server starts)."""
+        import urllib.request
+
+        if self._token is None:
+            passwords = self.home / "simple_auth_manager_passwords.json.generated"
+            if not passwords.exists():
+                raise ConnectionError(f"{passwords} not written yet")  # wait_for retries
+            body = json.dumps({"username": "admin", "password": json.loads(passwords.read_text())["admin"]}).encode()
+            req = urllib.request.Request(f"{self.base}/auth/token", data=body, method="POST",  # noqa: S310 - local
+                                         headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - our own local server
+                self._token = json.loads(resp.read())["access_token"]
+        return self._token
 
     def wait_for(self, what: str, predicate, timeout: float, interval: float = 1.0):
         import time

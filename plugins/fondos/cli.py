@@ -210,7 +210,7 @@ def _metadata_where() -> str:
 def _cmd_airflow(args) -> int:
     """make airflow: API server + UI on :8080, scheduler, DAG processor, triggerer (and Celery workers)."""
     import signal
-    import threading
+    import time
 
     from fondos import airflow_env
     from fondos.settings import PROJECT_ROOT
@@ -221,21 +221,25 @@ def _cmd_airflow(args) -> int:
     af = airflow_env.LocalAirflow(home, fund_db, parallelism=args.paralelo, executor=args.executor,
                                   workers=args.workers, port=args.port, all_admins=False, triggerer=True,
                                   extra={"FONDOS_SCHEDULE": os.environ.get("FONDOS_SCHEDULE", "none")})
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)  # like Ctrl-C: stop every component, then exit
     home.mkdir(parents=True, exist_ok=True)
-    af.start()
     try:
+        af.start()
         af.ready("procesos_diarios")
         print(f"Airflow at http://localhost:{args.port} (user admin; its password is in "
               f"{home}/simple_auth_manager_passwords.json.generated); metadata in {_metadata_where()}; "
               f"{', '.join(af.procs)} running, output in {home}/*.out. Ctrl-C stops them all.", flush=True)
-        while not stop.wait(2):
+        while True:
+            time.sleep(2)
             gone = [name for name, p in af.procs.items() if p.poll() is not None]
             if gone:
                 print(f"fondos: error: airflow {', '.join(gone)} exited; see {home}/{gone[0]}.out", file=sys.stderr)
                 return 1
+    except KeyboardInterrupt:
+        print("stopping Airflow", flush=True)
         return 0
     finally:
         af.stop()
