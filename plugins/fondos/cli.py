@@ -224,7 +224,8 @@ def _cmd_airflow(args) -> int:
     def interrupt(*_):
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, interrupt)  # like Ctrl-C: stop every component, then exit
+    for sig in (signal.SIGINT, signal.SIGTERM):  # SIGINT too: a shell starts background jobs ignoring it
+        signal.signal(sig, interrupt)  # like Ctrl-C: stop every component, then exit
     home.mkdir(parents=True, exist_ok=True)
     try:
         af.start()
