@@ -81,7 +81,7 @@ def main() -> int:
 
 
 def run(pgdata: Path) -> int:
-    server = embedded.start(pgdata, keep_running=False)
+    server = embedded.start(pgdata, keep_running=True)  # stopped by main(), once
     os.environ["AIRFLOW_CONN_FONDOS_DB"] = json.dumps(server)
     os.environ["FONDOS_PGDATA"] = str(pgdata)  # Airflow's metadata database goes on this server too
     with database() as db:
