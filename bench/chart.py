@@ -34,7 +34,7 @@ def draw(result: dict, path: Path) -> None:
         ax.set_xlabel("seconds since the run's first task started")
         ax.set_ylabel("fund (map index); -1 crear_proceso, last row cerrar_proceso")
         ax.invert_yaxis()
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(loc="upper right", fontsize=8)  # above the last stages: nothing runs there
     ax.set_title(f"procesos_diarios, last round: {result['funds']} funds x {result['positions']} positions, "
                  f"{result['executor']}")
 

@@ -75,6 +75,29 @@ def tuning(parallelism: int) -> dict[str, str]:
     return {"AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": str(max(16, parallelism))}
 
 
+def group_members(pgids: set[int]) -> list[str]:
+    """Live processes (not zombies) of these process groups, as 'pid: command'."""
+    alive = []
+    for proc in Path("/proc").iterdir():
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) in pgids:
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            alive.append(f"{proc.name}: {command[:80]}")
+    return alive
+
+
+def _wait_groups_gone(pgids: set[int], timeout: float = 20) -> None:
+    """A SIGKILL lands asynchronously: wait until the killed processes have really gone."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while group_members(pgids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
 def _signal_group(pgid: int, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError):  # the group is gone already
         os.killpg(pgid, sig)
@@ -218,17 +241,26 @@ class LocalAirflow:
         """Stop every component with all its children: each runs in its own process group (the scheduler's
         LocalExecutor workers and log server outlived a plain terminate() of the scheduler)."""
         import signal
+        import time
 
         procs = list(self.procs.values())
+        deadline = time.monotonic() + 30
+        # SIGTERM again every 5 s: Airflow's scheduler can lose one (its handler's SystemExit raised inside a
+        # garbage-collector callback is swallowed: "Exception ignored in _collection_gced"), then SIGKILL.
+        while time.monotonic() < deadline and any(p.poll() is None for p in procs):
+            for p in procs:
+                if p.poll() is None:
+                    _signal_group(p.pid, signal.SIGTERM)
+            step = time.monotonic() + 5
+            while time.monotonic() < min(step, deadline) and any(p.poll() is None for p in procs):
+                time.sleep(0.1)
         for p in procs:
-            _signal_group(p.pid, signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
+            if p.poll() is None:
                 p.kill()
+                p.wait(10)
         for p in procs + self.killed:  # children that ignored SIGTERM or are still shutting down
             _signal_group(p.pid, signal.SIGKILL)
+        _wait_groups_gone({p.pid for p in procs + self.killed})
         if self.redis is not None:
             self.redis.stop()
 
