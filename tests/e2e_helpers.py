@@ -6,6 +6,6 @@ from fondos.airflow_env import group_members
 
 
 def alive(af) -> list[str]:
-    """Processes (not zombies) still in the components' process groups: LocalExecutor workers, log server,
-    Celery pool processes."""
-    return group_members({p.pid for p in [*af.procs.values(), *af.killed]})
+    """Processes (not zombies) still in any process group seen under the components: LocalExecutor workers, log
+    server, Celery pool processes, task processes (each in a group of its own)."""
+    return group_members(af.groups | {p.pid for p in [*af.procs.values(), *af.killed]})

@@ -231,15 +231,19 @@ def test_proceso_figures_are_recomputed_from_children_and_a_retried_fund_counts_
 
 
 def _figures_from_scratch(conn, id_proceso: int) -> tuple[dict, tuple]:
-    """Every ejecución's state and the proceso's counts, recomputed here from the stage rows alone."""
-    estados = {r["id_ejecucion"]: r["estado"] for r in conn.execute(
+    """Every ejecución's (state, end) and the proceso's (state, counts, has an end), recomputed here from the
+    stage rows alone: an ejecución ends when it is not EN_PROGRESO, at its last stage's end."""
+    rows = conn.execute(
         "SELECT t.ID_Ejecucion, CASE WHEN SUM(CASE WHEN t.Estado = 'ERROR' THEN 1 ELSE 0 END) > 0 THEN 'ERROR' "
         "WHEN MIN(CASE WHEN t.Estado IN ('OK', 'OMITIDO') THEN 1 ELSE 0 END) = 1 THEN 'OK' ELSE 'EN_PROGRESO' END "
-        "AS Estado FROM logs.Ejecucion_Etapas t JOIN logs.Ejecuciones e ON e.ID_Ejecucion = t.ID_Ejecucion "
-        "WHERE e.ID_Proceso = %s GROUP BY t.ID_Ejecucion", (id_proceso,))}
-    ok, err = sum(v == "OK" for v in estados.values()), sum(v == "ERROR" for v in estados.values())
+        "AS Estado, MAX(t.FechaFin) AS Fin FROM logs.Ejecucion_Etapas t "
+        "JOIN logs.Ejecuciones e ON e.ID_Ejecucion = t.ID_Ejecucion "
+        "WHERE e.ID_Proceso = %s GROUP BY t.ID_Ejecucion", (id_proceso,))
+    estados = {r["id_ejecucion"]: (r["estado"], None if r["estado"] == "EN_PROGRESO" else r["fin"]) for r in rows}
+    ok = sum(v[0] == "OK" for v in estados.values())
+    err = sum(v[0] == "ERROR" for v in estados.values())
     estado = "EN_PROGRESO" if ok + err < len(estados) else ("ERROR" if err else "OK")
-    return estados, (estado, len(estados), ok, err)
+    return estados, (estado, len(estados), ok, err, estado != "EN_PROGRESO")
 
 
 def test_every_stage_update_leaves_the_proceso_figures_equal_to_a_full_recount(conn, monkeypatch):
@@ -254,11 +258,11 @@ def test_every_stage_update_leaves_the_proceso_figures_equal_to_a_full_recount(c
     def registrar_and_check(db, item, etapa_, estado, filas=None, mensaje=None):
         result = original(db, item, etapa_, estado, filas, mensaje)
         estados, figures = _figures_from_scratch(conn, id_proceso)
-        stored = {r["id_ejecucion"]: r["estado"] for r in conn.execute(
-            "SELECT ID_Ejecucion, Estado FROM logs.Ejecuciones WHERE ID_Proceso = %s", (id_proceso,))}
-        p = conn.execute("SELECT Estado, TotalFondos, FondosExitosos, FondosFallidos FROM logs.Procesos "
+        stored = {r["id_ejecucion"]: (r["estado"], r["fechafin"]) for r in conn.execute(
+            "SELECT ID_Ejecucion, Estado, FechaFin FROM logs.Ejecuciones WHERE ID_Proceso = %s", (id_proceso,))}
+        p = conn.execute("SELECT Estado, TotalFondos, FondosExitosos, FondosFallidos, FechaFin FROM logs.Procesos "
                          "WHERE ID_Proceso = %s", (id_proceso,))[0]
-        got = (p["estado"], p["totalfondos"], p["fondosexitosos"], p["fondosfallidos"])
+        got = (p["estado"], p["totalfondos"], p["fondosexitosos"], p["fondosfallidos"], p["fechafin"] is not None)
         if stored != estados or got != figures:  # recorded, not raised: the pipeline would catch it
             wrong.append(f"after {etapa_} {estado} of {item['id_ejecucion']}: stored {stored} {got}, "
                          f"recount {estados} {figures}")
@@ -267,8 +271,12 @@ def test_every_stage_update_leaves_the_proceso_figures_equal_to_a_full_recount(c
 
     monkeypatch.setattr(proceso, "_registrar", registrar_and_check)
     run_all(items)  # fund 102 fails in IPA
+    # a failure callback on a stage behind it: the fund stays ERROR, only its end moves
+    proceso.registrar_error(items[1], "CAPM", "CAPM task failed (test)")
     _restore_positions(conn, saved)
     proceso.ejecutar_fondo(items[1])  # its retry: ERROR -> EN_PROGRESO -> OK
+    proceso.revertir_ejecucion(items[2]["id_ejecucion"])  # a rollback, then that fund again
+    proceso.ejecutar_fondo(items[2])
     assert not wrong, "\n".join(wrong)
     assert len(checked) >= 4 * 2 * 3  # every fund: EN_PROGRESO and an outcome for at least three stages
     assert {e for _, _, e in checked} >= {"EN_PROGRESO", "OK", "ERROR"}

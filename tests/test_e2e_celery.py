@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import time
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -61,8 +62,8 @@ def test_two_celery_workers_one_sigkilled_mid_run_the_run_ends_correct(fresh_pg_
                       })
     af.home.mkdir()
     holder = open_database()
-    af.start()
     try:
+        af.start()
         af.ready("procesos_diarios")
         assert set(af.worker_names()) == {"worker1", "worker2"}
         holder.execute("LOCK TABLE extract.IPA IN SHARE MODE")  # every IPA_00 insert waits behind it
@@ -88,6 +89,10 @@ def test_two_celery_workers_one_sigkilled_mid_run_the_run_ends_correct(fresh_pg_
               f"the run ended {time.monotonic() - killed_at:.1f} s after the kill")
 
         # Airflow's records: the lost tasks ran first on worker2, were detected and re-run on worker1
+        # the funds the lost tasks belong to: the label a task renders when it ends is "<ID_Fund> <short name>"
+        lost_funds = {int(ti["rendered_map_index"].split()[0]) for ti in _task_instances(af, run_id)
+                      if ti["task_id"] == IPA and ti["map_index"] in lost}
+        assert len(lost_funds) == len(lost), lost_funds
         every_try = [t for ti in _task_instances(af, run_id) if ti["map_index"] >= 0
                      for t in _tries(af, run_id, ti["task_id"], ti["map_index"])]
         assert {t["hostname"] for t in every_try} == {"worker1", "worker2"}
@@ -109,20 +114,28 @@ def test_two_celery_workers_one_sigkilled_mid_run_the_run_ends_correct(fresh_pg_
                 # rows written once: one per position, whatever the killed tries left behind
                 assert count(conn, "SELECT COUNT(*) FROM extract.IPA WHERE ID_Ejecucion = %s",
                              (e["id_ejecucion"],)) == POSITIONS
-                etapas = {r["etapa"] for r in conn.execute(
-                    "SELECT Etapa FROM logs.vw_Ejecucion_Etapas WHERE ID_Ejecucion = %s AND Estado = 'OK'",
-                    (e["id_ejecucion"],))}
-                exp = expected(fuentes(conn, e["id_fund"], FECHA), derivados="Derivados" in etapas, ubs="UBS" in etapas)
+                # which stages apply comes from the fund's configuration, not from what the run recorded
+                fondo = conn.execute("SELECT Aplica_Derivados, Aplica_UBS FROM config.Fondos WHERE ID_Fund = %s",
+                                     (e["id_fund"],))[0]
+                exp = expected(fuentes(conn, e["id_fund"], FECHA), derivados=bool(fondo["aplica_derivados"]),
+                               ubs=bool(fondo["aplica_ubs"]))
                 problems += differences(conn, e["id_fund"], e["id_ejecucion"], exp)
             assert not problems, "figures differ from the oracle:\n" + "\n".join(problems[:20])
-            killed = conn.execute("SELECT ID_Fund, Mensaje, Intentos FROM logs.vw_Ejecucion_Etapas "
-                                  "WHERE Etapa = 'IPA' AND Intentos > 1")
-            assert len(killed) == len(lost), killed  # exactly the lost tasks ran twice
+            retried = conn.execute("SELECT ID_Fund, Etapa, Estado, Mensaje, Intentos FROM logs.vw_Ejecucion_Etapas "
+                                   "WHERE Intentos > 1")
+            # exactly the lost funds' IPA ran twice, and each says its first attempt died
+            assert {(r["id_fund"], r["etapa"]) for r in retried} == \
+                {(f, "IPA") for f in lost_funds}, retried
+            for r in retried:
+                assert r["estado"] == "OK" and r["intentos"] == 2, r
+                assert (r["mensaje"].startswith("attempt 1 was interrupted")
+                        or "IPA try 1 failed (the task process died without reporting" in r["mensaje"]), r
     except (TimeoutError, RuntimeError, AssertionError):
         print(af.logs())
         raise
     finally:
         holder.close()
+        redis_pid = af.redis.proc.pid if af.redis.proc else None
         af.stop()
-    assert alive(af) == [], "Airflow or Celery processes outlived stop()"
-    assert af.redis.proc is None and not af.redis.socket.exists()
+    assert alive(af) == [], "Airflow, Celery or task processes outlived stop()"
+    assert redis_pid is not None and not Path(f"/proc/{redis_pid}").exists(), "redis-server outlived stop()"

@@ -23,3 +23,10 @@ def test_before_the_funds_are_known_it_shows_crear_proceso():
     assert Snapshot.from_task_instances([_ti("crear_proceso", -1, "running")]).line(3) == \
         "[    3s] crear_proceso running"
     assert Snapshot.from_task_instances([]).line(0) == "[    0s] crear_proceso waiting"
+
+
+def test_a_mapped_task_not_yet_expanded_is_not_counted_as_a_fund():
+    """Before crear_proceso's list is known, Airflow lists each mapped task once, with map index -1."""
+    tis = [_ti("crear_proceso", -1, "running"), _ti("procesar_fondo.ipa", -1, None), _ti("procesar_fondo.pnl", -1, None)]
+    snap = Snapshot.from_task_instances(tis)
+    assert snap.funds() == 0 and snap.line(1) == "[    1s] crear_proceso running"

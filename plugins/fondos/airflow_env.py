@@ -75,6 +75,39 @@ def tuning(parallelism: int) -> dict[str, str]:
     return {"AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": str(max(16, parallelism))}
 
 
+def _processes() -> list[tuple[int, str, int, int]]:
+    """(pid, state, parent pid, process group) of every process."""
+    out = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        out.append((int(proc.name), fields[0], int(fields[1]), int(fields[2])))
+    return out
+
+
+def tree_groups(pids: set[int]) -> set[int]:
+    """The process groups of these processes and of all their descendants. Airflow 3 puts each task runner in
+    a process group of its own (the supervisor signals it with killpg), so a component's group alone misses
+    its tasks; read this before killing anything: orphans are re-parented and the tree is lost."""
+    procs = _processes()
+    children: dict[int, list[int]] = {}
+    group = {}
+    for pid, _, ppid, pgrp in procs:
+        children.setdefault(ppid, []).append(pid)
+        group[pid] = pgrp
+    seen, todo = set(), list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid not in seen:
+            seen.add(pid)
+            todo.extend(children.get(pid, []))
+    return ({group[pid] for pid in seen if pid in group} | set(pids)) - {os.getpgrp()}  # never our own group
+
+
 def group_members(pgids: set[int]) -> list[str]:
     """Live processes (not zombies) of these process groups, as 'pid: command'."""
     alive = []
@@ -191,6 +224,7 @@ class LocalAirflow:
         self.env = airflow_env(home, fund_db, settings)
         self.procs: dict[str, subprocess.Popen] = {}
         self.killed: list[subprocess.Popen] = []
+        self.groups: set[int] = set()  # every process group seen under a component: stop() ends them all
         self.all_admins = all_admins
         self._token: str | None = None
 
@@ -228,13 +262,17 @@ class LocalAirflow:
                                             stderr=subprocess.STDOUT, start_new_session=True)
 
     def kill(self, name: str) -> None:
-        """SIGKILL one component with everything it started (a worker: its pool and its tasks), as a
-        machine dying would; `wait_for` then ignores it."""
+        """SIGKILL one component with everything it started (a worker: its pool and its task processes, which
+        run in process groups of their own), as a machine dying would; `wait_for` then ignores it."""
         import signal
 
         proc = self.procs.pop(name)
-        _signal_group(proc.pid, signal.SIGKILL)
+        groups = tree_groups({proc.pid})
+        for pgid in groups:
+            _signal_group(pgid, signal.SIGKILL)
         proc.wait(30)
+        _wait_groups_gone(groups)
+        self.groups |= groups
         self.killed.append(proc)
 
     def stop(self) -> None:
@@ -243,26 +281,31 @@ class LocalAirflow:
         import signal
         import time
 
-        procs = list(self.procs.values())
-        deadline = time.monotonic() + 30
-        # SIGTERM again every 5 s: Airflow's scheduler can lose one (its handler's SystemExit raised inside a
-        # garbage-collector callback is swallowed: "Exception ignored in _collection_gced"), then SIGKILL.
-        while time.monotonic() < deadline and any(p.poll() is None for p in procs):
+        try:
+            procs = list(self.procs.values())
+            groups = tree_groups({p.pid for p in procs})  # before any signal: task processes included
+            self.groups |= groups
+            deadline = time.monotonic() + 30
+            # SIGTERM again every 5 s: Airflow's scheduler can lose one (its handler's SystemExit raised inside a
+            # garbage-collector callback is swallowed: "Exception ignored in _collection_gced"), then SIGKILL.
+            while time.monotonic() < deadline and any(p.poll() is None for p in procs):
+                for p in procs:
+                    if p.poll() is None:
+                        _signal_group(p.pid, signal.SIGTERM)
+                step = time.monotonic() + 5
+                while time.monotonic() < min(step, deadline) and any(p.poll() is None for p in procs):
+                    time.sleep(0.1)
             for p in procs:
                 if p.poll() is None:
-                    _signal_group(p.pid, signal.SIGTERM)
-            step = time.monotonic() + 5
-            while time.monotonic() < min(step, deadline) and any(p.poll() is None for p in procs):
-                time.sleep(0.1)
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait(10)
-        for p in procs + self.killed:  # children that ignored SIGTERM or are still shutting down
-            _signal_group(p.pid, signal.SIGKILL)
-        _wait_groups_gone({p.pid for p in procs + self.killed})
-        if self.redis is not None:
-            self.redis.stop()
+                    p.kill()
+                    p.wait(10)
+            for pgid in groups:  # children that ignored SIGTERM or are still shutting down, task processes
+                _signal_group(pgid, signal.SIGKILL)
+            _wait_groups_gone(groups)
+
+        finally:
+            if self.redis is not None:
+                self.redis.stop()
 
     def api(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
         import urllib.error

@@ -31,7 +31,7 @@ class Snapshot:
         for ti in tis:
             task = ti["task_id"].rsplit(".", 1)[-1]
             stage = next((s for s in snap.stages if s.lower() == task.lower()), None)
-            if stage is not None and ti.get("map_index", -1) >= 0:
+            if stage is not None and ti.get("map_index", -1) >= 0:  # -1: not expanded yet
                 snap.stages[stage][ti.get("state") or "none"] += 1
             elif stage is None:
                 snap.other[task] = ti.get("state") or "waiting"

@@ -18,10 +18,13 @@
 -- with UPDLOCK on the stage row (the latest committed row, not a row version).
 -- An @Etapa the ejecución does not have still gets 50005.
 -- The proceso's figures are recomputed from all its ejecuciones (sp_Recalcular_Proceso)
--- only when this ejecución's own state or end changes (its first attempt, its
--- end, a retry after ERROR): a stage that leaves its fund EN_PROGRESO cannot
--- change them. Recomputing on every call made each stage update O(funds) under
--- the proceso row lock, so the cost per fund grew with the number of funds.
+-- only when this ejecución's derived Estado or FechaFin differs from the stored
+-- one (its end, a retry after ERROR, a later stage ending in a fund already in
+-- ERROR): otherwise the recount would change nothing. Sound because every
+-- other writer of stage rows (sp_Inicializar_Proceso, sp_Revertir_Ejecucion,
+-- sp_Actualizar_Estadisticas_Proceso) ends with a full recount under the
+-- proceso row lock. Recomputing on every call made each stage update O(funds)
+-- under that lock, so the cost per fund grew with the number of funds.
 -- Refuses legacy history (logs.sp_Rechazar_Legado).
 -- Errors: 50003 invalid @Estado; 50004 unknown ID_Ejecucion; 50005 no such
 -- stage; 50040 legacy history; 50049 OK over a stage not EN_PROGRESO.

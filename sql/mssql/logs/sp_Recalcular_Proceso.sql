@@ -15,6 +15,9 @@
 -- comparison is NULL-safe and spelled out (IS DISTINCT FROM needs SQL Server
 -- 2022), and binary on Estado, so a case-only difference counts as a change as
 -- it does in PostgreSQL.
+-- Every writer of logs.Ejecucion_Etapas must end with this recount under the
+-- proceso row lock: sp_Actualizar_Estado_Etapa skips it when its fund's own
+-- state did not change, which is sound only if the figures were right before.
 -- Refuses legacy history (logs.sp_Rechazar_Legado). The guard raises inside
 -- the caller's transaction; XACT_ABORT dooms it and the caller's CATCH rolls
 -- it back.

@@ -16,10 +16,13 @@
 -- whose proceso was closed while it ran does not overwrite that.
 -- Refuses legacy history (logs.sp_Rechazar_Legado).
 -- The proceso's figures are recomputed from all its ejecuciones (sp_Recalcular_Proceso)
--- only when this ejecución's own state or end changes (its first attempt, its
--- end, a retry after ERROR): a stage that leaves its fund EN_PROGRESO cannot
--- change them. Recomputing on every call made each stage update O(funds) under
--- the proceso row lock, so the cost per fund grew with the number of funds.
+-- only when this ejecución's derived Estado or FechaFin differs from the stored
+-- one (its end, a retry after ERROR, a later stage ending in a fund already in
+-- ERROR): otherwise the recount would change nothing. Sound because every
+-- other writer of stage rows (sp_Inicializar_Proceso, sp_Revertir_Ejecucion,
+-- sp_Actualizar_Estadisticas_Proceso) ends with a full recount under the
+-- proceso row lock. Recomputing on every call made each stage update O(funds)
+-- under that lock, so the cost per fund grew with the number of funds.
 -- Returns the ejecución's and the proceso's new states.
 CREATE OR REPLACE FUNCTION logs.sp_Actualizar_Estado_Etapa(
     ID_Ejecucion BIGINT,

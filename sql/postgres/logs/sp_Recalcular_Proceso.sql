@@ -8,6 +8,9 @@
 --              else EN_PROGRESO.
 --   proceso:   EN_PROGRESO while any ejecución is; then ERROR if any failed,
 --              else OK, with FechaFin.
+-- Every writer of logs.Ejecucion_Etapas must end with this recount under the
+-- proceso row lock: sp_Actualizar_Estado_Etapa skips it when its fund's own
+-- state did not change, which is sound only if the figures were right before.
 -- Refuses legacy history (logs.sp_Rechazar_Legado).
 CREATE OR REPLACE FUNCTION logs.sp_Recalcular_Proceso(ID_Proceso BIGINT) RETURNS VOID
 LANGUAGE plpgsql
