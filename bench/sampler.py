@@ -26,17 +26,9 @@ def pss_kib(pid: str) -> int:
 
 
 def group_pss_mib(groups: set[int]) -> float:
-    total = 0
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) in groups:
-            total += pss_kib(proc.name)
-    return total / 1024
+    from fondos.airflow_env import processes
+
+    return sum(pss_kib(str(pid)) for pid, _, _, pgrp in processes() if pgrp in groups) / 1024
 
 
 class Sampler:

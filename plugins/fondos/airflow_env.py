@@ -75,7 +75,7 @@ def tuning(parallelism: int) -> dict[str, str]:
     return {"AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": str(max(16, parallelism))}
 
 
-def _processes() -> list[tuple[int, str, int, int]]:
+def processes() -> list[tuple[int, str, int, int]]:
     """(pid, state, parent pid, process group) of every process."""
     out = []
     for proc in Path("/proc").iterdir():
@@ -93,7 +93,7 @@ def tree_groups(pids: set[int]) -> set[int]:
     """The process groups of these processes and of all their descendants. Airflow 3 puts each task runner in
     a process group of its own (the supervisor signals it with killpg), so a component's group alone misses
     its tasks; read this before killing anything: orphans are re-parented and the tree is lost."""
-    procs = _processes()
+    procs = processes()
     children: dict[int, list[int]] = {}
     group = {}
     for pid, _, ppid, pgrp in procs:
