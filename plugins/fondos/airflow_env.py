@@ -111,14 +111,13 @@ def tree_groups(pids: set[int]) -> set[int]:
 def group_members(pgids: set[int]) -> list[str]:
     """Live processes (not zombies) of these process groups, as 'pid: command'."""
     alive = []
-    for proc in Path("/proc").iterdir():
-        try:
-            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if fields[0] != "Z" and int(fields[2]) in pgids:
-            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            alive.append(f"{proc.name}: {command[:80]}")
+    for pid, state, _, pgrp in processes():
+        if state != "Z" and pgrp in pgids:
+            try:
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:  # gone meanwhile
+                continue
+            alive.append(f"{pid}: {command[:80]}")
     return alive
 
 

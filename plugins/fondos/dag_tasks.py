@@ -58,16 +58,20 @@ def crear_proceso() -> list[dict[str, Any]]:
     return items
 
 
+def _record(context: dict[str, Any], etapa: str, estado: str, mensaje: str) -> None:
+    """Record a stage failure from a callback; a callback must never hide the original failure."""
+    ti = context["ti"]
+    try:
+        proceso.registrar_error_por_indice(run_key(context), ti.map_index, etapa, mensaje, estado=estado)
+    except Exception:
+        log.exception("could not record %s for %s, map index %s", estado, etapa, ti.map_index)
+
+
 def _stage_failure_callback(etapa: str):
     def callback(context: dict[str, Any]) -> None:
-        ti = context["ti"]
         reason = context.get("exception") or "the task was killed or timed out"
-        try:
-            proceso.registrar_error_por_indice(
-                run_key(context), ti.map_index, etapa,
+        _record(context, etapa, "ERROR",
                 f"{etapa} task failed ({reason}); clear this fund's {etapa.lower()} task to run it again")
-        except Exception:  # a callback must never hide the original failure
-            log.exception("could not record ERROR for %s, map index %s", etapa, ti.map_index)
 
     return callback
 
@@ -75,15 +79,10 @@ def _stage_failure_callback(etapa: str):
 def _stage_retry_callback(etapa: str):
     """A failure the task's own code could not record (a timeout is a BaseException): say REINTENTANDO."""
     def callback(context: dict[str, Any]) -> None:
-        ti = context["ti"]
         # No exception: the task process died without reporting (Airflow runs this callback for it anyway).
         reason = context.get("exception") or "the task process died without reporting: SIGKILL, OOM kill or a lost worker"
-        try:
-            proceso.registrar_error_por_indice(
-                run_key(context), ti.map_index, etapa,
-                f"{etapa} try {ti.try_number} failed ({reason}); Airflow retries it", estado="REINTENTANDO")
-        except Exception:  # a callback must never hide the original failure
-            log.exception("could not record REINTENTANDO for %s, map index %s", etapa, ti.map_index)
+        _record(context, etapa, "REINTENTANDO",
+                f"{etapa} try {context['ti'].try_number} failed ({reason}); Airflow retries it")
 
     return callback
 
