@@ -19,7 +19,7 @@ help:
 	@echo "make run    - embedded PostgreSQL up, migrated, pipeline run for FECHA ($(FECHA)) with live progress; EXECUTOR=celery WORKERS=N"
 	@echo "make test   - the whole test suite (lint, parity, unit, database, DAG)"
 	@echo "make psql   - a psql shell on the embedded database"
-	@echo "make lint   - sqlfluff (tsql + postgres), ruff and the T-SQL model check (fondos.tsql_check)"
+	@echo "make lint   - sqlfluff (tsql + postgres), ruff and the T-SQL model check (fondos.db.tsql_check)"
 	@echo "make airflow - Airflow's components (UI on :8080) with this DAG and the embedded database, until Ctrl-C; EXECUTOR=celery WORKERS=N"
 	@echo "make bench  - 50 funds x 2,000 positions through the DAG vs a no-op DAG of the same shape: ratio, funds/hour, JSON + PNG"
 	@echo "make mutate - break each stage formula in turn and show the oracle tests catch it"
@@ -93,7 +93,7 @@ lint: setup
 	$(VENV)/bin/ruff check plugins dags tests bench
 	$(VENV)/bin/sqlfluff lint migrations sql
 	@# The T-SQL model check (an SSDT-like build): tables, columns, procedures, parameters, DECIMAL scales.
-	$(PY) -m fondos.tsql_check
+	$(PY) -m fondos.db.tsql_check
 
 test: setup
 	$(PY) -m pytest

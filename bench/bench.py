@@ -38,11 +38,12 @@ sys.path.insert(0, str(ROOT / "plugins"))
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from fondos import airflow_env, embedded  # noqa: E402
-from fondos.db import database, open_database  # noqa: E402
-from fondos.demo import seed  # noqa: E402
-from fondos.metrics import delta, lock_counters  # noqa: E402
-from fondos.migrate import migrate  # noqa: E402
+from fondos.airflow import local as airflow_env  # noqa: E402
+from fondos.db import embedded  # noqa: E402
+from fondos.db.connection import database, open_database  # noqa: E402
+from fondos.db.migrate import migrate  # noqa: E402
+from fondos.pipeline.demo import seed  # noqa: E402
+from fondos.pipeline.metrics import delta, lock_counters  # noqa: E402
 
 logging.getLogger("fondos").setLevel(logging.WARNING)  # the figures, not every migration and seed line
 
@@ -94,7 +95,7 @@ def run(pgdata: Path) -> int:
 def dag_part() -> int:
     from sampler import Sampler
 
-    from fondos.proceso import cerrar_procesos_en_progreso
+    from fondos.pipeline.proceso import cerrar_procesos_en_progreso
 
     home = Path(tempfile.mkdtemp(prefix="fondos-bench-airflow-"))
     dags = home / "dags"
@@ -166,7 +167,7 @@ def dag_part() -> int:
 
 def database_part() -> int:
     """Database isolation: the same funds on parallel connections vs one after another."""
-    from fondos.proceso import cerrar_procesos_en_progreso
+    from fondos.pipeline.proceso import cerrar_procesos_en_progreso
     from pipeline_helpers import run_all, start
 
     workers = min(DB_N, 16)  # like the Airflow pool: bounded

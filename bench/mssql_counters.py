@@ -41,11 +41,11 @@ def main() -> int:
         raise SystemExit("set FONDOS_TEST_MSSQL_URL to an Airflow connection (URI or JSON) of the fund database")
     os.environ["AIRFLOW_CONN_FONDOS_OWNER"] = url
     os.environ["AIRFLOW_CONN_FONDOS_DB"] = os.environ.get("FONDOS_TEST_MSSQL_PIPELINE_URL") or url
-    from fondos.db import database
-    from fondos.demo import seed
-    from fondos.metrics import delta, lock_counters
-    from fondos.migrate import migrate
-    from fondos.proceso import cerrar_procesos_en_progreso
+    from fondos.db.connection import database
+    from fondos.db.migrate import migrate
+    from fondos.pipeline.demo import seed
+    from fondos.pipeline.metrics import delta, lock_counters
+    from fondos.pipeline.proceso import cerrar_procesos_en_progreso
     from pipeline_helpers import run_all, start
 
     fecha = date(2026, 3, 13)

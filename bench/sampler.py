@@ -26,7 +26,7 @@ def pss_kib(pid: str) -> int:
 
 
 def group_pss_mib(groups: set[int]) -> float:
-    from fondos.airflow_env import processes
+    from fondos.airflow.local import processes
 
     return sum(pss_kib(str(pid)) for pid, _, _, pgrp in processes() if pgrp in groups) / 1024
 

@@ -28,10 +28,10 @@ from datetime import datetime
 
 from airflow.sdk import CronTriggerTimetable, Param, dag, task_group
 
-from fondos import dag_tasks
-from fondos.fechas import FECHA_SCHEMA
+from fondos.airflow import dag_tasks
+from fondos.pipeline.fechas import FECHA_SCHEMA
+from fondos.pipeline.stages import STAGES, stage_order
 from fondos.settings import SCHEDULE, TIMEZONE
-from fondos.stages import STAGES, stage_order
 
 
 @dag(

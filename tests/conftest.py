@@ -31,7 +31,7 @@ CONN_ENV = "AIRFLOW_CONN_FONDOS_DB"
 @pytest.fixture(scope="session")
 def pg_server() -> dict:
     """The embedded server (started once, stopped at the end of the session)."""
-    from fondos import embedded
+    from fondos.db import embedded
 
     return embedded.start(Path(os.environ["FONDOS_PGDATA"]), keep_running=False)
 
@@ -83,7 +83,7 @@ class Backend:
             admin.close()
 
     def _admin_raw(self):
-        from fondos.db import open_database
+        from fondos.db.connection import open_database
 
         previous = os.environ.get(CONN_ENV)
         os.environ[CONN_ENV] = self._admin_env()
@@ -149,8 +149,8 @@ def fresh_pg_db(pg_backend, monkeypatch):
 @pytest.fixture
 def db(fresh_db):
     """A connection to a fresh, fully migrated database."""
-    from fondos.db import open_database
-    from fondos.migrate import migrate
+    from fondos.db.connection import open_database
+    from fondos.db.migrate import migrate
 
     database = open_database()
     migrate(database)
@@ -179,7 +179,7 @@ def airflow_pg_template(pg_server):
     import subprocess
     import sys
 
-    from fondos import embedded
+    from fondos.db import embedded
 
     conn = embedded.create_database(f"airflow_tpl_{uuid.uuid4().hex[:8]}", server=pg_server)
     env = dict(os.environ, AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=embedded.sqlalchemy_url(conn))
@@ -192,7 +192,7 @@ def airflow_pg_template(pg_server):
 @pytest.fixture
 def airflow_pg_metadata(pg_server, airflow_pg_template):
     """Airflow's metadata for one end-to-end test: a PostgreSQL database copied from the migrated template."""
-    from fondos import embedded
+    from fondos.db import embedded
 
     conn = embedded.create_database(f"af_{uuid.uuid4().hex[:12]}", template=airflow_pg_template,
                                     server=pg_server)

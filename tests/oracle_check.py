@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import oracle
-from fondos.db import Database
+from fondos.db.connection import Database
 
 
 def fuentes(db: Database, id_fund: int, fecha: date) -> oracle.Fuentes:

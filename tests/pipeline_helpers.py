@@ -5,8 +5,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
-from fondos import proceso
-from fondos.db import Database, database
+from fondos.db.connection import Database, database
+from fondos.pipeline import proceso
 
 FECHA = date(2026, 3, 13)  # a Friday
 STAGING_FINAL = ["staging.IPA_Final", "staging.CAPM_Final", "staging.PNL_Final", "staging.Derivados_Final",
@@ -21,7 +21,7 @@ ALL_ROW_TABLES = [
 
 
 def seed(n_funds: int, positions: int, fecha: date = FECHA) -> None:
-    from fondos.demo import seed as demo_seed
+    from fondos.pipeline.demo import seed as demo_seed
 
     with database() as db:
         demo_seed(db, fecha, n_funds, positions)

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from fondos.db import open_database
-from fondos.legacy import PreflightError
-from fondos.migrate import migrate, status
+from fondos.db.connection import open_database
+from fondos.db.legacy import PreflightError
+from fondos.db.migrate import migrate, status
+from fondos.db.tsql import split_batches
 from fondos.settings import MIGRATIONS_DIR
-from fondos.tsql import split_batches
 from legacy_data import LEGACY_RUNS, data_fingerprints, insert_legacy_history, table_fingerprint
 
 

@@ -12,11 +12,11 @@ from datetime import date, timedelta
 
 import pytest
 
-from fondos import proceso
-from fondos.db import database
+from fondos.db.connection import database
 from fondos.errors import DataError, InvalidInput
-from fondos.metrics import delta, lock_counters
-from fondos.stages import STAGES, stage_order
+from fondos.pipeline import proceso
+from fondos.pipeline.metrics import delta, lock_counters
+from fondos.pipeline.stages import STAGES, stage_order
 from pipeline_helpers import (
     ALL_ROW_TABLES,
     FECHA,
@@ -127,7 +127,7 @@ def test_a_date_without_source_data_is_refused_up_front_naming_the_feed(conn):
 def test_funds_without_source_data_are_listed_at_once_and_the_rest_proceed(conn, caplog):
     seed(3, 5)
     _remove_positions(conn, "LAFID002")
-    with caplog.at_level(logging.WARNING, logger="fondos.proceso"):
+    with caplog.at_level(logging.WARNING, logger="fondos.pipeline.proceso"):
         items = start("partial-data")
     assert len(items) == 3
     assert ("1 of 3 funds lack source data for 2026-03-13 and will fail:\n  fund 102 "
@@ -288,7 +288,7 @@ def test_closing_marks_a_killed_stage_as_error(conn):
     items = start("killed")
     proceso.ejecutar_fondo(items[0])
     with database(autocommit=True) as db:  # fund 2's IPA task died right after recording EN_PROGRESO
-        from fondos.calls import call
+        from fondos.db.calls import call
 
         call(db, "logs.sp_Actualizar_Estado_Etapa",
              {"ID_Ejecucion": items[1]["id_ejecucion"], "Etapa": "IPA", "Estado": "EN_PROGRESO"})
@@ -311,7 +311,7 @@ def test_cli_cerrar_exits_non_zero_when_it_closes_the_proceso_as_error(conn, cap
     items = start("cli-cerrar")
     proceso.ejecutar_fondo(items[0])
     with database(autocommit=True) as db:  # the second fund's IPA task died after it started
-        from fondos.calls import call
+        from fondos.db.calls import call
 
         call(db, "logs.sp_Actualizar_Estado_Etapa",
              {"ID_Ejecucion": items[1]["id_ejecucion"], "Etapa": "IPA", "Estado": "EN_PROGRESO"})
@@ -328,7 +328,7 @@ def test_never_run_stages_get_the_same_state_after_a_kill_and_after_a_data_failu
     data_failure = proceso.ejecutar_fondo(items[0])  # IPA fails on data, the rest never run
     assert data_failure["IPA"] == "ERROR"
     with database(autocommit=True) as db:  # the other fund's IPA task is SIGKILLed after it started
-        from fondos.calls import call
+        from fondos.db.calls import call
 
         call(db, "logs.sp_Actualizar_Estado_Etapa",
              {"ID_Ejecucion": items[1]["id_ejecucion"], "Etapa": "IPA", "Estado": "EN_PROGRESO"})
@@ -342,7 +342,7 @@ def test_an_attempt_that_finds_its_stage_in_progress_records_the_interrupted_one
     seed(1, 10)
     item = start("interrupted")[0]
     with database(autocommit=True) as db:  # attempt 1 started, then its task was killed
-        from fondos.calls import call
+        from fondos.db.calls import call
 
         call(db, "logs.sp_Actualizar_Estado_Etapa",
              {"ID_Ejecucion": item["id_ejecucion"], "Etapa": "IPA", "Estado": "EN_PROGRESO"})
@@ -413,7 +413,7 @@ def test_fifty_funds_in_parallel_no_deadlocks_and_same_rows_as_alone(conn, caplo
     seed(50, 2000)
     items = start("isolation-parallel")
     before = lock_counters(conn)
-    with caplog.at_level(logging.WARNING, logger="fondos.calls"):
+    with caplog.at_level(logging.WARNING, logger="fondos.db.calls"):
         outcomes = run_all(items, workers=50)
     counters = delta(before, lock_counters(conn))
     assert all(set(o.values()) <= {"OK", "OMITIDO"} for o in outcomes.values()), outcomes

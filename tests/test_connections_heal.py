@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from fondos.db import database
+from fondos.db.connection import database
 from pipeline_helpers import fund_fingerprints, proceso_row, run_all, seed, start
 
 FUNDS = 4
@@ -32,7 +32,7 @@ def _terminator(stop: threading.Event, killed: list[int], rounds: int, every_s: 
 
 
 def test_dropped_connections_are_reopened_and_the_run_ends_ok_with_identical_rows(fresh_pg_db, caplog):
-    from fondos.migrate import migrate
+    from fondos.db.migrate import migrate
 
     with database() as m:
         migrate(m)
@@ -45,7 +45,7 @@ def test_dropped_connections_are_reopened_and_the_run_ends_ok_with_identical_row
     stormy = start("disturbed")  # the first proceso is OK, so the same date may run again
     stop, killed = threading.Event(), []
     killer = threading.Thread(target=_terminator, args=(stop, killed, 40, 0.05))
-    with caplog.at_level(logging.WARNING, logger="fondos.calls"):
+    with caplog.at_level(logging.WARNING, logger="fondos.db.calls"):
         killer.start()
         try:
             outcome = run_all(stormy, workers=FUNDS)

@@ -12,9 +12,9 @@ import pytest
 
 from conftest import fresh_dag
 from fondos.errors import InvalidInput
-from fondos.fechas import parse_fecha, previous_business_day
+from fondos.pipeline.fechas import parse_fecha, previous_business_day
+from fondos.pipeline.stages import STAGES, stage_order
 from fondos.settings import POOL
-from fondos.stages import STAGES, stage_order
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -91,7 +91,7 @@ def test_previous_business_day():
 
 
 def test_fecha_resolution_for_scheduled_and_manual_runs():
-    from fondos.dag_tasks import resolve_fecha
+    from fondos.airflow.dag_tasks import resolve_fecha
 
     # scheduled Monday 06:00 Santiago (09:00 UTC): the previous business day, Friday
     run = SimpleNamespace(run_after=datetime(2026, 3, 16, 9, 0, tzinfo=UTC))
@@ -109,8 +109,8 @@ def test_fecha_resolution_for_scheduled_and_manual_runs():
 
 @pytest.fixture
 def fund_db(fresh_pg_db, airflow_metadata):
-    from fondos.db import database, open_database
-    from fondos.migrate import migrate
+    from fondos.db.connection import database, open_database
+    from fondos.db.migrate import migrate
 
     db = open_database()
     migrate(db)
@@ -155,8 +155,8 @@ def test_dag_run_with_one_failing_fund(fund_db):
     assert "source.Geneva_Posiciones" in err["mensaje"] and "LAFID002" in err["mensaje"]
 
     # the run's final error names the failed fund, its stage and the reason, and what to do
-    from fondos.dag_tasks import failure_message
-    from fondos.proceso import resumen_fondos
+    from fondos.airflow.dag_tasks import failure_message
+    from fondos.pipeline.proceso import resumen_fondos
 
     message = failure_message(dict(p, fondos=resumen_fondos(fund_db, p["id_proceso"])))
     assert message.startswith(f"proceso {p['id_proceso']} for 2026-03-13: 1 of 3 funds failed. fund 102 (")
@@ -223,7 +223,7 @@ def test_failure_callback_records_error_when_airflow_times_the_stage_out(fund_db
     import subprocess
     import sys
 
-    from fondos.db import open_database
+    from fondos.db.connection import open_database
     from pipeline_helpers import seed
 
     seed(2, 5)
@@ -251,6 +251,6 @@ def test_failure_callback_records_error_when_airflow_times_the_stage_out(fund_db
 
 
 def database_autocommit():
-    from fondos.db import database
+    from fondos.db.connection import database
 
     return database(autocommit=True)

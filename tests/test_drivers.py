@@ -13,8 +13,8 @@ import pymssql
 import pyodbc
 import pytest
 
-from fondos.calls import call_sql, database_message, is_transient
-from fondos.db import Database, odbc_connection_string
+from fondos.db.calls import call_sql, database_message, is_transient
+from fondos.db.connection import Database, odbc_connection_string
 
 
 def _db(driver: str, dialect: str = "mssql") -> Database:
@@ -62,7 +62,7 @@ def test_parameters_reach_the_cursor_bound_and_in_order():
         def cursor(self):
             return Cursor()
 
-    from fondos.calls import call
+    from fondos.db.calls import call
 
     db = Database(Conn(), "mssql", "pyodbc")
     call(db, "logs.sp_Actualizar_Estado_Etapa",
@@ -152,7 +152,7 @@ def test_odbc_connection_string(monkeypatch):
 def test_deadlock_victim_is_retried_with_backoff_and_each_retry_logged(monkeypatch, caplog):
     import logging
 
-    from fondos import calls
+    from fondos.db import calls
 
     monkeypatch.setattr(calls, "BASE_DELAY_S", 0.001)
     attempts = []
@@ -182,7 +182,7 @@ def test_deadlock_victim_is_retried_with_backoff_and_each_retry_logged(monkeypat
             pass
 
     db = Database(Conn(), "mssql", "pymssql")
-    with caplog.at_level(logging.WARNING, logger="fondos.calls"):
+    with caplog.at_level(logging.WARNING, logger="fondos.db.calls"):
         rows = calls.call(db, "staging.IPA_02_ValorizarPosiciones_v2", {"ID_Ejecucion": 7, "FechaReporte": date(2026, 3, 13),
                                                                           "ID_Fund": 101})
     assert rows == [{"filas": 42}]
@@ -192,7 +192,7 @@ def test_deadlock_victim_is_retried_with_backoff_and_each_retry_logged(monkeypat
 
 
 def test_data_error_is_not_retried():
-    from fondos import calls
+    from fondos.db import calls
     from fondos.errors import DataError
 
     attempts = []
@@ -223,7 +223,7 @@ def test_data_error_is_not_retried():
     (pyodbc.ProgrammingError("42000", "[42000] missing source data (50030) (SQLExecDirectW)"), False),
 ])
 def test_lost_connections_are_told_apart_from_other_errors(exc, lost):
-    from fondos.calls import connection_lost
+    from fondos.db.calls import connection_lost
 
     assert connection_lost(exc) is lost
     assert is_transient(exc) is (lost or _mssql_deadlock(exc))
@@ -236,7 +236,7 @@ def _mssql_deadlock(exc) -> bool:
 def test_postgres_connection_errors_by_sqlstate():
     import psycopg.errors as e
 
-    from fondos.calls import connection_lost
+    from fondos.db.calls import connection_lost
 
     assert connection_lost(e.AdminShutdown("terminating connection due to administrator command"))
     assert connection_lost(e.ConnectionFailure("connection failure"))
@@ -245,7 +245,7 @@ def test_postgres_connection_errors_by_sqlstate():
 
 def test_bootstrap_sets_the_password_of_an_existing_login_bound_never_formatted():
     """Rotating the pipeline password and bootstrapping again must reach the server (ALTER LOGIN)."""
-    from fondos.mssql_bootstrap import create_database_and_login
+    from fondos.db.mssql_bootstrap import create_database_and_login
 
     sent = []
 

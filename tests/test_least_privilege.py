@@ -11,9 +11,9 @@ import uuid
 import psycopg.errors
 import pytest
 
-from fondos import proceso
-from fondos.db import database, open_database
-from fondos.migrate import migrate
+from fondos.db.connection import database, open_database
+from fondos.db.migrate import migrate
+from fondos.pipeline import proceso
 from pipeline_helpers import seed, start
 
 CONN = "AIRFLOW_CONN_FONDOS_DB"

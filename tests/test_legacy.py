@@ -9,14 +9,15 @@ from datetime import date, datetime
 import legacy_messy as messy
 import pytest
 
-from fondos import cli, proceso
-from fondos.calls import call
-from fondos.db import database, open_database
-from fondos.demo import NotDemoData
-from fondos.demo import seed as demo_seed
+from fondos import cli
+from fondos.db.calls import call
+from fondos.db.connection import database, open_database
+from fondos.db.legacy import PreflightError, canonical_estado
+from fondos.db.migrate import MigrationError, migrate, status
 from fondos.errors import DataError
-from fondos.legacy import PreflightError, canonical_estado
-from fondos.migrate import MigrationError, migrate, status
+from fondos.pipeline import proceso
+from fondos.pipeline.demo import NotDemoData
+from fondos.pipeline.demo import seed as demo_seed
 from legacy_data import data_fingerprints, table_fingerprint
 from pipeline_helpers import FECHA, run_all, start
 

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from fondos import migrate as runner
-from fondos.db import open_database
-from fondos.migrate import MigrationError, discover, migrate, status
+from fondos.db import migrate as runner
+from fondos.db.connection import open_database
+from fondos.db.migrate import MigrationError, discover, migrate, status
 from fondos.settings import MIGRATIONS_DIR, SQL_DIR
 
 ROOT = MIGRATIONS_DIR.parent
@@ -214,7 +214,7 @@ def test_history_columns_are_spelled_as_declared_for_case_sensitive_collations()
     import inspect
     import re
 
-    from fondos import migrate as runner
+    from fondos.db import migrate as runner
 
     declared = re.findall(r"^\s{4}(\w+) [A-Z]", runner.HISTORY_DDL["mssql"], re.M)
     assert declared == ["Nombre", "Tipo", "Checksum", "Aplicado", "Duracion_ms"]
@@ -260,8 +260,8 @@ def test_commit_each_statement_migration_keeps_what_ran_and_finishes_when_run_ag
 
 def test_tsql_017_commits_each_batch_and_every_batch_is_idempotent():
     """SQL Server cannot run here: 017's 19 clustered-index rebuilds must not share one transaction."""
-    from fondos.migrate import COMMIT_EACH
-    from fondos.tsql import split_batches
+    from fondos.db.migrate import COMMIT_EACH
+    from fondos.db.tsql import split_batches
 
     text = (MIGRATIONS_DIR / "mssql" / "017_CLUSTER_EXTRACT_STAGING_BY_EJECUCION.sql").read_text()
     assert COMMIT_EACH.search(text)

@@ -13,8 +13,8 @@ from decimal import ROUND_HALF_UP, Decimal, getcontext
 
 import pytest
 
-from fondos import proceso
-from fondos.db import database
+from fondos.db.connection import database
+from fondos.pipeline import proceso
 from pipeline_helpers import FECHA, start
 
 getcontext().prec = 60

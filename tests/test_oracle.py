@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import pytest
 
-from fondos.db import database
+from fondos.db.connection import database
 from oracle_check import differences, expected, fuentes
 from pipeline_helpers import FECHA, run_all, seed, start
 

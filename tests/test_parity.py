@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fondos.db import open_database
-from fondos.migrate import migrate
+from fondos.db.connection import open_database
+from fondos.db.migrate import migrate
 from schema_parity import pg_routines, pg_tables, pg_views, tsql_procedures, tsql_tables, tsql_views
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fondos.progress import Snapshot
+from fondos.pipeline.progress import Snapshot
 
 
 def _ti(task: str, index: int, state: str | None) -> dict:

@@ -9,11 +9,12 @@ from datetime import timedelta
 
 import pytest
 
-from fondos import cli, proceso
-from fondos.calls import call
-from fondos.db import database
+from fondos import cli
+from fondos.db.calls import call
+from fondos.db.connection import database
 from fondos.errors import DataError
-from fondos.stages import STAGES
+from fondos.pipeline import proceso
+from fondos.pipeline.stages import STAGES
 from legacy_data import table_fingerprint
 from pipeline_helpers import ALL_ROW_TABLES, FECHA, run_all, seed, start
 
@@ -67,7 +68,7 @@ def test_every_demo_fund_with_a_custodian_shows_exactly_its_three_breaks(conn):
 
 def test_extract_and_staging_are_keyed_by_ejecucion_and_steps_avoid_nested_loops(fresh_pg_db):
     """PostgreSQL: 017's indexes lead with ID_Ejecucion on all 19 tables; every step runs with enable_nestloop off."""
-    from fondos.migrate import migrate
+    from fondos.db.migrate import migrate
 
     with database() as m:
         migrate(m)
@@ -115,7 +116,7 @@ def test_cli_eliminar_deletes_one_proceso_and_says_how_many_rows(conn, capsys):
 
 
 def test_the_summary_an_operator_reads_names_each_failure_and_note(conn):
-    from fondos.report import format_proceso
+    from fondos.pipeline.report import format_proceso
 
     seed(3, 5)
     items = start("summary")

@@ -8,17 +8,17 @@ import threading
 
 import pytest
 
-from fondos import calls
-from fondos.calls import call
-from fondos.db import database, open_database
+from fondos.db import calls
+from fondos.db.calls import call
+from fondos.db.connection import database, open_database
 from fondos.errors import TransientDatabaseError
-from fondos.stages import STAGES
+from fondos.pipeline.stages import STAGES
 from pipeline_helpers import FECHA, run_all, seed, start
 
 
 @pytest.fixture
 def valued_fund(fresh_pg_db):
-    from fondos.migrate import migrate
+    from fondos.db.migrate import migrate
 
     with database() as m:
         migrate(m)
@@ -53,7 +53,7 @@ def test_a_lock_timeout_is_retried_once_then_the_step_succeeds(valued_fund, capl
 
     monkeypatch.setattr(calls.time, "sleep", sleep)
     try:
-        with caplog.at_level(logging.WARNING, logger="fondos.calls"), database(autocommit=True) as db:
+        with caplog.at_level(logging.WARNING, logger="fondos.db.calls"), database(autocommit=True) as db:
             rows = call(db, procedure, params)
     finally:
         holder.close()
@@ -69,7 +69,7 @@ def test_a_lock_held_past_every_attempt_ends_in_the_final_error(valued_fund, cap
     monkeypatch.setattr(calls, "MAX_DELAY_S", 0.05)
     holder = _hold_rows(item, None)
     try:
-        with caplog.at_level(logging.WARNING, logger="fondos.calls"), database(autocommit=True) as db, \
+        with caplog.at_level(logging.WARNING, logger="fondos.db.calls"), database(autocommit=True) as db, \
                 pytest.raises(TransientDatabaseError, match="still failing after 5 attempts: canceling statement"):
             call(db, procedure, params)
     finally:
@@ -107,7 +107,7 @@ def test_a_stage_lock_held_for_300_s_is_handed_to_airflow_not_retried_in_the_cal
         def close(self):
             pass
 
-    from fondos.db import Database
+    from fondos.db.connection import Database
 
     db = Database(type("C", (), {"cursor": lambda self: Cursor(), "rollback": lambda self: None})(), "mssql", "pymssql")
     with pytest.raises(TransientDatabaseError, match="held its lock for 300 s"):

@@ -9,11 +9,11 @@ from datetime import timedelta
 
 import pytest
 
-from fondos.calls import call
-from fondos.db import database, open_database
-from fondos.demo import seed as demo_seed
+from fondos.db.calls import call
+from fondos.db.connection import database, open_database
+from fondos.pipeline.demo import seed as demo_seed
+from fondos.pipeline.stages import STAGES
 from fondos.settings import SQL_DIR
-from fondos.stages import STAGES
 from pipeline_helpers import ALL_ROW_TABLES, FECHA, fund_fingerprints, run_all, seed, start
 
 
@@ -68,7 +68,7 @@ def test_the_same_step_twice_at_once_writes_its_rows_once(conn):
 
 def test_a_second_call_waits_for_the_first_to_commit(fresh_pg_db):
     """PostgreSQL: the step blocks on the (stage, ejecución) advisory lock held by another transaction."""
-    from fondos.migrate import migrate
+    from fondos.db.migrate import migrate
 
     with database() as m:
         migrate(m)
@@ -183,9 +183,9 @@ def test_fewer_demo_funds_deactivate_the_rest(conn):
 def test_a_failed_attempt_with_a_retry_left_says_reintentando_with_its_error(fresh_pg_db):
     """PostgreSQL: a lock held past every in-call retry (lock_timeout 1 s) fails the attempt for a
     non-data reason; with a retry left the stage says REINTENTANDO and why, and the next attempt notes it."""
-    from fondos import proceso
+    from fondos.db.migrate import migrate
     from fondos.errors import TransientDatabaseError
-    from fondos.migrate import migrate
+    from fondos.pipeline import proceso
 
     with database() as m:
         migrate(m)

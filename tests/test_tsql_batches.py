@@ -1,6 +1,6 @@
 """Unit tests of the T-SQL batch splitter (pure logic)."""
 
-from fondos.tsql import split_batches
+from fondos.db.tsql import split_batches
 
 
 def sqls(script):

@@ -11,8 +11,8 @@ from datetime import datetime
 
 from airflow.sdk import dag, get_current_context, task, task_group
 
+from fondos.pipeline.stages import STAGES, stage_order
 from fondos.settings import POOL
-from fondos.stages import STAGES, stage_order
 
 N = int(os.environ.get("FONDOS_BENCH_FONDOS", "50"))
 

@@ -21,7 +21,7 @@ import logging
 import os
 import sys
 
-from fondos import embedded
+from fondos.db import embedded
 from fondos.settings import CONN_ID
 
 
@@ -43,8 +43,8 @@ def _cmd_db_url(args) -> int:
 
 
 def _cmd_db_status(args) -> int:
-    from fondos.db import database
-    from fondos.migrate import status
+    from fondos.db.connection import database
+    from fondos.db.migrate import status
 
     embedded.ensure_connection()
     with database() as db:
@@ -64,8 +64,8 @@ def _cmd_db_status(args) -> int:
 
 
 def _cmd_db_migrate(args) -> int:
-    from fondos.db import database
-    from fondos.migrate import migrate, status
+    from fondos.db.connection import database
+    from fondos.db.migrate import migrate, status
 
     embedded.ensure_connection()
     with database() as db:
@@ -79,7 +79,7 @@ def _cmd_db_migrate(args) -> int:
 
 
 def _cmd_db_bootstrap_mssql(args) -> int:
-    from fondos.mssql_bootstrap import bootstrap
+    from fondos.db.mssql_bootstrap import bootstrap
 
     password = os.environ.get(args.password_env)
     if not password:
@@ -92,7 +92,7 @@ def _cmd_db_bootstrap_mssql(args) -> int:
 
 def _fecha(value: str):
     from fondos.errors import InvalidInput
-    from fondos.fechas import parse_fecha
+    from fondos.pipeline.fechas import parse_fecha
 
     try:
         return parse_fecha(value)
@@ -101,8 +101,8 @@ def _fecha(value: str):
 
 
 def _cmd_demo_seed(args) -> int:
-    from fondos.db import database
-    from fondos.demo import seed
+    from fondos.db.connection import database
+    from fondos.pipeline.demo import seed
 
     embedded.ensure_connection()
     with database() as db:
@@ -121,9 +121,9 @@ def _proceso_id(db, args) -> int:
 
 
 def _cmd_proceso_estado(args) -> int:
-    from fondos.db import database
-    from fondos.proceso import resumen_fondos
-    from fondos.report import format_proceso
+    from fondos.db.connection import database
+    from fondos.pipeline.proceso import resumen_fondos
+    from fondos.pipeline.report import format_proceso
 
     embedded.ensure_connection()
     with database(autocommit=True) as db:
@@ -137,8 +137,8 @@ def _cmd_proceso_estado(args) -> int:
 
 
 def _cmd_proceso_cerrar(args) -> int:
-    from fondos.proceso import cerrar_proceso
-    from fondos.report import format_proceso
+    from fondos.pipeline.proceso import cerrar_proceso
+    from fondos.pipeline.report import format_proceso
 
     embedded.ensure_connection()
     proceso = cerrar_proceso(args.id)
@@ -147,7 +147,7 @@ def _cmd_proceso_cerrar(args) -> int:
 
 
 def _cmd_proceso_revertir(args) -> int:
-    from fondos.proceso import revertir_ejecucion
+    from fondos.pipeline.proceso import revertir_ejecucion
 
     embedded.ensure_connection()
     print(f"ejecución {args.ejecucion}: {revertir_ejecucion(args.ejecucion)} rows deleted, stages back to PENDIENTE")
@@ -155,7 +155,7 @@ def _cmd_proceso_revertir(args) -> int:
 
 
 def _cmd_proceso_eliminar(args) -> int:
-    from fondos.proceso import eliminar_proceso
+    from fondos.pipeline.proceso import eliminar_proceso
 
     embedded.ensure_connection()
     print(f"proceso {args.id}: deleted with its ejecuciones and {eliminar_proceso(args.id)} extract/staging rows")
@@ -166,10 +166,10 @@ def _cmd_run(args) -> int:
     """make run: database ready, demo data, the real DAG end to end, then the summary."""
     import time
 
-    from fondos import airflow_env
-    from fondos.db import database
-    from fondos.migrate import migrate
-    from fondos.progress import follow
+    from fondos.airflow import local as airflow_env
+    from fondos.db.connection import database
+    from fondos.db.migrate import migrate
+    from fondos.pipeline.progress import follow
     from fondos.settings import PROJECT_ROOT
 
     started = time.monotonic()
@@ -177,7 +177,7 @@ def _cmd_run(args) -> int:
     with database() as db:
         migrate(db)
         if not args.sin_demo:
-            from fondos.demo import seed
+            from fondos.pipeline.demo import seed
 
             seed(db, args.fecha, args.fondos, args.posiciones)
             print(f"demo data: {args.fondos} funds x {args.posiciones} positions for {args.fecha}")
@@ -212,7 +212,7 @@ def _cmd_airflow(args) -> int:
     import signal
     import time
 
-    from fondos import airflow_env
+    from fondos.airflow import local as airflow_env
     from fondos.settings import PROJECT_ROOT
 
     fund_db = embedded.ensure_connection()

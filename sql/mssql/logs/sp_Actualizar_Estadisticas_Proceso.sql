@@ -7,7 +7,7 @@
 -- marked ERROR (they never ran). Stages PENDIENTE behind a failed stage stay
 -- PENDIENTE on every path: they never ran because of it. The Airflow task
 -- closing the proceso first reconciles with Airflow's own task states
--- (fondos.proceso.reconciliar), so its messages say "killed on try N".
+-- (fondos.pipeline.proceso.reconciliar), so its messages say "killed on try N".
 -- Refuses legacy history (logs.sp_Rechazar_Legado): its figures are the legacy
 -- backend's and are never recomputed.
 -- Parameters: @ID_Proceso; @Cerrar (0 = recompute only, 1 = close).

@@ -29,14 +29,14 @@
 --   50043  the lock was not granted: held by another call for 300 s
 --          (@LockTimeout, the PostgreSQL twin's message), or the request was
 --          cancelled (-2) or refused (-999). Nothing was written. The
---          caller treats it as transient: fondos.calls raises it as a
+--          caller treats it as transient: fondos.db.calls raises it as a
 --          transient error without retrying in the call (the other call will
 --          end), and Airflow retries the task.
 --   50044  called outside a transaction, with a NULL ID_Ejecucion or an
 --          unknown stage: a bug in the caller.
 --   50046  this request was chosen as a deadlock victim (sp_getapplock
 --          returns -3 instead of raising 1205). Worth retrying, as PostgreSQL's
---          deadlock_detected is; fondos.calls retries it.
+--          deadlock_detected is; fondos.db.calls retries it.
 -- Who holds it: sys.dm_tran_locks rows with resource_type = 'APPLICATION'
 -- (resource_description shows the name, possibly cut, and a hash; status
 -- WAIT for the waiting call), their request_session_id joined to

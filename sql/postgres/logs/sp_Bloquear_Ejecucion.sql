@@ -6,7 +6,7 @@
 -- an operator running a step by hand -- never interleave their
 -- delete-and-insert: the second waits for the first to end. After 300 s it
 -- gives up with a message saying why (the step fails cleanly, nothing written),
--- as SQLSTATE FL001, which fondos.calls treats as transient: Airflow retries the
+-- as SQLSTATE FL001, which fondos.db.calls treats as transient: Airflow retries the
 -- task (no in-call retry: another 300 s wait would not help).
 -- Parameters: ID_Ejecucion; Etapa (IPA, CAPM, PNL, Derivados, UBS).
 CREATE OR REPLACE FUNCTION logs.sp_Bloquear_Ejecucion(ID_Ejecucion BIGINT, Etapa VARCHAR) RETURNS VOID

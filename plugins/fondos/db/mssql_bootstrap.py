@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from fondos.db import Database, open_database
+from fondos.db.connection import Database, open_database
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 
@@ -70,7 +70,7 @@ def add_pipeline_user(owner: Database, login: str) -> None:
 
 
 def bootstrap(admin_conn_id: str, owner_conn_id: str, database: str, login: str, password: str) -> list[str]:
-    from fondos.migrate import migrate
+    from fondos.db.migrate import migrate
 
     admin = open_database(admin_conn_id)
     try:

@@ -11,7 +11,7 @@ batches) each commit on their own (see COMMIT_EACH). The checksum of
 every applied migration is compared before anything runs: an edited applied
 migration stops the runner (write a new migration instead). A database lock
 (`sp_getapplock` / `pg_advisory_lock`) keeps two runners from migrating at
-once. T-SQL files are split on `GO` lines (see `fondos.tsql`).
+once. T-SQL files are split on `GO` lines (see `fondos.db.tsql`).
 
 Why not a library: yoyo, dbmate, sqitch and pyway either lack SQL Server or
 do not understand `GO` batches, and Alembic wants Python migrations; the two
@@ -27,10 +27,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from fondos import legacy
-from fondos.db import Database
+from fondos.db import legacy
+from fondos.db.connection import Database
+from fondos.db.tsql import split_batches
 from fondos.settings import MIGRATIONS_DIR, SQL_DIR
-from fondos.tsql import split_batches
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fondos.stages import stage_order
+from fondos.pipeline.stages import stage_order
 
 _SHORT = {"OK": "OK", "ERROR": "ERROR", "OMITIDO": "-", "PENDIENTE": "pend", "EN_PROGRESO": "run",
           "REINTENTANDO": "retry"}

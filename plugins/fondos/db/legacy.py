@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from fondos.db import Database
+from fondos.db.connection import Database
 
 log = logging.getLogger(__name__)
 

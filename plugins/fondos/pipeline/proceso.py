@@ -17,11 +17,11 @@ import logging
 from datetime import date
 from typing import Any
 
-from fondos.calls import call
-from fondos.db import Database, database
+from fondos.db.calls import call
+from fondos.db.connection import Database, database
 from fondos.errors import DataError, InvalidInput
+from fondos.pipeline.stages import STAGES
 from fondos.settings import CONN_ID
-from fondos.stages import STAGES
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ def reconciliar(db: Database, id_proceso: int, airflow: dict[tuple[str, int], st
     or unrun stage stays PENDIENTE, whatever the failure was. Returns what it
     recorded, one line per stage.
     """
-    from fondos.stages import stage_order
+    from fondos.pipeline.stages import stage_order
 
     fondos = resumen_fondos(db, id_proceso)
     hechos = []
@@ -220,7 +220,7 @@ def eliminar_proceso(id_proceso: int, conn_id: str = CONN_ID) -> int:
 def ejecutar_fondo(item: dict[str, Any], conn_id: str = CONN_ID) -> dict[str, str]:
     """Run every stage of one fund in catalog order, as the DAG's task group would:
     a stage whose upstream failed does not run (it stays PENDIENTE). Returns stage -> outcome."""
-    from fondos.stages import stage_order
+    from fondos.pipeline.stages import stage_order
 
     outcome: dict[str, str] = {}
     for name in stage_order():

@@ -13,9 +13,9 @@ from typing import Any
 from airflow.sdk import get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from fondos import proceso
 from fondos.errors import DataError, InvalidInput
-from fondos.fechas import parse_fecha, previous_business_day
+from fondos.pipeline import proceso
+from fondos.pipeline.fechas import parse_fecha, previous_business_day
 from fondos.settings import POOL, RETRY_DELAY_S, STAGE_TIMEOUT_S, TIMEZONE
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ def airflow_stage_states(context: dict[str, Any]) -> dict[tuple[str, int], str]:
     Read through the Task SDK (the execution API), so the database can be told
     what Airflow knows and the task never could: that it was killed.
     """
-    from fondos.stages import STAGES
+    from fondos.pipeline.stages import STAGES
 
     by_task = {f"{GROUP_ID}.{name.lower()}": name for name in STAGES}
     ti = context["ti"]
@@ -147,7 +147,7 @@ def airflow_stage_states(context: dict[str, Any]) -> dict[tuple[str, int], str]:
 @task(task_id="cerrar_proceso", trigger_rule="all_done", retries=2, retry_delay=timedelta(seconds=20))
 def cerrar_proceso() -> dict[str, Any]:
     """Recompute and close the proceso, log a per-fund summary, and fail the run if a fund failed."""
-    from fondos.report import format_proceso
+    from fondos.pipeline.report import format_proceso
 
     context = get_current_context()
     id_proceso = proceso.proceso_de_clave(run_key(context))

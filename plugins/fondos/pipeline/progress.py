@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from fondos.stages import stage_order
+from fondos.pipeline.stages import stage_order
 
 DONE = {"success", "skipped"}
 FAILED = {"failed", "upstream_failed"}

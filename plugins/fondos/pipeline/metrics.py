@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 
-from fondos.db import Database
+from fondos.db.connection import Database
 
 MSSQL_COUNTERS = {
     "Number of Deadlocks/sec": "deadlocks",

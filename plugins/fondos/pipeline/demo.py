@@ -39,8 +39,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from fondos.db import Database
-from fondos.fechas import previous_business_day
+from fondos.db.connection import Database
+from fondos.pipeline.fechas import previous_business_day
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ in FONDOS_AIRFLOW_DB (`sqlite` for SQLite in the home folder, LocalExecutor
 only). The fund database is the `fondos_db` connection, handed to Airflow
 through AIRFLOW_CONN_FONDOS_DB (the embedded PostgreSQL unless the user set
 one). The executor is LocalExecutor, or CeleryExecutor with a project-run
-Redis (fondos.redis_local) and N named workers.
+Redis (fondos.airflow.redis_local) and N named workers.
 """
 
 from __future__ import annotations
@@ -47,14 +47,14 @@ def airflow(env: dict[str, str], *args: str, check: bool = True, **kwargs) -> su
     return subprocess.run([str(AIRFLOW_BIN), *args], env=env, check=check, **kwargs)
 
 
-LOCAL_SETTINGS = """# Written by fondos.airflow_env: Airflow imports this in each of its processes.
-import fondos.preload  # noqa: F401  (the stage tasks' modules, imported once before the workers fork)
+LOCAL_SETTINGS = """# Written by fondos.airflow.local: Airflow imports this in each of its processes.
+import fondos.airflow.preload  # noqa: F401  (the stage tasks' modules, imported once before the workers fork)
 """
 
 
 def prepare(env: dict[str, str]) -> None:
     """Airflow's metadata database migrated and the fund-database pool created (both idempotent); the
-    local settings that preload the stage tasks' modules (fondos.preload) written into the home."""
+    local settings that preload the stage tasks' modules (fondos.airflow.preload) written into the home."""
     home = Path(env["AIRFLOW_HOME"])
     (home / "config").mkdir(parents=True, exist_ok=True)
     (home / "config" / "airflow_local_settings.py").write_text(LOCAL_SETTINGS)
@@ -141,7 +141,7 @@ def metadata_url(database: str = "airflow") -> str | None:
     FONDOS_AIRFLOW_DB names any PostgreSQL the user prefers (or `sqlite`);
     by default a database of its own on the embedded server, created if missing.
     """
-    from fondos import embedded
+    from fondos.db import embedded
 
     chosen = os.environ.get("FONDOS_AIRFLOW_DB", "").strip()
     if chosen.lower() == "sqlite":
@@ -188,7 +188,7 @@ class LocalAirflow:
         self.base = f"http://127.0.0.1:{self.port}"
         self.redis = None
         if executor == "celery":
-            from fondos.redis_local import LocalRedis
+            from fondos.airflow.redis_local import LocalRedis
 
             self.redis = LocalRedis(home / "redis")
         settings = {
@@ -215,7 +215,7 @@ class LocalAirflow:
                 "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata,
                 "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(max(1, -(-parallelism // max(1, workers)))),
                 "AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER": "1",
-                "AIRFLOW__CORE__HOSTNAME_CALLABLE": "fondos.worker_host.hostname",
+                "AIRFLOW__CORE__HOSTNAME_CALLABLE": "fondos.airflow.worker_host.hostname",
             })
         if dags_folder:
             settings["AIRFLOW__CORE__DAGS_FOLDER"] = str(dags_folder)

@@ -1,6 +1,6 @@
 """The schema model of the T-SQL files, read the way an SSDT (DacFx) build reads a project.
 
-SQL Server cannot run here, so `fondos.tsql_check` verifies the T-SQL against
+SQL Server cannot run here, so `fondos.db.tsql_check` verifies the T-SQL against
 what it declares, and this module reads that declaration:
 
 * tables and their column types, from the migrations in file order
@@ -12,7 +12,7 @@ what it declares, and this module reads that declaration:
 
 Why statements are cut here: sqlglot's `tsql` dialect parses single
 statements well, but a procedure body holding `BEGIN TRY ... END TRY` becomes
-one opaque Command. So a file is split into GO batches (`fondos.tsql`, the
+one opaque Command. So a file is split into GO batches (`fondos.db.tsql`, the
 runner's own splitter), each batch into sqlglot tokens (which know strings,
 comments and [identifiers]), and the tokens into statements: at parenthesis
 depth 0 a statement starts with its keyword and ends with `;` (this code base
@@ -33,7 +33,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.tokens import Token, TokenType
 
-from fondos.tsql import split_batches
+from fondos.db.tsql import split_batches
 
 DIALECT = "tsql"
 

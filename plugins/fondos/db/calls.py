@@ -17,7 +17,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from fondos.db import Database
+from fondos.db.connection import Database
 from fondos.errors import DataError, TransientDatabaseError
 
 log = logging.getLogger(__name__)

@@ -1,13 +1,13 @@
 """Modules a stage task needs, imported once by Airflow's long-lived processes instead of by every task.
 
 Airflow imports `airflow_local_settings` in each of its processes. The local
-Airflow (fondos.airflow_env) writes one into `$AIRFLOW_HOME/config/` that
+Airflow (fondos.airflow.local) writes one into `$AIRFLOW_HOME/config/` that
 imports this module, so the LocalExecutor's workers (forked from the scheduler)
 and Celery's pool processes already hold these modules when they fork a task:
 each of 250 task processes per run no longer imports the PostgreSQL hook,
 psycopg and this package itself (about 85 ms of CPU each on this machine,
 measured with `python -X importtime`; README "Performance"). In another
-Airflow installation add `import fondos.preload` to its airflow_local_settings.py.
+Airflow installation add `import fondos.airflow.preload` to its airflow_local_settings.py.
 Nothing here connects to anything or reads configuration.
 """
 
@@ -16,4 +16,4 @@ from __future__ import annotations
 import psycopg  # noqa: F401
 from airflow.providers.postgres.hooks.postgres import PostgresHook  # noqa: F401
 
-from fondos import calls, db, proceso, report, stages  # noqa: F401
+from fondos.db import calls  # noqa: F401
