@@ -28,17 +28,19 @@ help:
 setup: $(STAMP)
 
 # From Debian, when missing and we may (root): unixODBC's libodbc.so.2 for pyodbc, redis-server for the
-# CeleryExecutor's broker (EXECUTOR=celery and the Celery test). Nothing is started system-wide.
+# CeleryExecutor's broker (EXECUTOR=celery and the Celery test), chromium for the board's browser test
+# (Playwright's own browser download is unreachable here). Nothing is started system-wide.
 $(STAMP): requirements.txt Makefile
 	@missing=""; \
 	ldconfig -p 2>/dev/null | grep -q 'libodbc.so.2' || missing="$$missing unixodbc"; \
 	command -v redis-server >/dev/null || test -x /usr/bin/redis-server || missing="$$missing redis-server"; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing$$missing from Debian"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null) \
-	      || echo "warning: could not install$$missing: pyodbc (unixodbc) or EXECUTOR=celery (redis-server) will not work"; \
-	  else echo "warning: missing$$missing: install it for pyodbc (unixodbc) or EXECUTOR=celery (redis-server)"; fi; \
+	      || echo "warning: could not install$$missing: pyodbc (unixodbc), EXECUTOR=celery (redis-server) or the browser test (chromium) will not work"; \
+	  else echo "warning: missing$$missing: install it for pyodbc (unixodbc), EXECUTOR=celery (redis-server) or the browser test (chromium)"; fi; \
 	fi
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt

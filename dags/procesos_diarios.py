@@ -13,9 +13,9 @@ The daily per-fund processing of one report date (FechaReporte).
   figures from its funds, logs a per-fund summary, and fails the run if any
   fund failed.
 
-**Schedule**: business days (`FONDOS_SCHEDULE`, default 06:00 Mon–Fri in
-`FONDOS_TIMEZONE`; `none` for manual runs only); a scheduled run processes
-the previous business day.
+**Schedule**: 06:00 Mon–Fri in `FONDOS_TIMEZONE` (`FONDOS_SCHEDULE`; `none`
+for manual runs only), never on a holiday of `FONDOS_CALENDAR` (default CL,
+the `holidays` library); a scheduled run processes the previous business day.
 **Manual run**: trigger with `{"fecha": "YYYY-MM-DD"}`; an empty or null fecha
 means the business day before the run.
 **Retry one fund**: clear that fund's failed task (its map index) with
@@ -26,9 +26,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.sdk import CronTriggerTimetable, Param, dag, task_group
+from airflow.sdk import Param, dag, task_group
 
 from fondos.airflow import dag_tasks
+from fondos.airflow.timetable import BusinessDayTimetable
 from fondos.pipeline.fechas import FECHA_SCHEMA
 from fondos.pipeline.stages import STAGES, stage_order
 from fondos.settings import SCHEDULE, TIMEZONE
@@ -36,7 +37,7 @@ from fondos.settings import SCHEDULE, TIMEZONE
 
 @dag(
     dag_id="procesos_diarios",
-    schedule=None if SCHEDULE.lower() in ("", "none") else CronTriggerTimetable(SCHEDULE, timezone=TIMEZONE),
+    schedule=None if SCHEDULE.lower() in ("", "none") else BusinessDayTimetable(SCHEDULE, timezone=TIMEZONE),
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,

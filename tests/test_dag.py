@@ -61,14 +61,15 @@ def test_group_structure_follows_the_stage_catalog(dag):
     assert stage_order()[0] == "IPA"
 
 
-def test_schedule_is_06_00_on_weekdays_in_santiago(dag):
-    """The default schedule (the test environment sets no FONDOS_SCHEDULE): 06:00 Monday-Friday, Santiago."""
-    from airflow.sdk import CronTriggerTimetable
+def test_schedule_is_06_00_on_chilean_business_days_in_santiago(dag):
+    """The default schedule (the test environment sets no FONDOS_SCHEDULE): 06:00 Monday-Friday, Santiago,
+    skipping Chile's holidays (the business-day timetable the plugin registers; tests/test_calendar.py)."""
+    from fondos.airflow.timetable import BusinessDayTimetable
 
-    assert "FONDOS_SCHEDULE" not in os.environ
-    assert isinstance(dag.timetable, CronTriggerTimetable)
-    assert dag.timetable.expression == "0 6 * * 1-5"
-    assert str(dag.timetable.timezone) in ("America/Santiago", "Timezone('America/Santiago')")
+    assert "FONDOS_SCHEDULE" not in os.environ and "FONDOS_CALENDAR" not in os.environ
+    assert isinstance(dag.timetable, BusinessDayTimetable)
+    assert dag.timetable.summary == "0 6 * * 1-5 (CL business days)" and dag.timetable.calendar_code == "CL"
+    assert str(dag.timetable._timezone) in ("America/Santiago", "Timezone('America/Santiago')")
 
 
 # --- dates ---------------------------------------------------------------------
@@ -85,6 +86,7 @@ def test_bad_fecha_is_refused_with_what_was_wrong(value, message):
 
 
 def test_previous_business_day():
+    assert previous_business_day(date(2026, 5, 4)) == date(2026, 4, 30)  # Monday after 1 May (a Friday holiday)
     assert previous_business_day(date(2026, 3, 16)) == date(2026, 3, 13)  # Monday -> Friday
     assert previous_business_day(date(2026, 3, 15)) == date(2026, 3, 13)  # Sunday -> Friday
     assert previous_business_day(date(2026, 3, 13)) == date(2026, 3, 12)

@@ -10,10 +10,14 @@ CONN_ID = os.environ.get("FONDOS_CONN_ID", "fondos_db")
 MIGRATIONS_DIR = Path(os.environ.get("FONDOS_MIGRATIONS_DIR", PROJECT_ROOT / "migrations"))
 SQL_DIR = Path(os.environ.get("FONDOS_SQL_DIR", PROJECT_ROOT / "sql"))
 
-# The DAG: business days at 06:00 Santiago time by default; a scheduled run
-# processes the previous business day. FONDOS_SCHEDULE=none: manual runs only.
+# The DAG: 06:00 Santiago time Monday to Friday by default, and the timetable (fondos.airflow.timetable)
+# also skips CALENDAR's holidays; a scheduled run processes the previous business day.
+# FONDOS_SCHEDULE=none: manual runs only.
 SCHEDULE = os.environ.get("FONDOS_SCHEDULE", "0 6 * * 1-5")
 TIMEZONE = os.environ.get("FONDOS_TIMEZONE", "America/Santiago")
+# Business days: the `holidays` library's calendar for this country (ISO code, `CL-RM` for a region too),
+# or `none` for weekends only. Used by "previous business day" and by the DAG's timetable.
+CALENDAR = os.environ.get("FONDOS_CALENDAR", "CL")
 # The pool that bounds how many stage tasks hit the fund database at once.
 POOL = os.environ.get("FONDOS_POOL", "fondos_db")
 POOL_SLOTS = int(os.environ.get("FONDOS_POOL_SLOTS", "16"))

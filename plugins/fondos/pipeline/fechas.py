@@ -1,11 +1,20 @@
-"""Report dates: parsing what an operator typed, and business days."""
+"""Report dates: parsing what an operator typed, and business days from a real holiday calendar.
+
+The calendar is the `holidays` library's (maintained, with Chile's movable and
+law-made holidays), country `FONDOS_CALENDAR` (default `CL`; `CL-RM` adds a
+region's holidays; `none` means weekends only). Weekends are never business days.
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from functools import lru_cache
+
+import holidays
 
 from fondos.errors import InvalidInput
+from fondos.settings import CALENDAR
 
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # The DAG param's JSON schema: null or empty (the business day before the run), or a real
@@ -33,7 +42,48 @@ def parse_fecha(value: object, today: date | None = None) -> date:
     return fecha
 
 
-def previous_business_day(day: date) -> date:
-    """The business day before `day` (Monday -> Friday). Holidays are not modelled."""
-    step = {0: 3, 6: 2}.get(day.weekday(), 1)
-    return day - timedelta(days=step)
+class Calendar:
+    """Business days of one calendar: Monday to Friday, minus the country's (and region's) public holidays."""
+
+    def __init__(self, code: str = CALENDAR):
+        self.code = (code or "none").strip()
+        if self.code.lower() == "none":
+            self._holidays: holidays.HolidayBase | None = None
+            return
+        country, _, subdiv = self.code.partition("-")
+        try:
+            self._holidays = holidays.country_holidays(country.upper(), subdiv=subdiv.upper() or None)
+        except NotImplementedError:
+            raise InvalidInput(f"FONDOS_CALENDAR={self.code!r}: the holidays library has no country {country!r}; "
+                               "use an ISO code such as CL, or CL-RM for a region, or none for weekends only") from None
+
+    def holiday(self, day: date) -> str | None:
+        """The holiday's name on `day`, or None."""
+        return None if self._holidays is None else self._holidays.get(day)
+
+    def is_business_day(self, day: date) -> bool:
+        return day.weekday() < 5 and self.holiday(day) is None
+
+    def previous_business_day(self, day: date) -> date:
+        """The last business day strictly before `day`."""
+        day -= timedelta(days=1)
+        while not self.is_business_day(day):
+            day -= timedelta(days=1)
+        return day
+
+    def describe(self) -> str:
+        return "Monday to Friday" if self._holidays is None else f"Monday to Friday except {self.code} public holidays"
+
+
+@lru_cache(maxsize=8)
+def calendar(code: str = CALENDAR) -> Calendar:
+    return Calendar(code)
+
+
+def is_business_day(day: date, code: str = CALENDAR) -> bool:
+    return calendar(code).is_business_day(day)
+
+
+def previous_business_day(day: date, code: str = CALENDAR) -> date:
+    """The business day before `day` in the configured calendar (Monday after a holiday Friday -> Thursday)."""
+    return calendar(code).previous_business_day(day)
