@@ -122,6 +122,8 @@ def _proceso_id(db, args) -> int:
 
 def _cmd_proceso_estado(args) -> int:
     from fondos.db.connection import database
+    from fondos.pipeline.metas import veredicto
+    from fondos.pipeline.metrics import leer_metricas
     from fondos.pipeline.proceso import resumen_fondos
     from fondos.pipeline.report import format_proceso
 
@@ -132,6 +134,8 @@ def _cmd_proceso_estado(args) -> int:
         if not rows:
             raise SystemExit(f"fondos: error: unknown proceso {pid}")
         p = dict(rows[0], fondos=resumen_fondos(db, pid))
+        if not p.get("legado"):
+            p["metricas"] = veredicto(leer_metricas(db, pid))
     print(format_proceso(p))
     return 0 if p["estado"] == "OK" else 1
 

@@ -155,6 +155,8 @@ def cerrar_proceso() -> dict[str, Any]:
         raise AirflowFailException("no proceso was created for this run (crear_proceso failed: see its log)")
     p = proceso.cerrar_proceso(id_proceso, airflow=airflow_stage_states(context))
     log.info("summary\n%s", format_proceso(p))
+    log.info("plan metrics of proceso %s: %s", id_proceso, p["metricas"]["texto"])
     if p["estado"] != "OK":
         raise AirflowFailException(failure_message(p))
-    return {"id_proceso": id_proceso, "estado": p["estado"], "fondos": p["totalfondos"]}
+    return {"id_proceso": id_proceso, "estado": p["estado"], "fondos": p["totalfondos"],
+            "veredicto": p["metricas"]["veredicto"]}

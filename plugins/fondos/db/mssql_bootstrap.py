@@ -55,6 +55,16 @@ def create_database_and_login(admin: Database, database: str, login: str, passwo
         " ELSE BEGIN SET @sql = N'ALTER LOGIN ' + QUOTENAME(@login) + N' WITH PASSWORD = '"
         " + QUOTENAME(@password, ''''); EXEC sys.sp_executesql @sql; END;",
         (login, password))
+    # The per-proceso metrics (migration 022) read sys.dm_os_performance_counters, which needs
+    # VIEW SERVER PERFORMANCE STATE (SQL Server 2022; VIEW SERVER STATE before it). Read-only, no data.
+    admin.execute(
+        "DECLARE @login SYSNAME = %s; DECLARE @sql NVARCHAR(MAX);"
+        " IF EXISTS (SELECT 1 FROM sys.fn_builtin_permissions(N'SERVER')"
+        " WHERE permission_name = N'VIEW SERVER PERFORMANCE STATE')"
+        " SET @sql = N'GRANT VIEW SERVER PERFORMANCE STATE TO ' + QUOTENAME(@login);"
+        " ELSE SET @sql = N'GRANT VIEW SERVER STATE TO ' + QUOTENAME(@login);"
+        " EXEC sys.sp_executesql @sql;",
+        (login,))
 
 
 def add_pipeline_user(owner: Database, login: str) -> None:

@@ -1,4 +1,4 @@
-"""The server's own lock counters, for the isolation test and the benchmark.
+"""The server's own lock counters: for the isolation test, the benchmark, and each proceso's metrics.
 
 PostgreSQL: pg_stat_database.deadlocks (cumulative) for this database.
 SQL Server: the cumulative counters the plan's success metrics name, from
@@ -12,9 +12,14 @@ All of them are server-wide: other databases' activity counts too.
 
 from __future__ import annotations
 
+import logging
 import time
+from typing import Any
 
+from fondos.db.calls import call
 from fondos.db.connection import Database
+
+log = logging.getLogger(__name__)
 
 MSSQL_COUNTERS = {
     "Number of Deadlocks/sec": "deadlocks",
@@ -49,3 +54,42 @@ def lock_counters(db: Database) -> dict[str, int]:
 
 def delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
     return {k: after[k] - before.get(k, 0) for k in after}
+
+
+# The counters logs.Proceso_Metricas keeps (migration 022), per engine; None = the engine has no such counter.
+PROCESO_COUNTERS = ("deadlocks", "lock_waits", "lock_timeouts", "lock_escalations")
+
+
+def proceso_counters(db: Database) -> dict[str, int | None]:
+    """The cumulative counters a proceso's metrics are deltas of.
+
+    PostgreSQL: deadlocks of this database (pg_stat_database); it counts no lock
+    waits or lock timeouts and never escalates, so those are None. SQL Server:
+    the four performance counters above (server-wide). Counters that cannot be
+    read (SQL Server without VIEW SERVER PERFORMANCE STATE) are None, with a
+    warning saying what to grant: the metrics must never fail a run.
+    """
+    try:
+        raw = lock_counters(db)
+    except Exception as exc:  # noqa: BLE001 - a permission error on the DMV must not fail the proceso
+        db.rollback()
+        log.warning("server counters unreadable (%s): this proceso's deadlock and lock metrics stay empty. "
+                    "On SQL Server grant the pipeline login VIEW SERVER PERFORMANCE STATE "
+                    "(fondos db bootstrap-mssql does)", str(exc).splitlines()[0][:200])
+        return dict.fromkeys(PROCESO_COUNTERS)
+    return {k: raw.get(k) for k in PROCESO_COUNTERS}
+
+
+def registrar_metricas(db: Database, id_proceso: int, momento: str) -> dict[str, Any] | None:
+    """Snapshot the counters into logs.Proceso_Metricas (INICIO or FIN) and return the proceso's metrics row."""
+    c = proceso_counters(db)
+    call(db, "logs.sp_Registrar_Metricas_Proceso", {
+        "ID_Proceso": id_proceso, "Momento": momento, "Motor": db.dialect, "Deadlocks": c["deadlocks"],
+        "LockWaits": c["lock_waits"], "LockTimeouts": c["lock_timeouts"], "LockEscalations": c["lock_escalations"]})
+    return leer_metricas(db, id_proceso)
+
+
+def leer_metricas(db: Database, id_proceso: int) -> dict[str, Any] | None:
+    rows = db.execute("SELECT * FROM logs.vw_Proceso_Metricas WHERE ID_Proceso = %s", (id_proceso,))
+    db.commit()
+    return rows[0] if rows else None

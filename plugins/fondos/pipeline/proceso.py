@@ -20,6 +20,8 @@ from typing import Any
 from fondos.db.calls import call
 from fondos.db.connection import Database, database
 from fondos.errors import DataError, InvalidInput
+from fondos.pipeline.metas import veredicto
+from fondos.pipeline.metrics import registrar_metricas
 from fondos.pipeline.stages import STAGES
 from fondos.settings import CONN_ID
 
@@ -47,6 +49,8 @@ def inicializar_proceso(
                         {"FechaReporte": fecha, "Usuario": usuario, "ClaveEjecucion": clave, "Fondos": lista})
         except DataError as exc:
             raise InvalidInput(f"cannot start the proceso for {fecha}: {exc}") from exc
+        if rows:  # the plan's metrics: the server counters as the proceso starts (kept on a retry)
+            registrar_metricas(db, rows[0]["id_proceso"], "INICIO")
     items = []
     for r in rows:
         item = {k: r[k] for k in ("id_proceso", "id_ejecucion", "id_fund", "fundshortname", "portfolio_geneva",
@@ -187,6 +191,7 @@ def cerrar_proceso(id_proceso: int, conn_id: str = CONN_ID,
         proceso = call(db, "logs.sp_Actualizar_Estadisticas_Proceso", {"ID_Proceso": id_proceso, "Cerrar": True})[0]
         proceso["id_proceso"] = id_proceso
         proceso["fondos"] = resumen_fondos(db, id_proceso)
+        proceso["metricas"] = veredicto(registrar_metricas(db, id_proceso, "FIN"))
     return proceso
 
 

@@ -33,6 +33,8 @@ def format_proceso(p: dict[str, Any]) -> str:
     out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in lines]
     if not lines:
         out.append("(no fund rows recorded for this proceso)")
+    if p.get("metricas"):
+        out += ["", "plan metrics: " + p["metricas"]["texto"]]
     for title, failed in (("errors:", True), ("notes:", False)):
         found = [(f, s, e["mensaje"]) for f in p["fondos"] for s, e in f["etapas"].items()
                  if e.get("mensaje") and (e.get("estado") in _FAILED) == failed]

@@ -1,0 +1,137 @@
+-- logs.sp_Registrar_Metricas_Proceso
+-- Stores the plan's success metrics of one proceso (logs.Proceso_Metricas,
+-- migration 022) from the server counters the pipeline read just before
+-- (fondos.pipeline.metrics: sys.dm_os_performance_counters, server-wide).
+--   @Momento 'INICIO' (crear_proceso): the counters as they are now. The
+--     first snapshot wins: a retried or cleared crear_proceso keeps it.
+--   @Momento 'FIN' (every close): each counter's delta since INICIO, the
+--     proceso's duration (FechaFin - FechaInicio of logs.Procesos), funds per
+--     hour ((OK + failed funds) per hour of that duration; NULL under one
+--     second, which is no rate at all) and the stage retries (attempts beyond
+--     the first, summed over the proceso's stages). A delta is NULL when
+--     either snapshot is missing or the counter went down (the counters
+--     restart with the instance): unknown, never a wrong number. Without an
+--     INICIO row (a proceso created before 022) the row is created with NULL
+--     deltas.
+-- Funds per hour: the funds (INT) times 3,600,000 in BIGINT, as
+-- DECIMAL(28, 6), divided by the milliseconds as DECIMAL(19, 0). By the
+-- DECIMAL rules that quotient needs precision 48, scale 26; SQL Server keeps
+-- its 22 integer digits and cuts the scale to 16, far more than the one
+-- decimal it is rounded to and cast into DECIMAL(12, 1). Under one second of
+-- duration is NULL, so the rate never exceeds funds * 3,600 and fits
+-- DECIMAL(12, 1) for any real number of funds.
+-- Takes the proceso row lock (UPDLOCK, HOLDLOCK), as every lifecycle routine
+-- does, so a close and a retried creation never write the row at once.
+-- Refuses legacy history (logs.sp_Rechazar_Legado) and an unknown proceso.
+-- Parameters: @ID_Proceso; @Momento ('INICIO' | 'FIN'); @Motor ('postgres' |
+-- 'mssql'); @Deadlocks, @LockWaits, @LockTimeouts, @LockEscalations (the
+-- cumulative counters, NULL when they could not be read).
+-- Returns nothing: read the row from logs.vw_Proceso_Metricas.
+-- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
+-- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
+-- QUOTED_IDENTIFIER OFF).
+SET ANSI_NULLS ON;
+SET QUOTED_IDENTIFIER ON;
+GO
+
+CREATE OR ALTER PROCEDURE logs.sp_Registrar_Metricas_Proceso
+    @ID_Proceso BIGINT,
+    @Momento VARCHAR(10),
+    @Motor VARCHAR(20),
+    @Deadlocks BIGINT = NULL,
+    @LockWaits BIGINT = NULL,
+    @LockTimeouts BIGINT = NULL,
+    @LockEscalations BIGINT = NULL
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+
+    DECLARE @Bloqueo BIGINT;
+    DECLARE @Msg NVARCHAR(2048);
+
+    IF @Momento IS NULL OR @Momento NOT IN ('INICIO', 'FIN')
+        BEGIN
+            SET @Msg = CONCAT(N'Momento must be INICIO or FIN, not ', ISNULL(@Momento, 'NULL'));
+            THROW 50030, @Msg, 1;
+        END;
+
+    EXEC logs.sp_Rechazar_Legado
+        @ID_Proceso = @ID_Proceso, @ID_Ejecucion = NULL, @Accion = N'recording the metrics of a proceso';
+
+    BEGIN TRY
+        BEGIN TRANSACTION;
+
+        SELECT @Bloqueo = p.ID_Proceso
+        FROM logs.Procesos AS p WITH (UPDLOCK, HOLDLOCK, ROWLOCK)
+        WHERE p.ID_Proceso = @ID_Proceso;
+        IF @Bloqueo IS NULL
+            BEGIN
+                SET @Msg = CONCAT(N'unknown ID_Proceso ', @ID_Proceso);
+                THROW 50020, @Msg, 1;
+            END;
+
+        IF
+            NOT EXISTS (
+                SELECT 1 FROM logs.Proceso_Metricas AS m
+                WHERE m.ID_Proceso = @ID_Proceso
+            )
+            INSERT INTO logs.Proceso_Metricas (
+                ID_Proceso, Motor, Deadlocks_Inicio, LockWaits_Inicio, LockTimeouts_Inicio, LockEscalations_Inicio
+            )
+            VALUES (
+                @ID_Proceso,
+                @Motor,
+                CASE WHEN @Momento = 'INICIO' THEN @Deadlocks END,
+                CASE WHEN @Momento = 'INICIO' THEN @LockWaits END,
+                CASE WHEN @Momento = 'INICIO' THEN @LockTimeouts END,
+                CASE WHEN @Momento = 'INICIO' THEN @LockEscalations END
+            );
+
+        IF @Momento = 'FIN'
+            UPDATE m
+            SET
+                m.FechaCierreMedicion = SYSDATETIME(),
+                m.Deadlocks = CASE WHEN @Deadlocks >= m.Deadlocks_Inicio THEN @Deadlocks - m.Deadlocks_Inicio END,
+                m.LockWaits = CASE WHEN @LockWaits >= m.LockWaits_Inicio THEN @LockWaits - m.LockWaits_Inicio END,
+                m.LockTimeouts = CASE
+                    WHEN @LockTimeouts >= m.LockTimeouts_Inicio THEN @LockTimeouts - m.LockTimeouts_Inicio
+                END,
+                m.LockEscalations = CASE
+                    WHEN @LockEscalations >= m.LockEscalations_Inicio THEN @LockEscalations - m.LockEscalations_Inicio
+                END,
+                m.DuracionSegundos = CAST(d.Milisegundos / 1000 AS INT),
+                m.FondosPorHora = CASE
+                    WHEN d.Milisegundos >= 1000
+                        THEN CAST(
+                            ROUND(
+                                CAST(CAST(p.FondosExitosos + p.FondosFallidos AS BIGINT) * 3600000 AS DECIMAL(28, 6))
+                                / CAST(d.Milisegundos AS DECIMAL(19, 0)),
+                                1
+                            ) AS DECIMAL(12, 1)
+                        )
+                END,
+                m.Reintentos = r.Reintentos
+            FROM logs.Proceso_Metricas AS m
+            INNER JOIN logs.Procesos AS p ON m.ID_Proceso = p.ID_Proceso
+            CROSS APPLY (
+                VALUES (
+                    CASE WHEN p.FechaFin >= p.FechaInicio THEN DATEDIFF_BIG(MILLISECOND, p.FechaInicio, p.FechaFin) END
+                )
+            ) AS d(Milisegundos)
+            CROSS APPLY (
+                SELECT ISNULL(SUM(t.Intentos - 1), 0) AS Reintentos
+                FROM logs.Ejecucion_Etapas AS t
+                INNER JOIN logs.Ejecuciones AS e ON t.ID_Ejecucion = e.ID_Ejecucion
+                WHERE e.ID_Proceso = @ID_Proceso AND t.Intentos > 1
+            ) AS r
+            WHERE m.ID_Proceso = @ID_Proceso;
+
+        COMMIT TRANSACTION;
+    END TRY
+    BEGIN CATCH
+        IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;
+        THROW;
+    END CATCH;
+END;
+GO

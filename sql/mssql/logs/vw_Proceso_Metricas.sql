@@ -1,0 +1,42 @@
+-- logs.vw_Proceso_Metricas
+-- The plan's success metrics of each proceso that has them (migration 022,
+-- written by logs.sp_Registrar_Metricas_Proceso): the counter deltas between
+-- the proceso's creation and its last close, its duration, funds per hour and
+-- stage retries, beside its date, state and figures. NULL means not measured
+-- (the counters could not be read: VIEW SERVER PERFORMANCE STATE missing) or
+-- not known (the proceso is not closed yet, or the instance restarted between
+-- the snapshots). The counters are server-wide. The verdict against the
+-- plan's targets is computed by the pipeline (fondos.pipeline.metas), which
+-- holds the targets.
+-- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
+-- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
+-- QUOTED_IDENTIFIER OFF).
+SET ANSI_NULLS ON;
+SET QUOTED_IDENTIFIER ON;
+GO
+
+CREATE OR ALTER VIEW logs.vw_Proceso_Metricas
+AS
+SELECT
+    m.ID_Proceso,
+    p.FechaReporte,
+    p.Estado,
+    p.TotalFondos,
+    p.FondosExitosos,
+    p.FondosFallidos,
+    m.Motor,
+    m.FechaInicioMedicion,
+    m.FechaCierreMedicion,
+    m.Deadlocks,
+    m.LockWaits,
+    m.LockTimeouts,
+    m.LockEscalations,
+    m.DuracionSegundos,
+    m.FondosPorHora,
+    m.Reintentos
+FROM logs.Proceso_Metricas AS m
+INNER JOIN logs.Procesos AS p ON m.ID_Proceso = p.ID_Proceso;
+GO
+
+GRANT SELECT ON logs.vw_Proceso_Metricas TO fondos_pipeline;
+GO
