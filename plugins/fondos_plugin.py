@@ -14,8 +14,13 @@ from __future__ import annotations
 from airflow.plugins_manager import AirflowPlugin
 
 from fondos.airflow.timetable import BusinessDayTimetable
+from fondos.web.api import app as fondos_app
 
 
 class FondosPlugin(AirflowPlugin):
     name = "fondos"
     timetables = [BusinessDayTimetable]
+    fastapi_apps = [{"app": fondos_app, "url_prefix": "/fondos", "name": "Fondos: procesos API and board"}]
+    # The board in the UI's navigation, embedded (url_route: the UI shows it at /plugin/fondos).
+    external_views = [{"name": "Fondos board", "href": "/fondos/board/", "destination": "nav",
+                       "url_route": "fondos", "category": "browse"}]

@@ -1,0 +1,154 @@
+"""The proceso API and the board: a FastAPI app that Airflow's API server mounts under /fondos.
+
+    GET /fondos/api/procesos?fecha=YYYY-MM-DD&estado=OK|ERROR|EN_PROGRESO&limit=N
+    GET /fondos/api/procesos/{id_proceso}      the plan's GET /api/procesos/v2/proceso/:id
+    GET /fondos/api/ejecuciones/{id_ejecucion}
+    GET /fondos/openapi.json                   this API's OpenAPI document
+    GET /fondos/board/                         the fund-by-stage board (static assets, no CDN)
+
+Authentication and authorization are Airflow's own: the same JWT as /api/v2
+(Authorization: Bearer, or the UI's session cookie), and read access on the DAG
+`procesos_diarios` through Airflow's auth manager. No token: 401. A token
+Airflow rejects, or a user without that access: 403. Unknown id: 404.
+Malformed input: 422. The fund database unreachable: 503. Never a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from fondos.db.connection import Database, database
+from fondos.settings import CONN_ID
+from fondos.web import lectura
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+MAX_ID = 2**63 - 1
+
+
+class Estado(StrEnum):
+    EN_PROGRESO = "EN_PROGRESO"
+    OK = "OK"
+    ERROR = "ERROR"
+
+
+def _read_access():
+    """Airflow's own check: a valid token (or UI session) of a user who may read the DAG procesos_diarios."""
+    from airflow.api_fastapi.core_api.security import requires_access_dag
+
+    return requires_access_dag(method="GET", param_dag_id=lectura.DAG_ID)
+
+
+class DatabaseUnavailable(Exception):
+    pass
+
+
+def fondos_db() -> Iterator[Database]:
+    """One connection to the fund database per request (the `fondos_db` Airflow connection)."""
+    try:
+        cm = database(CONN_ID, autocommit=True)
+        db = cm.__enter__()
+    except Exception as exc:  # noqa: BLE001 - any failure to connect is the same answer to the client
+        log.warning("fund database unreachable: %s", str(exc).splitlines()[0][:300])
+        raise DatabaseUnavailable(f"the fund database (Airflow connection {CONN_ID}) is unreachable") from None
+    try:
+        yield db
+    finally:
+        cm.__exit__(None, None, None)
+
+
+DbDep = Annotated[Database, Depends(fondos_db)]
+
+
+def _database_errors() -> tuple[type[BaseException], ...]:
+    """The drivers' error base classes (whichever are installed) and OSError (a socket gone)."""
+    import importlib
+
+    found: list[type[BaseException]] = [OSError]
+    for module in ("psycopg", "pymssql", "pyodbc"):
+        try:
+            found.append(importlib.import_module(module).Error)
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="Fondos",
+        version="1",
+        summary="Procesos and per-fund ejecuciones of procesos_diarios, read from the fund database's views.",
+        docs_url=None, redoc_url=None,  # their pages load scripts from a CDN; the OpenAPI JSON is served
+    )
+    read = [Depends(_read_access())]
+
+    @app.exception_handler(DatabaseUnavailable)
+    async def _unavailable(request: Request, exc: DatabaseUnavailable) -> JSONResponse:
+        return JSONResponse(status_code=503, content={"detail": f"{exc}; try again, or check the connection"})
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()]
+        return JSONResponse(status_code=422, content={"detail": errors})
+
+    @app.exception_handler(Exception)
+    async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+        # A query failing on the server (a dropped connection mid-request, a failover) is the database's
+        # unavailability: 503 and the log. Anything else is our bug and stays a 500 (the fuzz test looks).
+        if not isinstance(exc, _database_errors()):
+            raise exc
+        log.warning("fondos API: %s %s: database error %s", request.method, request.url.path,
+                    str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__)
+        return JSONResponse(status_code=503, content={"detail": "the fund database could not answer this request; "
+                                                                "try again, and see the API server's log"})
+
+    @app.get("/api/procesos", dependencies=read, tags=["procesos"],
+             summary="Procesos with their figures, newest first")
+    def list_procesos(
+        db: DbDep,
+        fecha: Annotated[date | None, Query(description="Report date, YYYY-MM-DD")] = None,
+        estado: Annotated[Estado | None, Query()] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    ) -> list[dict[str, Any]]:
+        return lectura.procesos(db, fecha, estado.value if estado else None, limit)
+
+    @app.get("/api/procesos/{id_proceso}", dependencies=read, tags=["procesos"],
+             summary="One proceso: figures, plan metrics and verdict, every fund's stages and Airflow task",
+             responses={404: {"description": "No such proceso"}})
+    def get_proceso(db: DbDep, id_proceso: Annotated[int, PathParam(ge=1, le=MAX_ID)]) -> dict[str, Any]:
+        p = lectura.proceso(db, id_proceso)
+        if p is None:
+            raise HTTPException(404, f"no proceso {id_proceso}: list them with GET /fondos/api/procesos")
+        return p
+
+    @app.get("/api/ejecuciones/{id_ejecucion}", dependencies=read, tags=["ejecuciones"],
+             summary="One ejecución: its fund(s), stages and proceso",
+             responses={404: {"description": "No such ejecución"}})
+    def get_ejecucion(db: DbDep, id_ejecucion: Annotated[int, PathParam(ge=1, le=MAX_ID)]) -> dict[str, Any]:
+        e = lectura.ejecucion(db, id_ejecucion)
+        if e is None:
+            raise HTTPException(404, f"no ejecución {id_ejecucion}: a proceso's ejecuciones are listed by "
+                                     "GET /fondos/api/procesos/{id_proceso}")
+        return e
+
+    @app.get("/board", include_in_schema=False)
+    def board_root() -> RedirectResponse:
+        return RedirectResponse("board/")
+
+    # The board's page, script and style: files of this package, nothing from the network.
+    app.mount("/board", StaticFiles(directory=STATIC, html=True), name="board")
+    return app
+
+
+app = create_app()

@@ -1,0 +1,132 @@
+"""What the API and the board show, read only from the views (logs.vw_Procesos, logs.vw_Ejecucion_Etapas,
+logs.vw_Proceso_Metricas) through the `fondos_db` connection. Every value is bound as a parameter."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from fondos.airflow.dag_tasks import GROUP_ID
+from fondos.db.connection import Database
+from fondos.pipeline.metas import veredicto
+from fondos.pipeline.metrics import leer_metricas
+from fondos.pipeline.stages import stage_order
+
+DAG_ID = "procesos_diarios"
+_PROCESO_COLS = ("ID_Proceso, FechaReporte, Estado, Usuario, ClaveEjecucion, TotalFondos, FondosExitosos, "
+                 "FondosFallidos, FondosEnProgreso, FechaInicio, FechaFin, DuracionSegundos, Legado")
+_ETAPA_COLS = ("ID_Proceso, FechaReporte, ID_Ejecucion, ID_Fund, FundShortName, Estado_Ejecucion, Etapa, Estado, "
+               "FechaInicio, FechaFin, DuracionSegundos, Filas, Intentos, Mensaje, Legado")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _row(r: dict[str, Any]) -> dict[str, Any]:
+    return {k: _plain(v) for k, v in r.items()}
+
+
+def airflow_run(clave: str | None) -> dict[str, str] | None:
+    """The Airflow DAG run a proceso belongs to, from its run key 'dag_id/run_id' (fondos.airflow.dag_tasks)."""
+    if not clave or "/" not in clave:
+        return None
+    dag_id, _, run_id = clave.partition("/")
+    return {"dag_id": dag_id, "run_id": run_id}
+
+
+def procesos(db: Database, fecha: date | None, estado: str | None, limit: int) -> list[dict[str, Any]]:
+    where, params = [], []
+    if fecha is not None:
+        where.append("FechaReporte = %s")
+        params.append(fecha)
+    if estado is not None:
+        where.append("Estado = %s")
+        params.append(estado)
+    sql = f"SELECT {_PROCESO_COLS} FROM logs.vw_Procesos"  # noqa: S608 - fixed column list, values bound
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY FechaInicio DESC, ID_Proceso DESC"
+    rows = db.execute(_limit(db, sql, limit), params)
+    out = []
+    for r in rows:
+        p = _row(r)
+        p["legado"] = bool(p["legado"])
+        p["airflow"] = airflow_run(p.get("claveejecucion"))
+        out.append(p)
+    return out
+
+
+def _limit(db: Database, sql: str, limit: int) -> str:
+    """Row limit in either dialect; `limit` is an int validated by the API (1..500), never text."""
+    n = int(limit)
+    if db.dialect == "mssql":
+        return sql.replace("SELECT ", f"SELECT TOP ({n}) ", 1)
+    return f"{sql} LIMIT {n}"
+
+
+def _fondos(rows: list[dict[str, Any]], run: dict[str, str] | None) -> list[dict[str, Any]]:
+    """Group stage rows into funds (ordered by ID_Fund: map index i is the i-th fund of a new proceso)."""
+    fondos: dict[tuple[int, int], dict[str, Any]] = {}
+    for r in rows:
+        f = fondos.setdefault((r["id_ejecucion"], r["id_fund"]), {
+            "id_ejecucion": r["id_ejecucion"], "id_fund": r["id_fund"], "fundshortname": r["fundshortname"],
+            "estado": r["estado_ejecucion"], "etapas": {}})
+        f["etapas"][r["etapa"]] = {
+            "estado": r["estado"], "filas": r["filas"], "inicio": _plain(r["fechainicio"]),
+            "fin": _plain(r["fechafin"]), "segundos": r["duracionsegundos"], "intentos": r["intentos"],
+            "mensaje": r["mensaje"]}
+    order = {name: i for i, name in enumerate(stage_order())}
+    out = sorted(fondos.values(), key=lambda f: (f["id_fund"], f["id_ejecucion"]))
+    for index, f in enumerate(out):
+        f["map_index"] = index if run else None
+        f["etapas"] = [dict(etapa=name, **e, **_task(run, name, f["map_index"]))
+                       for name, e in sorted(f["etapas"].items(), key=lambda kv: order.get(kv[0], 99))]
+    return out
+
+
+def _task(run: dict[str, str] | None, etapa: str, map_index: int | None) -> dict[str, Any]:
+    if not run:
+        return {"task_id": None, "log_url": None}
+    task_id = f"{GROUP_ID}.{etapa.lower()}"
+    return {"task_id": task_id,
+            "log_url": f"/dags/{run['dag_id']}/runs/{run['run_id']}/tasks/{task_id}/mapped/{map_index}"}
+
+
+def proceso(db: Database, id_proceso: int) -> dict[str, Any] | None:
+    rows = db.execute(f"SELECT {_PROCESO_COLS} FROM logs.vw_Procesos WHERE ID_Proceso = %s",  # noqa: S608
+                      (id_proceso,))
+    if not rows:
+        return None
+    p = _row(rows[0])
+    p["legado"] = bool(p["legado"])
+    run = None if p["legado"] else airflow_run(p.get("claveejecucion"))
+    p["airflow"] = run
+    etapas = db.execute(f"SELECT {_ETAPA_COLS} FROM logs.vw_Ejecucion_Etapas WHERE ID_Proceso = %s "  # noqa: S608
+                        "ORDER BY ID_Fund, ID_Ejecucion", (id_proceso,))
+    p["ejecuciones"] = _fondos(etapas, run)
+    p["metricas"] = None if p["legado"] else _row_metricas(db, id_proceso)
+    p["etapas"] = stage_order()
+    return p
+
+
+def _row_metricas(db: Database, id_proceso: int) -> dict[str, Any]:
+    row = leer_metricas(db, id_proceso)
+    return veredicto(_row(row) if row else None)
+
+
+def ejecucion(db: Database, id_ejecucion: int) -> dict[str, Any] | None:
+    rows = db.execute("SELECT ID_Proceso FROM logs.vw_Ejecucion_Etapas WHERE ID_Ejecucion = %s", (id_ejecucion,))
+    if not rows:
+        return None
+    p = proceso(db, rows[0]["id_proceso"])
+    if p is None:
+        return None
+    fondos = [f for f in p["ejecuciones"] if f["id_ejecucion"] == id_ejecucion]
+    return {"id_ejecucion": id_ejecucion, "id_proceso": p["id_proceso"], "fechareporte": p["fechareporte"],
+            "estado_proceso": p["estado"], "legado": p["legado"], "airflow": p["airflow"], "fondos": fondos}
