@@ -11,6 +11,7 @@ const $ = (id) => document.getElementById(id);
 let current = null;      // the proceso shown
 let following = null;    // {dag_id, run_id} of a run being followed
 let timer = null;
+let selected = null;     // {fund, etapa} of the cell whose detail is open
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -51,7 +52,7 @@ async function load(fecha) {
       $("matriz").replaceChildren(); $("metricas").replaceChildren();
       return;
     }
-    if (!fecha) $("fecha").value = list[0].fechareporte;
+    $("fecha").value = list[0].fechareporte;
     await show(list[0].id_proceso);
   } catch (e) {
     say(`Could not read the procesos: ${e.message}`, true);
@@ -95,6 +96,10 @@ function render(p) {
       ...cells, el("td", {}, action));
   });
   $("matriz").replaceChildren(el("thead", {}, head), el("tbody", {}, ...rows));
+  // the open detail follows the data (a retried fund's message changes with it)
+  const f = selected && p.ejecuciones.find((x) => x.id_fund === selected.fund);
+  const e = f && f.etapas.find((x) => x.etapa === selected.etapa);
+  if (e) detail(f, e); else { $("detalle").hidden = true; selected = null; }
 }
 
 function renderMetricas(m) {
@@ -110,6 +115,7 @@ function renderMetricas(m) {
 }
 
 function detail(f, e) {
+  selected = { fund: f.id_fund, etapa: e.etapa };
   const d = $("detalle");
   d.hidden = false;
   const link = e.log_url
@@ -175,6 +181,6 @@ async function follow() {
   }, POLL_MS);
 }
 
-$("fecha").addEventListener("change", (ev) => { following = null; load(ev.target.value); });
+$("fecha").addEventListener("change", (ev) => { following = null; selected = null; load(ev.target.value); });
 $("recargar").addEventListener("click", () => current ? show(current.id_proceso) : load($("fecha").value));
 load(new URLSearchParams(location.search).get("fecha"));
