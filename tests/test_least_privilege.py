@@ -26,6 +26,8 @@ FORBIDDEN = [
     "UPDATE logs.Ejecucion_Etapas SET Estado = 'OK'",
     "INSERT INTO config.Fondos (ID_Fund, FundShortName, Portfolio_Geneva) VALUES (1, 'X', 'X')",
     "SELECT * FROM logs.Procesos",
+    "SELECT * FROM logs.Proceso_Metricas",
+    "DELETE FROM logs.Proceso_Avisos",
     "SELECT * FROM source.Geneva_Posiciones",
     # internal routines: a direct call could delete a fund's rows without recording anything
     "SELECT * FROM logs.sp_Borrar_Filas_Ejecucion(1)",
@@ -61,8 +63,16 @@ def test_pipeline_role_runs_the_pipeline_but_cannot_touch_tables(as_role):
     as_role(in_pipeline=True)
     items = start("least-privilege")
     assert set(proceso.ejecutar_fondo(items[0]).values()) <= {"OK", "OMITIDO"}
-    closed = proceso.cerrar_proceso(items[0]["id_proceso"])
+    closed = proceso.cerrar_proceso(items[0]["id_proceso"])  # includes the metrics snapshots (022)
     assert closed["fondosexitosos"] == 1 and closed["fondos"][0]["estado"] == "OK"
+    assert closed["metricas"]["closed"] and closed["metricas"]["metricas"][0]["valor"] == 0  # deadlocks
+    from fondos.pipeline import aviso
+
+    with database(autocommit=True) as db:  # the morning message's record (023): EXECUTE and the view only
+        signature = aviso.firma(closed)
+        assert not aviso.ya_enviado(db, items[0]["id_proceso"], signature)
+        aviso.registrar(db, items[0]["id_proceso"], signature, "smtp", closed["estado"])
+        assert aviso.ya_enviado(db, items[0]["id_proceso"], signature)
     proceso.revertir_ejecucion(items[0]["id_ejecucion"])
     with database(autocommit=True) as db:
         assert db.execute("SELECT COUNT(*) AS n FROM logs.vw_Procesos")[0]["n"] == 1

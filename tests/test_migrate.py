@@ -17,7 +17,7 @@ from fondos.db.migrate import MigrationError, discover, migrate, status
 from fondos.settings import MIGRATIONS_DIR, SQL_DIR
 
 ROOT = MIGRATIONS_DIR.parent
-LATEST = 22  # the newest migration: a new one must update this line (and the README's table)
+LATEST = 23  # the newest migration: a new one must update this line (and the README's table)
 
 
 def _table_exists(db, schema, table):

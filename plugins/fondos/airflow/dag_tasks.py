@@ -13,6 +13,7 @@ from typing import Any
 from airflow.sdk import get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
+from fondos.airflow import aviso
 from fondos.errors import DataError, InvalidInput
 from fondos.pipeline import proceso
 from fondos.pipeline.fechas import parse_fecha, previous_business_day
@@ -156,6 +157,11 @@ def cerrar_proceso() -> dict[str, Any]:
     p = proceso.cerrar_proceso(id_proceso, airflow=airflow_stage_states(context))
     log.info("summary\n%s", format_proceso(p))
     log.info("plan metrics of proceso %s: %s", id_proceso, p["metricas"]["texto"])
+    try:  # the morning message, once per outcome; a failed send fails this try and Airflow retries it
+        log.info("morning message: %s", aviso.enviar(p, context, run=run_key(context)))
+    except Exception as exc:
+        raise RuntimeError(f"proceso {id_proceso} closed as {p['estado']}, but the morning message could not be "
+                           f"sent ({exc}); Airflow retries this task, or clear cerrar_proceso to send it") from exc
     if p["estado"] != "OK":
         raise AirflowFailException(failure_message(p))
     return {"id_proceso": id_proceso, "estado": p["estado"], "fondos": p["totalfondos"],

@@ -1,0 +1,79 @@
+"""Sending the morning message from cerrar_proceso through Airflow's notifiers.
+
+Channel `FONDOS_AVISO_CANAL`: `smtp` (default; apache-airflow-providers-smtp's
+SmtpNotifier, connection `FONDOS_AVISO_CONN_ID`, default `smtp_default`, to
+`FONDOS_AVISO_PARA`, comma-separated, from `FONDOS_AVISO_DE` or the
+connection's `from_email`), `slack` (apache-airflow-providers-slack's
+SlackWebhookNotifier, connection default `slack_default`), or `none`. No
+recipients for smtp means no message, said in the log.
+
+Once per outcome (fondos.pipeline.aviso): before sending, logs.Proceso_Avisos
+is asked whether this outcome was already sent; after sending, it is recorded.
+A send that fails raises, so Airflow retries cerrar_proceso and the message is
+sent then: a failure is never silent. The notifier's `notify` is called
+directly, so nothing of a fund's message is read as a Jinja template.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from fondos.db.connection import database
+from fondos.pipeline import aviso
+
+log = logging.getLogger(__name__)
+CANALES = ("smtp", "slack", "none")
+
+
+def _config() -> dict[str, str]:
+    canal = os.environ.get("FONDOS_AVISO_CANAL", "smtp").strip().lower() or "smtp"
+    if canal not in CANALES:
+        raise ValueError(f"FONDOS_AVISO_CANAL={canal!r}: use one of {', '.join(CANALES)}")
+    default_conn = {"smtp": "smtp_default", "slack": "slack_default"}.get(canal, "")
+    return {"canal": canal, "conn_id": os.environ.get("FONDOS_AVISO_CONN_ID") or default_conn,
+            "para": os.environ.get("FONDOS_AVISO_PARA", "").strip(), "de": os.environ.get("FONDOS_AVISO_DE", "")}
+
+
+def base_url() -> str:
+    """Where the board is: FONDOS_BOARD_URL, else Airflow's [api] base_url."""
+    if os.environ.get("FONDOS_BOARD_URL"):
+        return os.environ["FONDOS_BOARD_URL"]
+    from airflow.configuration import conf
+
+    return conf.get("api", "base_url", fallback="http://localhost:8080") or "http://localhost:8080"
+
+
+def _notifier(cfg: dict[str, str], mensaje: aviso.Mensaje, firma: str):
+    if cfg["canal"] == "smtp":
+        from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+        return SmtpNotifier(to=[a.strip() for a in cfg["para"].split(",") if a.strip()],
+                            from_email=cfg["de"] or None, subject=mensaje.subject, html_content=mensaje.html,
+                            smtp_conn_id=cfg["conn_id"],
+                            custom_headers={"Message-ID": f"<fondos-{firma[:32]}@fondos.local>"})
+    try:
+        from airflow.providers.slack.notifications.slack_webhook import SlackWebhookNotifier
+    except ImportError:
+        raise ValueError("FONDOS_AVISO_CANAL=slack needs apache-airflow-providers-slack installed") from None
+    return SlackWebhookNotifier(slack_webhook_conn_id=cfg["conn_id"], text=f"*{mensaje.subject}*\n{mensaje.text}")
+
+
+def enviar(p: dict[str, Any], context: dict[str, Any] | None = None, run: str | None = None) -> str:
+    """Send the morning message of this closed proceso unless this outcome was sent before; say what happened."""
+    cfg = _config()
+    if cfg["canal"] == "none":
+        return "not sent: FONDOS_AVISO_CANAL=none"
+    if cfg["canal"] == "smtp" and not cfg["para"]:
+        return "not sent: no recipients (set FONDOS_AVISO_PARA to send the morning message)"
+    firma = aviso.firma(p)
+    with database(autocommit=True) as db:
+        if aviso.ya_enviado(db, p["id_proceso"], firma):
+            return f"not sent again: this outcome of proceso {p['id_proceso']} was already reported"
+    mensaje = aviso.componer(p, base_url(), run)
+    _notifier(cfg, mensaje, firma).notify(context or {})  # raises on failure: cerrar_proceso is retried
+    with database(autocommit=True) as db:
+        aviso.registrar(db, p["id_proceso"], firma, cfg["canal"], p["estado"])
+    where = cfg["para"] if cfg["canal"] == "smtp" else cfg["conn_id"]
+    return f"sent by {cfg['canal']} to {where}: {mensaje.subject}"

@@ -1,0 +1,100 @@
+"""The morning message: what a closed proceso tells the people who run the day, once per outcome.
+
+`componer` writes it (subject, plain text, HTML): the date, the proceso's state and
+the plan-metrics verdict, funds OK and failed, and for each failed fund its failed
+stage(s), the reason and the board link. `firma` is the outcome it reports
+(state, counts, each failed fund's failed stages; not the message texts), so a
+cerrar_proceso retried or cleared with the same outcome sends nothing new, and a
+retried fund that changes the outcome gets its own message. logs.Proceso_Avisos
+(migration 023) remembers what was sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from fondos.db.calls import call
+from fondos.db.connection import Database
+
+_FAILED = ("ERROR", "REINTENTANDO")
+
+
+@dataclass(frozen=True)
+class Mensaje:
+    subject: str
+    text: str
+    html: str
+
+
+def fallidos(p: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each failed fund with its failed stages and their reasons, in fund order."""
+    out = []
+    for f in sorted(p["fondos"], key=lambda f: f["id_fund"]):
+        if f["estado"] == "OK":
+            continue
+        etapas = [{"etapa": s, "mensaje": e.get("mensaje") or e.get("estado")}
+                  for s, e in f["etapas"].items() if e.get("estado") in _FAILED]
+        out.append({"id_fund": f["id_fund"], "fundshortname": f["fundshortname"], "estado": f["estado"],
+                    "etapas": etapas})
+    return out
+
+
+def firma(p: dict[str, Any]) -> str:
+    outcome = {"id_proceso": p["id_proceso"], "estado": p["estado"], "ok": p["fondosexitosos"],
+               "fallidos": p["fondosfallidos"], "total": p["totalfondos"],
+               "fondos": [[f["id_fund"], f["estado"], sorted(e["etapa"] for e in f["etapas"])] for f in fallidos(p)]}
+    return hashlib.sha256(json.dumps(outcome, sort_keys=True).encode()).hexdigest()
+
+
+def board_link(base_url: str, fecha: str) -> str:
+    return f"{base_url.rstrip('/')}/fondos/board/?fecha={quote(str(fecha))}"
+
+
+def componer(p: dict[str, Any], base_url: str, run: str | None = None) -> Mensaje:
+    fecha = str(p["fechareporte"])
+    verdict = (p.get("metricas") or {}).get("veredicto", "not measured")
+    board = board_link(base_url, fecha)
+    subject = (f"[Fondos] {fecha} {p['estado']}: {p['fondosexitosos']} OK, {p['fondosfallidos']} failed "
+               f"of {p['totalfondos']} · plan metrics: {verdict}")
+    failed = fallidos(p)
+    lines = [f"Procesos diarios for {fecha} (proceso {p['id_proceso']}): {p['estado']}.",
+             f"Funds: {p['totalfondos']} in all, {p['fondosexitosos']} OK, {p['fondosfallidos']} failed.",
+             f"Plan metrics: {(p.get('metricas') or {}).get('texto', 'not measured')}"]
+    if run:
+        lines.append(f"Airflow run: {run}")
+    if failed:
+        lines += ["", "Failed funds (fix the cause, then Retry fund on the board):"]
+        for f in failed:
+            for e in f["etapas"] or [{"etapa": "?", "mensaje": f["estado"]}]:
+                lines.append(f"- fund {f['id_fund']} {f['fundshortname']}: {e['etapa']}: {e['mensaje']}")
+            lines.append(f"  board: {board}")
+    lines += ["", f"Board: {board}"]
+    text = "\n".join(lines)
+    items = "".join(
+        f"<li><b>fund {f['id_fund']} {html.escape(f['fundshortname'])}</b>: "
+        + "; ".join(f"{html.escape(e['etapa'])}: {html.escape(str(e['mensaje']))}" for e in f["etapas"])
+        + f" (<a href=\"{html.escape(board)}\">board</a>)</li>" for f in failed)
+    body = (f"<p>Procesos diarios for <b>{html.escape(fecha)}</b> (proceso {p['id_proceso']}): "
+            f"<b>{html.escape(p['estado'])}</b>.<br>Funds: {p['totalfondos']} in all, {p['fondosexitosos']} OK, "
+            f"{p['fondosfallidos']} failed.<br>Plan metrics: "
+            f"{html.escape((p.get('metricas') or {}).get('texto', 'not measured'))}</p>"
+            + (f"<p>Failed funds (fix the cause, then Retry fund on the board):</p><ul>{items}</ul>" if failed else "")
+            + f"<p><a href=\"{html.escape(board)}\">Open the board</a>"
+            + (f" · Airflow run {html.escape(run)}" if run else "") + "</p>")
+    return Mensaje(subject, text, body)
+
+
+def ya_enviado(db: Database, id_proceso: int, firma_: str) -> bool:
+    rows = db.execute("SELECT COUNT(*) AS n FROM logs.vw_Proceso_Avisos WHERE ID_Proceso = %s AND Firma = %s",
+                      (id_proceso, firma_))
+    return bool(rows[0]["n"])
+
+
+def registrar(db: Database, id_proceso: int, firma_: str, canal: str, estado: str) -> None:
+    call(db, "logs.sp_Registrar_Aviso", {"ID_Proceso": id_proceso, "Firma": firma_, "Canal": canal,
+                                         "Estado": estado})

@@ -1,0 +1,210 @@
+"""The morning message (issue 13, part 5): when a run ends, cerrar_proceso sends one message through
+Airflow's notifiers (SMTP by default, Slack by configuration) naming the date, the verdict, the funds OK
+and failed, and each failed fund's stage, reason and board link; once per outcome, never lost on a retry.
+Captured by real sinks: aiosmtpd for SMTP, a local HTTP server for the Slack webhook."""
+
+from __future__ import annotations
+
+import email
+import json
+import socket
+import threading
+from email import policy
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from conftest import fresh_dag
+from fondos.airflow import aviso as envio
+from fondos.db.connection import database, open_database
+from fondos.db.migrate import migrate
+from fondos.pipeline import aviso, proceso
+from pipeline_helpers import run_all, seed, start
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Sink:
+    """An SMTP server keeping every message it accepts; `refuse` makes it refuse the next N with 451."""
+
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+        self.refuse = 0
+        self.refused = 0
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        if self.refuse:
+            self.refuse -= 1
+            self.refused += 1
+            return "451 4.3.0 try again later"
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+    def text(self, i: int = 0) -> str:
+        return self.messages[i].get_body(("html", "plain")).get_content()
+
+
+@pytest.fixture
+def smtp(monkeypatch):
+    sink, port = Sink(), _free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps({
+        "conn_type": "smtp", "host": "127.0.0.1", "port": port,
+        "extra": {"disable_tls": True, "disable_ssl": True, "from_email": "fondos@example.com",
+                  "retry_limit": 0, "timeout": 5}}))
+    monkeypatch.setenv("FONDOS_AVISO_PARA", "ops@example.com, risk@example.com")
+    monkeypatch.setenv("FONDOS_BOARD_URL", "http://airflow.example.com:8080")
+    try:
+        yield sink
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def fund_db(fresh_pg_db, airflow_metadata):
+    db = open_database()
+    migrate(db)
+    db.close()
+    with database(autocommit=True) as conn:
+        yield conn
+
+
+def test_a_failed_run_sends_exactly_one_message_naming_each_failed_fund(fund_db, smtp):
+    seed(3, 20)
+    fund_db.execute("DELETE FROM source.Geneva_Posiciones WHERE Portfolio = %s", ("LAFID002",))
+    dr = fresh_dag().test(run_conf={"fecha": "2026-03-13"})
+    assert dr.state == "failed"
+    assert len(smtp.messages) == 1
+    m = smtp.messages[0]
+    assert m["Subject"].startswith("[Fondos] 2026-03-13 ERROR: 2 OK, 1 failed of 3 · plan metrics: ")
+    assert set(a.strip() for a in m["To"].split(",")) == {"ops@example.com", "risk@example.com"}
+    body = smtp.text()
+    reason = fund_db.execute("SELECT Mensaje FROM logs.vw_Ejecucion_Etapas WHERE ID_Fund = 102 "
+                             "AND Etapa = 'IPA'")[0]["mensaje"]
+    assert "fund 102 FI GLOBAL BALANCEADO 002" in body and "IPA: " in body
+    assert "source.Geneva_Posiciones" in reason and reason.replace("'", "&#x27;") in body
+    assert "http://airflow.example.com:8080/fondos/board/?fecha=2026-03-13" in body
+    assert "fund 101" not in body and "fund 103" not in body
+    assert "Plan metrics: " in body and "Deadlocks 0" in body
+    sent = fund_db.execute("SELECT Canal, Estado FROM logs.vw_Proceso_Avisos")
+    assert [(r["canal"], r["estado"]) for r in sent] == [("smtp", "ERROR")]
+
+
+def test_a_refused_send_fails_cerrar_proceso_and_its_retry_sends_it_once(fund_db, smtp):
+    """The SMTP server refuses the first message: cerrar_proceso's first try fails saying so, Airflow retries
+    it, the retry sends the message: one message, none lost."""
+    seed(2, 5)
+    smtp.refuse = 1
+    dr = fresh_dag().test(run_conf={"fecha": "2026-03-13"})
+    assert dr.state == "success"
+    tries = {ti.task_id: ti.try_number for ti in dr.get_task_instances() if ti.map_index == -1}
+    assert tries["cerrar_proceso"] == 2 and smtp.refused == 1
+    assert len(smtp.messages) == 1 and "2026-03-13 OK: 2 OK, 0 failed of 2" in smtp.messages[0]["Subject"]
+
+
+def _closed(fail_portfolio: str | None = None, clave: str = "aviso"):
+    seed(3, 5)
+    items = start(clave)
+    saved = []
+    if fail_portfolio:
+        with database(autocommit=True) as c:
+            saved = c.execute("SELECT * FROM source.Geneva_Posiciones WHERE Portfolio = %s", (fail_portfolio,))
+            c.execute("DELETE FROM source.Geneva_Posiciones WHERE Portfolio = %s", (fail_portfolio,))
+    run_all(items)
+    return items, saved, proceso.cerrar_proceso(items[0]["id_proceso"])
+
+
+def _restore(rows):
+    with database(autocommit=True) as c:
+        for r in rows:
+            c.execute("INSERT INTO source.Geneva_Posiciones (FechaReporte, Portfolio, ID_Instrumento, Tipo_Instrumento, "
+                      "Moneda, Cantidad, CostoLocal) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                      (r["fechareporte"], r["portfolio"], r["id_instrumento"], r["tipo_instrumento"], r["moneda"],
+                       r["cantidad"], r["costolocal"]))
+
+
+def test_cerrar_proceso_run_again_with_the_same_outcome_sends_nothing_new_and_a_new_outcome_does(db, smtp):
+    items, saved, p = _closed(fail_portfolio="LAFID002")
+    assert envio.enviar(p).startswith("sent by smtp to ops@example.com, risk@example.com: [Fondos] 2026-03-13 ERROR")
+    again = proceso.cerrar_proceso(items[0]["id_proceso"])  # cerrar_proceso run again (cleared): same outcome
+    assert envio.enviar(again).startswith("not sent again: this outcome of proceso")
+    assert len(smtp.messages) == 1
+    _restore(saved)  # the fund is repaired and retried: a new outcome, a new message
+    assert proceso.ejecutar_fondo(items[1])["PNL"] == "OK"
+    fixed = proceso.cerrar_proceso(items[0]["id_proceso"])
+    assert fixed["estado"] == "OK" and envio.enviar(fixed).startswith("sent by smtp")
+    assert [m["Subject"].split(" · ")[0] for m in smtp.messages] == [
+        "[Fondos] 2026-03-13 ERROR: 2 OK, 1 failed of 3", "[Fondos] 2026-03-13 OK: 3 OK, 0 failed of 3"]
+    assert smtp.messages[0]["Message-ID"] != smtp.messages[1]["Message-ID"]
+
+
+def test_the_outcome_signature_ignores_message_texts_and_follows_the_outcome(db):
+    _, _, p = _closed(fail_portfolio="LAFID002", clave="firma")
+    base = aviso.firma(p)
+    reworded = json.loads(json.dumps(p, default=str))
+    for f in reworded["fondos"]:
+        for e in f["etapas"].values():
+            e["mensaje"] = (e["mensaje"] or "") + " (attempt 2)"
+    assert aviso.firma(reworded) == base
+    other_stage = json.loads(json.dumps(p, default=str))
+    failed = next(f for f in other_stage["fondos"] if f["estado"] != "OK")
+    failed["etapas"]["CAPM"]["estado"] = "ERROR"
+    assert aviso.firma(other_stage) != base
+
+
+def test_fund_text_is_escaped_in_html_and_never_read_as_a_template():
+    p = {"id_proceso": 7, "fechareporte": "2026-03-13", "estado": "ERROR", "totalfondos": 1, "fondosexitosos": 0,
+         "fondosfallidos": 1, "metricas": {"veredicto": "met", "texto": "MET"},
+         "fondos": [{"id_fund": 9, "fundshortname": "<b>A&B</b>", "estado": "ERROR",
+                     "etapas": {"IPA": {"estado": "ERROR", "mensaje": "bad {{ conn.password }} <script>"}}}]}
+    m = aviso.componer(p, "http://x:8080/")
+    assert "&lt;b&gt;A&amp;B&lt;/b&gt;" in m.html and "&lt;script&gt;" in m.html and "<script>" not in m.html
+    assert "{{ conn.password }}" in m.text and "http://x:8080/fondos/board/?fecha=2026-03-13" in m.text
+
+
+def test_no_recipients_or_channel_none_sends_nothing_and_says_so(db, monkeypatch):
+    _, _, p = _closed(clave="sin-destino")
+    monkeypatch.delenv("FONDOS_AVISO_PARA", raising=False)
+    assert envio.enviar(p) == "not sent: no recipients (set FONDOS_AVISO_PARA to send the morning message)"
+    monkeypatch.setenv("FONDOS_AVISO_CANAL", "none")
+    assert envio.enviar(p) == "not sent: FONDOS_AVISO_CANAL=none"
+    monkeypatch.setenv("FONDOS_AVISO_CANAL", "teams")
+    with pytest.raises(ValueError, match="FONDOS_AVISO_CANAL='teams': use one of smtp, slack, none"):
+        envio.enviar(p)
+
+
+def test_slack_by_configuration_through_its_provider(db, monkeypatch):
+    posts = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's hook name
+            posts.append((self.path, json.loads(self.rfile.read(int(self.headers["Content-Length"])))))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("FONDOS_AVISO_CANAL", "slack")
+        monkeypatch.setenv("AIRFLOW_CONN_SLACK_DEFAULT", json.dumps({
+            "conn_type": "slackwebhook", "password": f"http://127.0.0.1:{server.server_port}/services/T0/B0/X"}))
+        _, _, p = _closed(fail_portfolio="LAFID003", clave="slack")
+        assert envio.enviar(p).startswith("sent by slack to slack_default")
+        assert envio.enviar(p).startswith("not sent again")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(posts) == 1 and posts[0][0] == "/services/T0/B0/X"
+    text = posts[0][1]["text"]
+    assert "2026-03-13 ERROR: 2 OK, 1 failed of 3" in text and "fund 103" in text and "IPA: " in text
