@@ -138,5 +138,32 @@ def test_board_shows_the_failed_fund_and_retry_turns_it_ok(stack):
     with database(autocommit=True) as conn:
         p = conn.execute("SELECT * FROM logs.vw_Procesos")[0]
         assert (p["estado"], p["fondosexitosos"], p["fondosfallidos"]) == ("OK", 3, 0)
+    # the plan's endpoint on the real API server: with a token the finished proceso with every fund and
+    # stage; without one refused; nonsense 4xx
+    import urllib.error
+    import urllib.request
+
+    def get(path, token=True):
+        headers = {"Authorization": f"Bearer {af.token()}"} if token else {}
+        req = urllib.request.Request(f"{af.base}{path}", headers=headers)  # noqa: S310 - our local server
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read() or b"{}")
+
+    status, listed = get(f"/fondos/api/procesos?fecha={FECHA}")
+    assert status == 200 and len(listed) == 1
+    status, p = get(f"/fondos/api/procesos/{listed[0]['id_proceso']}")
+    assert status == 200 and p["estado"] == "OK" and p["airflow"]["run_id"] == run_id
+    assert len(p["ejecuciones"]) == 3 and all(len(f["etapas"]) == 5 for f in p["ejecuciones"])
+    assert [f["map_index"] for f in p["ejecuciones"]] == [0, 1, 2] and p["metricas"]["closed"]
+    assert get(f"/fondos/api/procesos/{listed[0]['id_proceso']}", token=False)[0] == 401
+    assert get("/fondos/api/procesos/999999")[0] == 404 and get("/fondos/api/procesos/x")[0] == 422
+    # cerrar_proceso's log states the plan metrics and the morning message's fate (no recipients here)
+    logs = sorted((af.home / "logs").rglob(f"run_id={run_id}/task_id=cerrar_proceso/attempt=*.log"))
+    text = logs[-1].read_text()
+    assert "plan metrics of proceso" in text and "target 0, tolerance max 1" in text
+    assert "no recipients (set FONDOS_AVISO_PARA" in text
     for shot in ("1-failed-fund", "2-message-and-log-link", "3-retry-requested", "4-fund-ok"):
         assert (SHOTS / f"{shot}.png").stat().st_size > 10_000
