@@ -8,7 +8,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from fondos.db.connection import database
+from fondos.db.connection import database, open_database
 from fondos.pipeline import proceso
 from pipeline_helpers import FECHA, run_all, seed, start
 
@@ -30,9 +30,13 @@ def _client_and_tokens():
     return app, TestClient(app, raise_server_exceptions=False), tokens
 
 
-@pytest.fixture
-def api(db):
-    """A finished proceso of 3 funds (one failed at IPA) and the API server app with tokens."""
+def _finished_proceso_and_app():
+    """A finished proceso of 3 funds (one failed at IPA) in the current fondos_db, and the API server app."""
+    from fondos.db.migrate import migrate
+
+    m = open_database()
+    migrate(m)
+    m.close()
     seed(3, 5)
     items = start("manual__2026-03-13T07:00:00+00:00")
     with database(autocommit=True) as c:  # fund 102's positions are missing: it fails at IPA, with a reason
@@ -42,6 +46,24 @@ def api(db):
     proceso.cerrar_proceso(items[0]["id_proceso"])
     app, client, tokens = _client_and_tokens()
     return {"app": app, "client": client, "tokens": tokens, "items": items}
+
+
+@pytest.fixture(scope="module")
+def api(backend, airflow_metadata):
+    """One database and app for the tests that only read (built once: it takes seconds)."""
+    with pytest.MonkeyPatch.context() as mp:
+        dbname, env_value = backend.create()
+        mp.setenv("AIRFLOW_CONN_FONDOS_DB", env_value)
+        try:
+            yield _finished_proceso_and_app()
+        finally:
+            backend.drop(dbname)
+
+
+@pytest.fixture
+def own_api(db):
+    """The same, in a database of the test's own, for a test that adds data."""
+    return _finished_proceso_and_app()
 
 
 def _get(api, path, role="VIEWER", **kw):
@@ -88,7 +110,8 @@ def test_the_airflow_run_and_mapped_task_of_each_fund(db):
                               "procesar_fondo.pnl/mapped/1")
 
 
-def test_list_is_newest_first_and_filters(api):
+def test_list_is_newest_first_and_filters(own_api):
+    api = own_api
     first = api["items"][0]["id_proceso"]
     seed(3, 5, FECHA.replace(day=12))
     second = start("otro", FECHA.replace(day=12))[0]["id_proceso"]
@@ -150,6 +173,31 @@ def test_database_down_is_503_never_500(api, monkeypatch):
                                                  ' "schema": "x"}')
     r = _get(api, "/fondos/api/procesos")
     assert r.status_code == 503 and "fondos_db" in r.json()["detail"]
+
+
+def test_our_own_bug_is_a_500_not_an_unavailable_database(own_api):
+    """Only a database that cannot answer (connection lost, server down) is 503: a query that is wrong
+    (here a view missing, as if a migration had not run) stays a server error for us to fix."""
+    with database(autocommit=True) as c:
+        c.execute("DROP VIEW logs.vw_Proceso_Metricas")
+    r = _get(own_api, f"/fondos/api/procesos/{own_api['items'][0]['id_proceso']}")
+    assert r.status_code == 500
+
+
+def test_a_connection_lost_mid_request_is_503(fresh_pg_db, monkeypatch):
+    """PostgreSQL ends the API's session while it reads (pg_terminate_backend): 503, try again."""
+    from fondos.web import lectura
+
+    own = _finished_proceso_and_app()
+    real = lectura.proceso
+
+    def proceso_on_a_killed_session(db, id_proceso):
+        db.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+        return real(db, id_proceso)
+
+    monkeypatch.setattr(lectura, "proceso", proceso_on_a_killed_session)
+    r = _get(own, f"/fondos/api/procesos/{own['items'][0]['id_proceso']}")
+    assert r.status_code == 503 and "could not answer" in r.json()["detail"]
 
 
 def test_the_openapi_document_is_served(api):

@@ -92,8 +92,9 @@ def test_a_failed_run_sends_exactly_one_message_naming_each_failed_fund(fund_db,
     assert "http://airflow.example.com:8080/fondos/board/?fecha=2026-03-13" in body
     assert "fund 101" not in body and "fund 103" not in body
     assert "Plan metrics: " in body and "Deadlocks 0" in body
-    sent = fund_db.execute("SELECT Canal, Estado FROM logs.vw_Proceso_Avisos")
-    assert [(r["canal"], r["estado"]) for r in sent] == [("smtp", "ERROR")]
+    sent = fund_db.execute("SELECT Secuencia, Canal, Estado, Envio FROM logs.vw_Proceso_Avisos")
+    assert [(r["secuencia"], r["canal"], r["estado"], r["envio"]) for r in sent] == [(1, "smtp", "ERROR", "ENVIADO")]
+    assert m["Message-ID"] == aviso.message_id(fund_db.execute("SELECT ID_Proceso FROM logs.Procesos")[0]["id_proceso"], 1)
 
 
 def test_a_refused_send_fails_cerrar_proceso_and_its_retry_sends_it_once(fund_db, smtp):
@@ -129,19 +130,63 @@ def _restore(rows):
                        r["cantidad"], r["costolocal"]))
 
 
+def _break(rows):
+    with database(autocommit=True) as c:
+        c.execute("DELETE FROM source.Geneva_Posiciones WHERE Portfolio = %s", (rows[0]["portfolio"],))
+
+
 def test_cerrar_proceso_run_again_with_the_same_outcome_sends_nothing_new_and_a_new_outcome_does(db, smtp):
     items, saved, p = _closed(fail_portfolio="LAFID002")
+    pid = items[0]["id_proceso"]
     assert envio.enviar(p).startswith("sent by smtp to ops@example.com, risk@example.com: [Fondos] 2026-03-13 ERROR")
-    again = proceso.cerrar_proceso(items[0]["id_proceso"])  # cerrar_proceso run again (cleared): same outcome
+    again = proceso.cerrar_proceso(pid)  # cerrar_proceso run again (cleared): same outcome
     assert envio.enviar(again).startswith("not sent again: this outcome of proceso")
     assert len(smtp.messages) == 1
     _restore(saved)  # the fund is repaired and retried: a new outcome, a new message
     assert proceso.ejecutar_fondo(items[1])["PNL"] == "OK"
-    fixed = proceso.cerrar_proceso(items[0]["id_proceso"])
+    fixed = proceso.cerrar_proceso(pid)
     assert fixed["estado"] == "OK" and envio.enviar(fixed).startswith("sent by smtp")
+    _break(saved)  # the feed disappears again and the fund is run again: the first outcome again, reported again
+    proceso.revertir_ejecucion(items[1]["id_ejecucion"])
+    assert proceso.ejecutar_fondo(items[1])["IPA"] == "ERROR"
+    broken = proceso.cerrar_proceso(pid)
+    assert aviso.firma(broken) == aviso.firma(p) and envio.enviar(broken).startswith("sent by smtp")
     assert [m["Subject"].split(" · ")[0] for m in smtp.messages] == [
-        "[Fondos] 2026-03-13 ERROR: 2 OK, 1 failed of 3", "[Fondos] 2026-03-13 OK: 3 OK, 0 failed of 3"]
-    assert smtp.messages[0]["Message-ID"] != smtp.messages[1]["Message-ID"]
+        "[Fondos] 2026-03-13 ERROR: 2 OK, 1 failed of 3", "[Fondos] 2026-03-13 OK: 3 OK, 0 failed of 3",
+        "[Fondos] 2026-03-13 ERROR: 2 OK, 1 failed of 3"]
+    assert [m["Message-ID"] for m in smtp.messages] == [aviso.message_id(pid, n) for n in (1, 2, 3)]
+
+
+def test_a_sender_dying_between_send_and_confirm_resends_the_same_message(db, smtp, monkeypatch):
+    """At least once, never silently lost: the retry sends it again with the same Message-ID."""
+    _, _, p = _closed(fail_portfolio="LAFID002", clave="muere")
+    real = aviso.confirmar
+
+    def worker_lost(*args):
+        raise RuntimeError("worker lost right after the SMTP server accepted the message")
+
+    monkeypatch.setattr(aviso, "confirmar", worker_lost)
+    with pytest.raises(RuntimeError, match="worker lost"):
+        envio.enviar(p)
+    monkeypatch.setattr(aviso, "confirmar", real)
+    assert envio.enviar(p).startswith("sent by smtp to ops@example.com, risk@example.com (again: ")
+    assert envio.enviar(p).startswith("not sent again")
+    assert len(smtp.messages) == 2 and smtp.messages[0]["Message-ID"] == smtp.messages[1]["Message-ID"]
+    with database(autocommit=True) as c:
+        rows = c.execute("SELECT Secuencia, Envio FROM logs.vw_Proceso_Avisos WHERE ID_Proceso = %s",
+                         (p["id_proceso"],))
+    assert [(r["secuencia"], r["envio"]) for r in rows] == [(1, "ENVIADO")]
+
+
+def test_fund_text_reaches_the_mail_literally_never_rendered_as_a_template(db, smtp):
+    """Through the real SmtpNotifier (sender from the connection, as when FONDOS_AVISO_DE is unset)."""
+    _, _, p = _closed(fail_portfolio="LAFID002", clave="plantilla")
+    failed = next(f for f in p["fondos"] if f["estado"] != "OK")
+    failed["etapas"]["IPA"]["mensaje"] = "feed {{ conn.password }} {% if 1 %}x{% endif %} <script>"
+    assert envio.enviar(p).startswith("sent by smtp")
+    body = smtp.text()
+    assert "feed {{ conn.password }} {% if 1 %}x{% endif %} &lt;script&gt;" in body and "<script>" not in body
+    assert smtp.messages[0]["From"] == "fondos@example.com"
 
 
 def test_the_outcome_signature_ignores_message_texts_and_follows_the_outcome(db):
@@ -156,16 +201,6 @@ def test_the_outcome_signature_ignores_message_texts_and_follows_the_outcome(db)
     failed = next(f for f in other_stage["fondos"] if f["estado"] != "OK")
     failed["etapas"]["CAPM"]["estado"] = "ERROR"
     assert aviso.firma(other_stage) != base
-
-
-def test_fund_text_is_escaped_in_html_and_never_read_as_a_template():
-    p = {"id_proceso": 7, "fechareporte": "2026-03-13", "estado": "ERROR", "totalfondos": 1, "fondosexitosos": 0,
-         "fondosfallidos": 1, "metricas": {"veredicto": "met", "texto": "MET"},
-         "fondos": [{"id_fund": 9, "fundshortname": "<b>A&B</b>", "estado": "ERROR",
-                     "etapas": {"IPA": {"estado": "ERROR", "mensaje": "bad {{ conn.password }} <script>"}}}]}
-    m = aviso.componer(p, "http://x:8080/")
-    assert "&lt;b&gt;A&amp;B&lt;/b&gt;" in m.html and "&lt;script&gt;" in m.html and "<script>" not in m.html
-    assert "{{ conn.password }}" in m.text and "http://x:8080/fondos/board/?fecha=2026-03-13" in m.text
 
 
 def test_no_recipients_or_channel_none_sends_nothing_and_says_so(db, monkeypatch):

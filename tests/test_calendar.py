@@ -63,16 +63,63 @@ def _runs(timetable, start, end):
     return runs
 
 
+# Chile's public holidays of 2026 that fall on a weekday (Ley 2.977 and later laws; Diario Oficial),
+# written out here so the timetable is checked against the calendar, not against its own library.
+CL_2026_WEEKDAY_HOLIDAYS = {date(2026, 1, 1), date(2026, 4, 3), date(2026, 5, 1), date(2026, 5, 21),
+                            date(2026, 6, 29), date(2026, 7, 16), date(2026, 9, 18), date(2026, 10, 12),
+                            date(2026, 12, 8), date(2026, 12, 25)}
+
+
 def test_no_scheduled_run_falls_on_a_chilean_holiday_or_a_weekend_in_2026():
     timetable = BusinessDayTimetable("0 6 * * 1-5", timezone=SANTIAGO, calendar_code="CL")
     runs = _runs(timetable, pendulum.datetime(2026, 1, 1, tz=SANTIAGO), pendulum.datetime(2026, 12, 31, 23, tz=SANTIAGO))
     days = [r.in_timezone(SANTIAGO).date() for r in runs]
-    cl = Calendar("CL")
-    business_2026 = [d for d in (date(2026, 1, 1) + timedelta(n) for n in range(365)) if cl.is_business_day(d)]
-    assert days == business_2026  # every business day once, nothing else
-    assert date(2026, 5, 1) not in days and date(2026, 9, 18) not in days and date(2026, 4, 3) not in days
+    weekdays = [d for d in (date(2026, 1, 1) + timedelta(n) for n in range(365)) if d.weekday() < 5]
+    assert len(weekdays) == 261 and len(days) == 251
+    assert days == [d for d in weekdays if d not in CL_2026_WEEKDAY_HOLIDAYS]  # each business day once, in order
     assert all(r.in_timezone(SANTIAGO).hour == 6 for r in runs)
-    assert len(days) == 365 - 104 - sum(1 for d, _ in cl._holidays.items() if d.year == 2026 and d.weekday() < 5)
+
+
+def test_a_sub_daily_cron_skips_a_long_weekend_by_days_not_by_firings():
+    timetable = BusinessDayTimetable("*/5 * * * *", timezone=SANTIAGO, calendar_code="CL")
+    thursday_last = pendulum.datetime(2026, 4, 30, 23, 55, tz=SANTIAGO)  # Friday 1 May is Labour Day
+    info = timetable.next_dagrun_info(last_automated_data_interval=DataInterval(thursday_last, thursday_last),
+                                      restriction=TimeRestriction(earliest=None, latest=None, catchup=True))
+    assert info.run_after.in_timezone(SANTIAGO) == pendulum.datetime(2026, 5, 4, 0, 0, tz=SANTIAGO)
+    monday_first = pendulum.datetime(2026, 5, 4, 0, 0, tz=SANTIAGO)
+    assert timetable._get_prev(monday_first).in_timezone(SANTIAGO) == thursday_last
+
+
+def test_bank_holidays_are_a_configurable_category():
+    assert Calendar("CL").is_business_day(date(2026, 12, 31))
+    assert not Calendar("CL+bank").is_business_day(date(2026, 12, 31))
+    assert Calendar("CL+bank").previous_business_day(date(2027, 1, 4)) == date(2026, 12, 30)
+    with pytest.raises(InvalidInput, match="CL\\+bank adds"):
+        Calendar("CL+nonsense")
+
+
+def test_the_scheduled_run_takes_the_previous_business_day_of_the_timetables_calendar():
+    from types import SimpleNamespace
+
+    from fondos.airflow.dag_tasks import resolve_fecha
+
+    monday = SimpleNamespace(run_after=pendulum.datetime(2026, 5, 4, 6, tz=SANTIAGO))
+    for code, expected in (("CL", date(2026, 4, 30)), ("none", date(2026, 5, 1))):
+        dag = SimpleNamespace(timetable=BusinessDayTimetable("0 6 * * 1-5", timezone=SANTIAGO, calendar_code=code))
+        assert resolve_fecha({"params": {"fecha": None}, "dag_run": monday, "dag": dag}) == expected
+
+
+def test_the_calendar_comes_from_the_environment():
+    import os
+    import subprocess
+    import sys
+
+    code = ("from datetime import date; from fondos.pipeline.fechas import previous_business_day; "
+            "print(previous_business_day(date(2026, 5, 4)))")
+    for env_value, expected in (("none", "2026-05-01"), ("CL", "2026-04-30")):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                             env={**os.environ, "FONDOS_CALENDAR": env_value}).stdout.strip()
+        assert out == expected, env_value
 
 
 def test_after_a_holiday_friday_the_next_run_is_monday_and_processes_thursday():
@@ -93,7 +140,10 @@ def test_the_timetable_survives_airflow_serialization_and_describes_itself():
     encoded = encode_timetable(timetable)  # refuses a custom timetable no plugin registers
     assert encoded["__type"] == "fondos.airflow.timetable.BusinessDayTimetable"
     back = decode_timetable(encoded)
-    assert isinstance(back, BusinessDayTimetable) and back.calendar_code == "CL"
+    assert isinstance(back, BusinessDayTimetable) and back.calendar_code == "CL" and back == timetable
+    eager = BusinessDayTimetable("0 6 * * 1-5", timezone=SANTIAGO, calendar_code="CL+bank", run_immediately=True)
+    again = decode_timetable(encode_timetable(eager))
+    assert again._run_immediately is True and again.calendar_code == "CL+bank" and again != back
     assert back.summary == "0 6 * * 1-5 (CL business days)"
     assert "business days" in back.description and "CL public holidays" in back.description
     assert "Monday through Friday" in back.description
@@ -101,7 +151,9 @@ def test_the_timetable_survives_airflow_serialization_and_describes_itself():
 
 def test_a_cron_time_with_no_business_day_is_refused():
     timetable = BusinessDayTimetable("0 6 * * 6,0", timezone=SANTIAGO, calendar_code="CL")
-    with pytest.raises(ValueError, match="no business day"):
+    with pytest.raises(ValueError, match="no business day"):  # when the DAG is parsed ...
+        timetable.validate()
+    with pytest.raises(ValueError, match="no business day"):  # ... and if it were ever asked to schedule
         timetable.next_dagrun_info(last_automated_data_interval=None,
                                    restriction=TimeRestriction(earliest=datetime(2026, 1, 1, tzinfo=SANTIAGO),
                                                                latest=None, catchup=True))

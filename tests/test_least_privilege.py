@@ -70,9 +70,10 @@ def test_pipeline_role_runs_the_pipeline_but_cannot_touch_tables(as_role):
 
     with database(autocommit=True) as db:  # the morning message's record (023): EXECUTE and the view only
         signature = aviso.firma(closed)
-        assert not aviso.ya_enviado(db, items[0]["id_proceso"], signature)
-        aviso.registrar(db, items[0]["id_proceso"], signature, "smtp", closed["estado"])
-        assert aviso.ya_enviado(db, items[0]["id_proceso"], signature)
+        assert aviso.reservar(db, items[0]["id_proceso"], signature, "smtp", closed["estado"]) == (1, "ENVIAR")
+        aviso.confirmar(db, items[0]["id_proceso"], 1)
+        assert aviso.reservar(db, items[0]["id_proceso"], signature, "smtp", "OK") == (1, "YA_ENVIADO")
+        assert db.execute("SELECT Envio FROM logs.vw_Proceso_Avisos")[0]["envio"] == "ENVIADO"
     proceso.revertir_ejecucion(items[0]["id_ejecucion"])
     with database(autocommit=True) as db:
         assert db.execute("SELECT COUNT(*) AS n FROM logs.vw_Procesos")[0]["n"] == 1

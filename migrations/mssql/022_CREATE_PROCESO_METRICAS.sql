@@ -4,7 +4,10 @@
 -- cumulative counters (the *_Inicio columns); at every close it stores the
 -- deltas since that snapshot, the proceso's duration, its funds per hour and
 -- the stage retries. A proceso closed again after a retry gets new deltas
--- over the whole window since its creation.
+-- over the whole window since its creation. ServidorDesde_Inicio is when the
+-- counters started counting at the first snapshot (server start, or the last
+-- statistics reset): a close that sees another start time gives NULL deltas,
+-- since the counters restarted in between.
 -- SQL Server: the counters come from sys.dm_os_performance_counters
 -- ('Number of Deadlocks/sec', 'Lock Waits/sec', 'Lock Timeouts (timeout >
 -- 0)/sec' of Locks _Total, 'Table Lock Escalations/sec' of Access Methods),
@@ -28,6 +31,7 @@ IF OBJECT_ID(N'logs.Proceso_Metricas', N'U') IS NULL
         LockWaits_Inicio BIGINT NULL,
         LockTimeouts_Inicio BIGINT NULL,
         LockEscalations_Inicio BIGINT NULL,
+        ServidorDesde_Inicio DATETIME2(3) NULL,
         FechaCierreMedicion DATETIME2(3) NULL,
         Deadlocks BIGINT NULL,
         LockWaits BIGINT NULL,

@@ -4,7 +4,10 @@
 -- cumulative counters (the *_Inicio columns); at every close it stores the
 -- deltas since that snapshot, the proceso's duration, its funds per hour and
 -- the stage retries. A proceso closed again after a retry gets new deltas
--- over the whole window since its creation.
+-- over the whole window since its creation. ServidorDesde_Inicio is when the
+-- counters started counting at the first snapshot (server start, or the last
+-- statistics reset): a close that sees another start time gives NULL deltas,
+-- since the counters restarted in between.
 -- PostgreSQL counts deadlocks per database (pg_stat_database.deadlocks); it
 -- has no cumulative counter of lock waits or lock timeouts, and it never
 -- escalates row locks: those columns stay NULL here and are filled on SQL
@@ -21,6 +24,7 @@ CREATE TABLE IF NOT EXISTS logs.Proceso_Metricas (
     LockWaits_Inicio BIGINT NULL,
     LockTimeouts_Inicio BIGINT NULL,
     LockEscalations_Inicio BIGINT NULL,
+    ServidorDesde_Inicio TIMESTAMP(3) NULL,
     FechaCierreMedicion TIMESTAMP(3) NULL,
     Deadlocks BIGINT NULL,
     LockWaits BIGINT NULL,

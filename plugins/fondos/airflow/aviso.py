@@ -7,11 +7,11 @@ connection's `from_email`), `slack` (apache-airflow-providers-slack's
 SlackWebhookNotifier, connection default `slack_default`), or `none`. No
 recipients for smtp means no message, said in the log.
 
-Once per outcome (fondos.pipeline.aviso): before sending, logs.Proceso_Avisos
-is asked whether this outcome was already sent; after sending, it is recorded.
-A send that fails raises, so Airflow retries cerrar_proceso and the message is
-sent then: a failure is never silent. The notifier's `notify` is called
-directly, so nothing of a fund's message is read as a Jinja template.
+Once per outcome (fondos.pipeline.aviso): the message is reserved in
+logs.Proceso_Avisos before it is sent and confirmed after. A send that fails
+raises, so Airflow retries cerrar_proceso and the message is sent then: a
+failure is never silent. The notifier's `notify` is called directly, so
+nothing of a fund's message is read as a Jinja template.
 """
 
 from __future__ import annotations
@@ -45,14 +45,13 @@ def base_url() -> str:
     return conf.get("api", "base_url", fallback="http://localhost:8080") or "http://localhost:8080"
 
 
-def _notifier(cfg: dict[str, str], mensaje: aviso.Mensaje, firma: str):
+def _notifier(cfg: dict[str, str], mensaje: aviso.Mensaje, message_id: str):
     if cfg["canal"] == "smtp":
         from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
         return SmtpNotifier(to=[a.strip() for a in cfg["para"].split(",") if a.strip()],
                             from_email=cfg["de"] or None, subject=mensaje.subject, html_content=mensaje.html,
-                            smtp_conn_id=cfg["conn_id"],
-                            custom_headers={"Message-ID": f"<fondos-{firma[:32]}@fondos.local>"})
+                            smtp_conn_id=cfg["conn_id"], custom_headers={"Message-ID": message_id})
     try:
         from airflow.providers.slack.notifications.slack_webhook import SlackWebhookNotifier
     except ImportError:
@@ -61,7 +60,11 @@ def _notifier(cfg: dict[str, str], mensaje: aviso.Mensaje, firma: str):
 
 
 def enviar(p: dict[str, Any], context: dict[str, Any] | None = None, run: str | None = None) -> str:
-    """Send the morning message of this closed proceso unless this outcome was sent before; say what happened."""
+    """Send the morning message of this closed proceso unless its outcome was the last one sent; say what happened.
+
+    Reserve, send, confirm: a send that fails raises (cerrar_proceso's retry sends it); a sender that dies
+    after sending and before confirming leaves the reservation open, and the retry sends the same message
+    again with the same Message-ID (at least once, never silently lost)."""
     cfg = _config()
     if cfg["canal"] == "none":
         return "not sent: FONDOS_AVISO_CANAL=none"
@@ -69,11 +72,14 @@ def enviar(p: dict[str, Any], context: dict[str, Any] | None = None, run: str | 
         return "not sent: no recipients (set FONDOS_AVISO_PARA to send the morning message)"
     firma = aviso.firma(p)
     with database(autocommit=True) as db:
-        if aviso.ya_enviado(db, p["id_proceso"], firma):
-            return f"not sent again: this outcome of proceso {p['id_proceso']} was already reported"
+        secuencia, accion = aviso.reservar(db, p["id_proceso"], firma, cfg["canal"], p["estado"])
+    if accion == "YA_ENVIADO":
+        return f"not sent again: this outcome of proceso {p['id_proceso']} was the last one reported (message {secuencia})"
     mensaje = aviso.componer(p, base_url(), run)
-    _notifier(cfg, mensaje, firma).notify(context or {})  # raises on failure: cerrar_proceso is retried
+    # notify(), not the notifier's __call__: nothing of a fund's text is rendered as a Jinja template
+    _notifier(cfg, mensaje, aviso.message_id(p["id_proceso"], secuencia)).notify(context or {})
     with database(autocommit=True) as db:
-        aviso.registrar(db, p["id_proceso"], firma, cfg["canal"], p["estado"])
+        aviso.confirmar(db, p["id_proceso"], secuencia)
     where = cfg["para"] if cfg["canal"] == "smtp" else cfg["conn_id"]
-    return f"sent by {cfg['canal']} to {where}: {mensaje.subject}"
+    again = " (again: the previous try never confirmed it)" if accion == "REENVIAR" else ""
+    return f"sent by {cfg['canal']} to {where}{again}: {mensaje.subject}"

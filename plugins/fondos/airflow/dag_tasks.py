@@ -17,12 +17,12 @@ from fondos.airflow import aviso
 from fondos.errors import DataError, InvalidInput
 from fondos.pipeline import proceso
 from fondos.pipeline.fechas import parse_fecha, previous_business_day
-from fondos.settings import POOL, RETRY_DELAY_S, STAGE_TIMEOUT_S, TIMEZONE
+from fondos.pipeline.stages import GROUP_ID  # noqa: F401  (the DAG file reads dag_tasks.GROUP_ID)
+from fondos.settings import CALENDAR, POOL, RETRY_DELAY_S, STAGE_TIMEOUT_S, TIMEZONE
 
 log = logging.getLogger(__name__)
 
 STAGE_RETRIES = 2
-GROUP_ID = "procesar_fondo"
 
 
 def run_key(context: dict[str, Any]) -> str:
@@ -31,7 +31,8 @@ def run_key(context: dict[str, Any]) -> str:
 
 
 def resolve_fecha(context: dict[str, Any]):
-    """The report date: the `fecha` param of a manual run, else the business day before the run.
+    """The report date: the `fecha` param of a manual run, else the business day before the run (in the
+    calendar of the DAG's timetable).
 
     Manual and REST runs may have no logical date in Airflow 3, so the run's
     `run_after` (always set) in the DAG's timezone is the reference.
@@ -42,7 +43,9 @@ def resolve_fecha(context: dict[str, Any]):
     if value not in (None, ""):
         return parse_fecha(value)
     run_after = context["dag_run"].run_after
-    return previous_business_day(pendulum.instance(run_after).in_timezone(TIMEZONE).date())
+    # the calendar the DAG's timetable was built with (the scheduler's), not this worker's environment
+    code = getattr(getattr(context.get("dag"), "timetable", None), "calendar_code", None) or CALENDAR
+    return previous_business_day(pendulum.instance(run_after).in_timezone(TIMEZONE).date(), code)
 
 
 @task(task_id="crear_proceso", retries=2, retry_delay=timedelta(seconds=20))

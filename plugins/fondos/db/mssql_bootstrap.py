@@ -63,7 +63,8 @@ def create_database_and_login(admin: Database, database: str, login: str, passwo
         " WHERE permission_name = N'VIEW SERVER PERFORMANCE STATE')"
         " SET @sql = N'GRANT VIEW SERVER PERFORMANCE STATE TO ' + QUOTENAME(@login);"
         " ELSE SET @sql = N'GRANT VIEW SERVER STATE TO ' + QUOTENAME(@login);"
-        " EXEC sys.sp_executesql @sql;",
+        # Server permissions are granted in master, whatever database the admin connection opened.
+        " EXEC master.sys.sp_executesql @sql;",
         (login,))
 
 

@@ -3,10 +3,11 @@
 `componer` writes it (subject, plain text, HTML): the date, the proceso's state and
 the plan-metrics verdict, funds OK and failed, and for each failed fund its failed
 stage(s), the reason and the board link. `firma` is the outcome it reports
-(state, counts, each failed fund's failed stages; not the message texts), so a
-cerrar_proceso retried or cleared with the same outcome sends nothing new, and a
-retried fund that changes the outcome gets its own message. logs.Proceso_Avisos
-(migration 023) remembers what was sent.
+(state, counts, each failed fund's failed stages; not the message texts).
+logs.Proceso_Avisos (migration 023) holds a reservation per outcome reported:
+`reservar` before sending says ENVIAR (a new outcome), REENVIAR (this outcome was
+reserved but never confirmed: the sender died) or YA_ENVIADO (this outcome was
+the last one sent: nothing to do); `confirmar` after sending.
 """
 
 from __future__ import annotations
@@ -89,12 +90,17 @@ def componer(p: dict[str, Any], base_url: str, run: str | None = None) -> Mensaj
     return Mensaje(subject, text, body)
 
 
-def ya_enviado(db: Database, id_proceso: int, firma_: str) -> bool:
-    rows = db.execute("SELECT COUNT(*) AS n FROM logs.vw_Proceso_Avisos WHERE ID_Proceso = %s AND Firma = %s",
-                      (id_proceso, firma_))
-    return bool(rows[0]["n"])
+def reservar(db: Database, id_proceso: int, firma_: str, canal: str, estado: str) -> tuple[int, str]:
+    """Reserve this outcome's message: (Secuencia, Accion), Accion ENVIAR, REENVIAR or YA_ENVIADO."""
+    row = call(db, "logs.sp_Reservar_Aviso", {"ID_Proceso": id_proceso, "Firma": firma_, "Canal": canal,
+                                               "Estado": estado})[0]
+    return int(row["secuencia"]), row["accion"]
 
 
-def registrar(db: Database, id_proceso: int, firma_: str, canal: str, estado: str) -> None:
-    call(db, "logs.sp_Registrar_Aviso", {"ID_Proceso": id_proceso, "Firma": firma_, "Canal": canal,
-                                         "Estado": estado})
+def confirmar(db: Database, id_proceso: int, secuencia: int) -> None:
+    call(db, "logs.sp_Confirmar_Aviso", {"ID_Proceso": id_proceso, "Secuencia": secuencia})
+
+
+def message_id(id_proceso: int, secuencia: int) -> str:
+    """The same for every send of one reservation, so a resent copy can be recognised and dropped."""
+    return f"<fondos-proceso-{id_proceso}-aviso-{secuencia}@fondos.local>"

@@ -1,8 +1,10 @@
 """Report dates: parsing what an operator typed, and business days from a real holiday calendar.
 
 The calendar is the `holidays` library's (maintained, with Chile's movable and
-law-made holidays), country `FONDOS_CALENDAR` (default `CL`; `CL-RM` adds a
-region's holidays; `none` means weekends only). Weekends are never business days.
+law-made holidays), country `FONDOS_CALENDAR` (default `CL`, public holidays;
+`CL-RM` adds a region's; `CL+bank` adds the holidays of another category, here
+Chile's bank holiday of 31 December; `none` means weekends only). Weekends are
+never business days.
 """
 
 from __future__ import annotations
@@ -50,12 +52,17 @@ class Calendar:
         if self.code.lower() == "none":
             self._holidays: holidays.HolidayBase | None = None
             return
-        country, _, subdiv = self.code.partition("-")
+        place, *extra = self.code.split("+")
+        country, _, subdiv = place.partition("-")
+        categories = ("public", *(c.strip().lower() for c in extra if c.strip()))
         try:
-            self._holidays = holidays.country_holidays(country.upper(), subdiv=subdiv.upper() or None)
+            self._holidays = holidays.country_holidays(country.upper(), subdiv=subdiv.upper() or None,
+                                                       categories=categories)
         except NotImplementedError:
             raise InvalidInput(f"FONDOS_CALENDAR={self.code!r}: the holidays library has no country {country!r}; "
                                "use an ISO code such as CL, or CL-RM for a region, or none for weekends only") from None
+        except ValueError as exc:
+            raise InvalidInput(f"FONDOS_CALENDAR={self.code!r}: {exc} (CL+bank adds Chile's bank holidays)") from None
 
     def holiday(self, day: date) -> str | None:
         """The holiday's name on `day`, or None."""

@@ -2,7 +2,8 @@
 
 PostgreSQL: pg_stat_database.deadlocks (cumulative) for this database.
 SQL Server: the cumulative counters the plan's success metrics name, from
-sys.dm_os_performance_counters (needs VIEW SERVER STATE):
+sys.dm_os_performance_counters (needs VIEW SERVER PERFORMANCE STATE on 2022,
+VIEW SERVER STATE before):
 'Number of Deadlocks/sec', 'Lock Timeouts (timeout > 0)/sec', 'Lock Waits/sec'
 (Locks, _Total) and 'Table Lock Escalations/sec' (Access Methods); despite the
 names, cumulative counts. 'Lock Timeouts/sec' is not used: it also counts the
@@ -30,6 +31,7 @@ MSSQL_COUNTERS = {
 
 
 def lock_counters(db: Database) -> dict[str, int]:
+    """The server's cumulative lock counters. A counter the server did not return is absent, never 0."""
     if db.dialect == "postgres":
         time.sleep(0.6)  # let backends flush their statistics
         db.execute("SELECT pg_stat_clear_snapshot()")
@@ -46,10 +48,23 @@ def lock_counters(db: Database) -> dict[str, int]:
         names,
     )
     db.commit()
-    out = {v: 0 for v in MSSQL_COUNTERS.values()}
-    for r in rows:
-        out[MSSQL_COUNTERS[r["name"]]] = int(r["value"])
+    out = {MSSQL_COUNTERS[r["name"]]: int(r["value"]) for r in rows if r["name"] in MSSQL_COUNTERS}
+    if len(out) < len(MSSQL_COUNTERS):
+        log.warning("SQL Server returned no value for %s (performance counters disabled? error 3409 in the "
+                    "error log): those metrics stay empty", ", ".join(sorted(set(MSSQL_COUNTERS.values()) - set(out))))
     return out
+
+
+def counting_since(db: Database):
+    """Since when the counters count: the server's start (SQL Server; PostgreSQL also its last statistics
+    reset). Two snapshots with different values straddle a restart or reset: their deltas mean nothing."""
+    if db.dialect == "postgres":
+        row = db.execute("SELECT CAST(GREATEST(pg_postmaster_start_time(), stats_reset) AS TIMESTAMP(3)) AS desde "
+                         "FROM pg_stat_database WHERE datname = current_database()")[0]
+    else:
+        row = db.execute("SELECT CAST(sqlserver_start_time AS DATETIME2(3)) AS desde FROM sys.dm_os_sys_info")[0]
+    db.commit()
+    return row["desde"]
 
 
 def delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
@@ -60,33 +75,47 @@ def delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
 PROCESO_COUNTERS = ("deadlocks", "lock_waits", "lock_timeouts", "lock_escalations")
 
 
-def proceso_counters(db: Database) -> dict[str, int | None]:
-    """The cumulative counters a proceso's metrics are deltas of.
+def proceso_counters(db: Database) -> dict[str, Any]:
+    """The cumulative counters a proceso's metrics are deltas of, and since when they count.
 
     PostgreSQL: deadlocks of this database (pg_stat_database); it counts no lock
     waits or lock timeouts and never escalates, so those are None. SQL Server:
     the four performance counters above (server-wide). Counters that cannot be
-    read (SQL Server without VIEW SERVER PERFORMANCE STATE) are None, with a
-    warning saying what to grant: the metrics must never fail a run.
+    read (SQL Server without VIEW SERVER PERFORMANCE STATE, or VIEW SERVER STATE
+    before 2022) are None, with a warning saying what to grant: the metrics must
+    never fail a run.
     """
     try:
         raw = lock_counters(db)
+        desde = counting_since(db)
     except Exception as exc:  # noqa: BLE001 - a permission error on the DMV must not fail the proceso
         db.rollback()
         log.warning("server counters unreadable (%s): this proceso's deadlock and lock metrics stay empty. "
-                    "On SQL Server grant the pipeline login VIEW SERVER PERFORMANCE STATE "
-                    "(fondos db bootstrap-mssql does)", str(exc).splitlines()[0][:200])
-        return dict.fromkeys(PROCESO_COUNTERS)
-    return {k: raw.get(k) for k in PROCESO_COUNTERS}
+                    "On SQL Server grant the pipeline login VIEW SERVER PERFORMANCE STATE (VIEW SERVER STATE "
+                    "before 2022); fondos db bootstrap-mssql does", str(exc).splitlines()[0][:200])
+        return {**dict.fromkeys(PROCESO_COUNTERS), "desde": None}
+    return {**{k: raw.get(k) for k in PROCESO_COUNTERS}, "desde": desde}
 
 
 def registrar_metricas(db: Database, id_proceso: int, momento: str) -> dict[str, Any] | None:
-    """Snapshot the counters into logs.Proceso_Metricas (INICIO or FIN) and return the proceso's metrics row."""
+    """Snapshot the counters into logs.Proceso_Metricas (INICIO or FIN) and return the proceso's metrics row.
+
+    Recording the metrics never fails the proceso: a failure here (after the call's own retries) is a
+    warning, and the metrics of this proceso are then incomplete."""
     c = proceso_counters(db)
-    call(db, "logs.sp_Registrar_Metricas_Proceso", {
-        "ID_Proceso": id_proceso, "Momento": momento, "Motor": db.dialect, "Deadlocks": c["deadlocks"],
-        "LockWaits": c["lock_waits"], "LockTimeouts": c["lock_timeouts"], "LockEscalations": c["lock_escalations"]})
-    return leer_metricas(db, id_proceso)
+    try:
+        call(db, "logs.sp_Registrar_Metricas_Proceso", {
+            "ID_Proceso": id_proceso, "Momento": momento, "Motor": db.dialect, "Deadlocks": c["deadlocks"],
+            "LockWaits": c["lock_waits"], "LockTimeouts": c["lock_timeouts"],
+            "LockEscalations": c["lock_escalations"], "ServidorDesde": c["desde"]})
+    except Exception as exc:  # noqa: BLE001 - the proceso's own work is done; say it, keep going
+        log.warning("could not record the %s metrics of proceso %s: %s", momento, id_proceso,
+                    str(exc).splitlines()[0][:300])
+    try:
+        return leer_metricas(db, id_proceso)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("could not read the metrics of proceso %s: %s", id_proceso, str(exc).splitlines()[0][:300])
+        return None
 
 
 def leer_metricas(db: Database, id_proceso: int) -> dict[str, Any] | None:

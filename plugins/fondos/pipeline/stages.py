@@ -15,6 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 BASE_PARAMS = ("ID_Ejecucion", "FechaReporte", "ID_Fund")
+# The DAG's per-fund task group: each stage is the mapped task "procesar_fondo.<stage in lower case>", and
+# map index i is the i-th ejecución of the proceso in ID_Fund order (crear_proceso's item order).
+GROUP_ID = "procesar_fondo"
+
+
+def task_id(etapa: str) -> str:
+    return f"{GROUP_ID}.{etapa.lower()}"
 
 
 @dataclass(frozen=True)

@@ -71,16 +71,19 @@ def fondos_db() -> Iterator[Database]:
 DbDep = Annotated[Database, Depends(fondos_db)]
 
 
-def _database_errors() -> tuple[type[BaseException], ...]:
-    """The drivers' error base classes (whichever are installed) and OSError (a socket gone)."""
+def _unavailable_errors() -> tuple[type[BaseException], ...]:
+    """What means "the database cannot answer now": each installed driver's OperationalError and
+    InterfaceError (connection lost, server shutting down, timeouts) and a refused or reset socket.
+    A wrong column, a missing view or bad data is our bug and stays a 500."""
     import importlib
 
-    found: list[type[BaseException]] = [OSError]
+    found: list[type[BaseException]] = [ConnectionError]
     for module in ("psycopg", "pymssql", "pyodbc"):
         try:
-            found.append(importlib.import_module(module).Error)
-        except (ImportError, AttributeError):
+            driver = importlib.import_module(module)
+        except ImportError:
             continue
+        found += [getattr(driver, name) for name in ("OperationalError", "InterfaceError") if hasattr(driver, name)]
     return tuple(found)
 
 
@@ -102,16 +105,15 @@ def create_app() -> FastAPI:
         errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()]
         return JSONResponse(status_code=422, content={"detail": errors})
 
-    @app.exception_handler(Exception)
-    async def _database_error(request: Request, exc: Exception) -> JSONResponse:
-        # A query failing on the server (a dropped connection mid-request, a failover) is the database's
-        # unavailability: 503 and the log. Anything else is our bug and stays a 500 (the fuzz test looks).
-        if not isinstance(exc, _database_errors()):
-            raise exc
-        log.warning("fondos API: %s %s: database error %s", request.method, request.url.path,
+    async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # A query failing because the server went away mid-request (a dropped connection, a failover).
+        log.warning("fondos API: %s %s: the fund database could not answer: %s", request.method, request.url.path,
                     str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__)
         return JSONResponse(status_code=503, content={"detail": "the fund database could not answer this request; "
                                                                 "try again, and see the API server's log"})
+
+    for error in _unavailable_errors():
+        app.add_exception_handler(error, _database_unavailable)
 
     @app.get("/api/procesos", dependencies=read, tags=["procesos"],
              summary="Procesos with their figures, newest first")

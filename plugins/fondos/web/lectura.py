@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
-from fondos.airflow.dag_tasks import GROUP_ID
 from fondos.db.connection import Database
 from fondos.pipeline.metas import veredicto
 from fondos.pipeline.metrics import leer_metricas
-from fondos.pipeline.stages import stage_order
+from fondos.pipeline.stages import stage_order, task_id
 
 DAG_ID = "procesos_diarios"
 _PROCESO_COLS = ("ID_Proceso, FechaReporte, Estado, Usuario, ClaveEjecucion, TotalFondos, FondosExitosos, "
@@ -93,9 +93,10 @@ def _fondos(rows: list[dict[str, Any]], run: dict[str, str] | None) -> list[dict
 def _task(run: dict[str, str] | None, etapa: str, map_index: int | None) -> dict[str, Any]:
     if not run:
         return {"task_id": None, "log_url": None}
-    task_id = f"{GROUP_ID}.{etapa.lower()}"
-    return {"task_id": task_id,
-            "log_url": f"/dags/{run['dag_id']}/runs/{run['run_id']}/tasks/{task_id}/mapped/{map_index}"}
+    tid = task_id(etapa)
+    # a run id may hold any character: encode what would break a path segment ("/", "?", "#", "%", spaces)
+    return {"task_id": tid, "log_url": f"/dags/{quote(run['dag_id'], safe='')}/runs/{quote(run['run_id'], safe=':+@')}"
+                                       f"/tasks/{tid}/mapped/{map_index}"}
 
 
 def proceso(db: Database, id_proceso: int) -> dict[str, Any] | None:

@@ -8,11 +8,14 @@
 --     proceso's duration (FechaFin - FechaInicio of logs.Procesos), funds per
 --     hour ((OK + failed funds) per hour of that duration; NULL under one
 --     second, which is no rate at all) and the stage retries (attempts beyond
---     the first, summed over the proceso's stages). A delta is NULL when
---     either snapshot is missing or the counter went down (the counters
---     restart with the instance): unknown, never a wrong number. Without an
+--     the first, summed over the proceso's stages). DuracionSegundos is whole
+--     seconds, truncated (599.9 s is 599, under 10 minutes, as on
+--     PostgreSQL). A delta is NULL when either snapshot is missing, the
+--     counters started counting at another time (@ServidorDesde: the
+--     instance restarted in between; its performance counters restart with
+--     it) or the counter went down: unknown, never a wrong number. Without an
 --     INICIO row (a proceso created before 022) the row is created with NULL
---     deltas.
+--     deltas and the proceso's own start as its start.
 -- Funds per hour: the funds (INT) times 3,600,000 in BIGINT, as
 -- DECIMAL(28, 6), divided by the milliseconds as DECIMAL(19, 0). By the
 -- DECIMAL rules that quotient needs precision 48, scale 26; SQL Server keeps
@@ -23,25 +26,25 @@
 -- Takes the proceso row lock (UPDLOCK, HOLDLOCK), as every lifecycle routine
 -- does, so a close and a retried creation never write the row at once.
 -- Refuses legacy history (logs.sp_Rechazar_Legado) and an unknown proceso.
--- Parameters: @ID_Proceso; @Momento ('INICIO' | 'FIN'); @Motor ('postgres' |
--- 'mssql'); @Deadlocks, @LockWaits, @LockTimeouts, @LockEscalations (the
--- cumulative counters, NULL when they could not be read).
+-- Parameters: @ID_Proceso; @Momento ('INICIO' | 'FIN', compared in binary as
+-- on PostgreSQL); @Motor (this dialect: 'mssql'); @Deadlocks, @LockWaits,
+-- @LockTimeouts, @LockEscalations (the cumulative counters, NULL when they
+-- could not be read); @ServidorDesde (sys.dm_os_sys_info.sqlserver_start_time).
 -- Returns nothing: read the row from logs.vw_Proceso_Metricas.
--- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
--- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
--- QUOTED_IDENTIFIER OFF).
+-- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client (a module keeps both).
 SET ANSI_NULLS ON;
 SET QUOTED_IDENTIFIER ON;
 GO
 
 CREATE OR ALTER PROCEDURE logs.sp_Registrar_Metricas_Proceso
     @ID_Proceso BIGINT,
-    @Momento VARCHAR(10),
-    @Motor VARCHAR(20),
+    @Momento VARCHAR(200),
+    @Motor VARCHAR(200),
     @Deadlocks BIGINT = NULL,
     @LockWaits BIGINT = NULL,
     @LockTimeouts BIGINT = NULL,
-    @LockEscalations BIGINT = NULL
+    @LockEscalations BIGINT = NULL,
+    @ServidorDesde DATETIME2(3) = NULL
 AS
 BEGIN
     SET NOCOUNT ON;
@@ -50,10 +53,15 @@ BEGIN
     DECLARE @Bloqueo BIGINT;
     DECLARE @Msg NVARCHAR(2048);
 
-    IF @Momento IS NULL OR @Momento NOT IN ('INICIO', 'FIN')
+    IF @Momento IS NULL OR @Momento COLLATE Latin1_General_BIN2 NOT IN ('INICIO', 'FIN')
         BEGIN
             SET @Msg = CONCAT(N'Momento must be INICIO or FIN, not ', ISNULL(@Momento, 'NULL'));
-            THROW 50030, @Msg, 1;
+            THROW 50050, @Msg, 1;
+        END;
+    IF @Motor IS NULL OR @Motor COLLATE Latin1_General_BIN2 <> 'mssql'
+        BEGIN
+            SET @Msg = CONCAT(N'Motor must be mssql on SQL Server, not ', ISNULL(@Motor, 'NULL'));
+            THROW 50054, @Msg, 1;
         END;
 
     EXEC logs.sp_Rechazar_Legado
@@ -73,32 +81,44 @@ BEGIN
 
         IF
             NOT EXISTS (
-                SELECT 1 FROM logs.Proceso_Metricas AS m
+                SELECT 1 FROM logs.Proceso_Metricas AS m WITH (UPDLOCK, HOLDLOCK)
                 WHERE m.ID_Proceso = @ID_Proceso
             )
             INSERT INTO logs.Proceso_Metricas (
-                ID_Proceso, Motor, Deadlocks_Inicio, LockWaits_Inicio, LockTimeouts_Inicio, LockEscalations_Inicio
+                ID_Proceso, Motor, FechaInicioMedicion, Deadlocks_Inicio, LockWaits_Inicio, LockTimeouts_Inicio,
+                LockEscalations_Inicio, ServidorDesde_Inicio
             )
-            VALUES (
+            SELECT
                 @ID_Proceso,
-                @Motor,
+                'mssql',
+                CASE WHEN @Momento = 'INICIO' THEN SYSDATETIME() ELSE p.FechaInicio END,
                 CASE WHEN @Momento = 'INICIO' THEN @Deadlocks END,
                 CASE WHEN @Momento = 'INICIO' THEN @LockWaits END,
                 CASE WHEN @Momento = 'INICIO' THEN @LockTimeouts END,
-                CASE WHEN @Momento = 'INICIO' THEN @LockEscalations END
-            );
+                CASE WHEN @Momento = 'INICIO' THEN @LockEscalations END,
+                CASE WHEN @Momento = 'INICIO' THEN @ServidorDesde END
+            FROM logs.Procesos AS p
+            WHERE p.ID_Proceso = @ID_Proceso;
 
         IF @Momento = 'FIN'
             UPDATE m
             SET
                 m.FechaCierreMedicion = SYSDATETIME(),
-                m.Deadlocks = CASE WHEN @Deadlocks >= m.Deadlocks_Inicio THEN @Deadlocks - m.Deadlocks_Inicio END,
-                m.LockWaits = CASE WHEN @LockWaits >= m.LockWaits_Inicio THEN @LockWaits - m.LockWaits_Inicio END,
+                m.Deadlocks = CASE
+                    WHEN @ServidorDesde = m.ServidorDesde_Inicio AND @Deadlocks >= m.Deadlocks_Inicio
+                        THEN @Deadlocks - m.Deadlocks_Inicio
+                END,
+                m.LockWaits = CASE
+                    WHEN @ServidorDesde = m.ServidorDesde_Inicio AND @LockWaits >= m.LockWaits_Inicio
+                        THEN @LockWaits - m.LockWaits_Inicio
+                END,
                 m.LockTimeouts = CASE
-                    WHEN @LockTimeouts >= m.LockTimeouts_Inicio THEN @LockTimeouts - m.LockTimeouts_Inicio
+                    WHEN @ServidorDesde = m.ServidorDesde_Inicio AND @LockTimeouts >= m.LockTimeouts_Inicio
+                        THEN @LockTimeouts - m.LockTimeouts_Inicio
                 END,
                 m.LockEscalations = CASE
-                    WHEN @LockEscalations >= m.LockEscalations_Inicio THEN @LockEscalations - m.LockEscalations_Inicio
+                    WHEN @ServidorDesde = m.ServidorDesde_Inicio AND @LockEscalations >= m.LockEscalations_Inicio
+                        THEN @LockEscalations - m.LockEscalations_Inicio
                 END,
                 m.DuracionSegundos = CAST(d.Milisegundos / 1000 AS INT),
                 m.FondosPorHora = CASE

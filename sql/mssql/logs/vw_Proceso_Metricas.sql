@@ -8,9 +8,7 @@
 -- the snapshots). The counters are server-wide. The verdict against the
 -- plan's targets is computed by the pipeline (fondos.pipeline.metas), which
 -- holds the targets.
--- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
--- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
--- QUOTED_IDENTIFIER OFF).
+-- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client (a module keeps both).
 SET ANSI_NULLS ON;
 SET QUOTED_IDENTIFIER ON;
 GO

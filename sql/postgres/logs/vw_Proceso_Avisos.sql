@@ -1,13 +1,17 @@
 -- logs.vw_Proceso_Avisos
--- The morning messages sent for each proceso (migration 023): one row per
--- distinct outcome reported, with where it went and when.
+-- The morning messages of each proceso (migration 023): one row per outcome
+-- reported, in order (Secuencia), with where it went, whether its sending was
+-- confirmed (Envio) and when.
 CREATE OR REPLACE VIEW logs.vw_Proceso_Avisos AS
 SELECT
     a.ID_Proceso,
     p.FechaReporte,
+    a.Secuencia,
     a.Firma,
     a.Canal,
     a.Estado,
+    a.Envio,
+    a.FechaReserva,
     a.FechaEnvio
 FROM logs.Proceso_Avisos AS a
 INNER JOIN logs.Procesos AS p ON a.ID_Proceso = p.ID_Proceso;

@@ -11,6 +11,7 @@ const $ = (id) => document.getElementById(id);
 let current = null;      // the proceso shown
 let following = null;    // {dag_id, run_id} of a run being followed
 let timer = null;
+let generation = 0;      // each follow() loop carries its generation; an older loop stops
 let selected = null;     // {fund, etapa} of the cell whose detail is open
 
 function el(tag, attrs = {}, ...children) {
@@ -157,6 +158,7 @@ async function retry(f, failed, button) {
 // Follow the run live: while Airflow's run is queued or running (or the proceso is EN_PROGRESO), reload.
 async function follow() {
   clearTimeout(timer);
+  const mine = ++generation;
   if (!current) return;
   let active = current.estado === "EN_PROGRESO";
   const run = following || (active ? current.airflow : null);
@@ -174,10 +176,16 @@ async function follow() {
       say(`Could not read the Airflow run: ${e.message}`, true);
     }
   }
+  if (mine !== generation) return;  // another date or a newer loop took over while this one waited
   $("live").hidden = !active;
   if (active) timer = setTimeout(async () => {
-    try { current = await getJSON(`${API}/procesos/${current.id_proceso}`); render(current); } catch (e) { say(e.message, true); }
-    follow();
+    try {
+      const fresh = await getJSON(`${API}/procesos/${current.id_proceso}`);
+      if (mine !== generation) return;
+      current = fresh;
+      render(current);
+    } catch (e) { say(e.message, true); }
+    if (mine === generation) follow();
   }, POLL_MS);
 }
 
