@@ -10,8 +10,9 @@ The daily per-fund processing of one report date (FechaReporte).
   each stage working only on that fund's rows. The grid shows each fund's id
   and short name.
 * `cerrar_proceso` runs whatever the funds did, recomputes the proceso's
-  figures from its funds, logs a per-fund summary, and fails the run if any
-  fund failed.
+  figures from its funds, records the plan's metrics, logs a per-fund summary
+  and the verdict, sends the morning message (once per outcome), and fails
+  the run if any fund failed.
 
 **Schedule**: 06:00 Mon–Fri in `FONDOS_TIMEZONE` (`FONDOS_SCHEDULE`; `none`
 for manual runs only), never on a holiday of `FONDOS_CALENDAR` (default CL,
@@ -28,11 +29,14 @@ from datetime import datetime
 
 from airflow.sdk import Param, dag, task_group
 
-from fondos.airflow import dag_tasks
+from fondos.airflow import aviso, dag_tasks
 from fondos.airflow.timetable import BusinessDayTimetable
 from fondos.pipeline.fechas import FECHA_SCHEMA
 from fondos.pipeline.stages import STAGES, stage_order
 from fondos.settings import SCHEDULE, TIMEZONE
+
+
+aviso.check_config()  # an unknown FONDOS_AVISO_CANAL is an import error naming the channels, not a 7 a.m. failure
 
 
 @dag(

@@ -14,7 +14,7 @@ from __future__ import annotations
 from airflow.plugins_manager import AirflowPlugin
 
 from fondos.airflow.timetable import BusinessDayTimetable
-from fondos.web.api import app as fondos_app
+from fondos.web.asgi import app as fondos_app  # built on the first request: every Airflow process imports this
 
 
 class FondosPlugin(AirflowPlugin):

@@ -243,3 +243,15 @@ def test_slack_by_configuration_through_its_provider(db, monkeypatch):
     assert len(posts) == 1 and posts[0][0] == "/services/T0/B0/X"
     text = posts[0][1]["text"]
     assert "2026-03-13 ERROR: 2 OK, 1 failed of 3" in text and "fund 103" in text and "IPA: " in text
+
+
+def test_an_unknown_channel_is_an_import_error_of_the_dag_naming_the_channels(monkeypatch):
+    from airflow.dag_processing.dagbag import DagBag
+
+    from conftest import ROOT
+
+    monkeypatch.setenv("FONDOS_AVISO_CANAL", "teams")
+    bag = DagBag(str(ROOT / "dags"))
+    assert "procesos_diarios" not in bag.dags
+    errors = " ".join(bag.import_errors.values())
+    assert "FONDOS_AVISO_CANAL='teams': use one of smtp, slack, none" in errors

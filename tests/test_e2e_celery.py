@@ -76,7 +76,14 @@ def test_two_celery_workers_one_sigkilled_mid_run_the_run_ends_correct(fresh_pg_
             the queue, which only the queued-task timeout would recover (a minute here)."""
             running = [ti for ti in _task_instances(af, run_id) if ti["task_id"] == IPA and ti["state"] == "running"]
             hosts = sorted(ti["hostname"] for ti in running)
-            return running if hosts == ["worker1", "worker1", "worker2", "worker2"] else None
+            if hosts != ["worker1", "worker1", "worker2", "worker2"]:
+                return None
+            # ... and each of them is inside its stage (EN_PROGRESO recorded, IPA_00 waiting on the lock), not
+            # still starting up: a task killed before it recorded its attempt leaves no attempt to count
+            with database(autocommit=True) as conn:
+                started = count(conn, "SELECT COUNT(*) FROM logs.vw_Ejecucion_Etapas WHERE Etapa = 'IPA' "
+                                      "AND Estado = 'EN_PROGRESO'")
+            return running if started >= 4 else None
 
         assert af.env["AIRFLOW__CELERY__WORKER_CONCURRENCY"] == "2"
         running = af.wait_for("IPA tasks running on both Celery workers", both_workers_busy, 240, interval=0.5)

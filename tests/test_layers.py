@@ -1,4 +1,4 @@
-"""The package is grouped by layer and imports only point downwards (DESIGN.md "Growing the package"):
+"""The package is grouped by layer and imports only point downwards (../shared/DESIGN.md, "Growing the package"):
 web and airflow use pipeline (never each other), pipeline uses db, db uses only settings and errors; cli sits
 on top."""
 

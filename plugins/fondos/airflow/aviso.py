@@ -36,6 +36,11 @@ def _config() -> dict[str, str]:
             "para": os.environ.get("FONDOS_AVISO_PARA", "").strip(), "de": os.environ.get("FONDOS_AVISO_DE", "")}
 
 
+def check_config() -> str:
+    """Refuse a channel that does not exist when the DAG is parsed (an import error in the UI), not at 7 a.m."""
+    return _config()["canal"]
+
+
 def base_url() -> str:
     """Where the board is: FONDOS_BOARD_URL, else Airflow's [api] base_url."""
     if os.environ.get("FONDOS_BOARD_URL"):

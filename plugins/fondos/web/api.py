@@ -10,7 +10,9 @@ Authentication and authorization are Airflow's own: the same JWT as /api/v2
 (Authorization: Bearer, or the UI's session cookie), and read access on the DAG
 `procesos_diarios` through Airflow's auth manager. No token: 401. A token
 Airflow rejects, or a user without that access: 403. Unknown id: 404.
-Malformed input: 422. The fund database unreachable: 503. Never a 500.
+Malformed input: 422. The fund database unreachable, or its connection lost mid-request: 503.
+A wrong query of ours stays a 500, to be fixed, not retried. `fondos.web.asgi` builds the app on its first
+request.
 """
 
 from __future__ import annotations
@@ -152,5 +154,3 @@ def create_app() -> FastAPI:
     app.mount("/board", StaticFiles(directory=STATIC, html=True), name="board")
     return app
 
-
-app = create_app()
