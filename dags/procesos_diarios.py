@@ -35,7 +35,6 @@ from fondos.pipeline.fechas import FECHA_SCHEMA
 from fondos.pipeline.stages import STAGES, stage_order
 from fondos.settings import SCHEDULE, TIMEZONE
 
-
 aviso.check_config()  # an unknown FONDOS_AVISO_CANAL is an import error naming the channels, not a 7 a.m. failure
 
 
