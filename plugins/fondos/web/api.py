@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi import Path as PathParam
@@ -33,6 +33,7 @@ from fastapi.staticfiles import StaticFiles
 from fondos.db.connection import Database, database
 from fondos.settings import CONN_ID
 from fondos.web import lectura
+from fondos.web.modelos import Ejecucion, Proceso, ProcesoDetalle
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -124,13 +125,13 @@ def create_app() -> FastAPI:
         fecha: Annotated[date | None, Query(description="Report date, YYYY-MM-DD")] = None,
         estado: Annotated[Estado | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Proceso]:
         return lectura.procesos(db, fecha, estado.value if estado else None, limit)
 
     @app.get("/api/procesos/{id_proceso}", dependencies=read, tags=["procesos"],
              summary="One proceso: figures, plan metrics and verdict, every fund's stages and Airflow task",
              responses={404: {"description": "No such proceso"}})
-    def get_proceso(db: DbDep, id_proceso: Annotated[int, PathParam(ge=1, le=MAX_ID)]) -> dict[str, Any]:
+    def get_proceso(db: DbDep, id_proceso: Annotated[int, PathParam(ge=1, le=MAX_ID)]) -> ProcesoDetalle:
         p = lectura.proceso(db, id_proceso)
         if p is None:
             raise HTTPException(404, f"no proceso {id_proceso}: list them with GET /fondos/api/procesos")
@@ -139,7 +140,7 @@ def create_app() -> FastAPI:
     @app.get("/api/ejecuciones/{id_ejecucion}", dependencies=read, tags=["ejecuciones"],
              summary="One ejecución: its fund(s), stages and proceso",
              responses={404: {"description": "No such ejecución"}})
-    def get_ejecucion(db: DbDep, id_ejecucion: Annotated[int, PathParam(ge=1, le=MAX_ID)]) -> dict[str, Any]:
+    def get_ejecucion(db: DbDep, id_ejecucion: Annotated[int, PathParam(ge=1, le=MAX_ID)]) -> Ejecucion:
         e = lectura.ejecucion(db, id_ejecucion)
         if e is None:
             raise HTTPException(404, f"no ejecución {id_ejecucion}: a proceso's ejecuciones are listed by "
