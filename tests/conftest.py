@@ -208,6 +208,19 @@ def _drop_pg_database(server: dict, name: str) -> None:
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+@pytest.fixture
+def fund_db(fresh_pg_db, airflow_metadata):
+    """A migrated PostgreSQL fund database and Airflow's metadata, for runs through dag.test()."""
+    from fondos.db.connection import database, open_database
+    from fondos.db.migrate import migrate
+
+    db = open_database()
+    migrate(db)
+    db.close()
+    with database(autocommit=True) as conn:
+        yield conn
+
+
 def fresh_dag(dag_id: str = "procesos_diarios"):
     """A freshly parsed DAG object: params of an earlier dag.test() must not leak into the next."""
     from airflow.dag_processing.dagbag import DagBag

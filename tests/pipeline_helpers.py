@@ -91,3 +91,19 @@ def etapa(db: Database, id_ejecucion: int, nombre: str) -> dict:
 
 def count(db: Database, sql: str, params=()) -> int:
     return int(list(db.execute(sql, params)[0].values())[0])
+
+
+def take_positions(conn, portfolio: str) -> list[dict]:
+    """Remove a portfolio's positions (its feed "did not arrive") and return them, to put back later."""
+    rows = conn.execute("SELECT * FROM source.Geneva_Posiciones WHERE Portfolio = %s", (portfolio,))
+    conn.execute("DELETE FROM source.Geneva_Posiciones WHERE Portfolio = %s", (portfolio,))
+    return rows
+
+
+def put_back_positions(conn, rows: list[dict]) -> None:
+    """The feed is repaired: the positions `take_positions` removed are loaded again."""
+    for r in rows:
+        conn.execute("INSERT INTO source.Geneva_Posiciones (FechaReporte, Portfolio, ID_Instrumento, Tipo_Instrumento, "
+                     "Moneda, Cantidad, CostoLocal) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                     (r["fechareporte"], r["portfolio"], r["id_instrumento"], r["tipo_instrumento"], r["moneda"],
+                      r["cantidad"], r["costolocal"]))

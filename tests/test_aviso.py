@@ -17,10 +17,9 @@ from aiosmtpd.controller import Controller
 
 from conftest import fresh_dag
 from fondos.airflow import aviso as envio
-from fondos.db.connection import database, open_database
-from fondos.db.migrate import migrate
+from fondos.db.connection import database
 from fondos.pipeline import aviso, proceso
-from pipeline_helpers import run_all, seed, start
+from pipeline_helpers import put_back_positions, run_all, seed, start, take_positions
 
 
 def _free_port() -> int:
@@ -66,15 +65,6 @@ def smtp(monkeypatch):
         controller.stop()
 
 
-@pytest.fixture
-def fund_db(fresh_pg_db, airflow_metadata):
-    db = open_database()
-    migrate(db)
-    db.close()
-    with database(autocommit=True) as conn:
-        yield conn
-
-
 def test_a_failed_run_sends_exactly_one_message_naming_each_failed_fund(fund_db, smtp):
     seed(3, 20)
     fund_db.execute("DELETE FROM source.Geneva_Posiciones WHERE Portfolio = %s", ("LAFID002",))
@@ -115,24 +105,9 @@ def _closed(fail_portfolio: str | None = None, clave: str = "aviso"):
     saved = []
     if fail_portfolio:
         with database(autocommit=True) as c:
-            saved = c.execute("SELECT * FROM source.Geneva_Posiciones WHERE Portfolio = %s", (fail_portfolio,))
-            c.execute("DELETE FROM source.Geneva_Posiciones WHERE Portfolio = %s", (fail_portfolio,))
+            saved = take_positions(c, fail_portfolio)
     run_all(items)
     return items, saved, proceso.cerrar_proceso(items[0]["id_proceso"])
-
-
-def _restore(rows):
-    with database(autocommit=True) as c:
-        for r in rows:
-            c.execute("INSERT INTO source.Geneva_Posiciones (FechaReporte, Portfolio, ID_Instrumento, Tipo_Instrumento, "
-                      "Moneda, Cantidad, CostoLocal) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                      (r["fechareporte"], r["portfolio"], r["id_instrumento"], r["tipo_instrumento"], r["moneda"],
-                       r["cantidad"], r["costolocal"]))
-
-
-def _break(rows):
-    with database(autocommit=True) as c:
-        c.execute("DELETE FROM source.Geneva_Posiciones WHERE Portfolio = %s", (rows[0]["portfolio"],))
 
 
 def test_cerrar_proceso_run_again_with_the_same_outcome_sends_nothing_new_and_a_new_outcome_does(db, smtp):
@@ -142,11 +117,13 @@ def test_cerrar_proceso_run_again_with_the_same_outcome_sends_nothing_new_and_a_
     again = proceso.cerrar_proceso(pid)  # cerrar_proceso run again (cleared): same outcome
     assert envio.enviar(again).startswith("not sent again: this outcome of proceso")
     assert len(smtp.messages) == 1
-    _restore(saved)  # the fund is repaired and retried: a new outcome, a new message
+    with database(autocommit=True) as c:  # the fund is repaired and retried: a new outcome, a new message
+        put_back_positions(c, saved)
     assert proceso.ejecutar_fondo(items[1])["PNL"] == "OK"
     fixed = proceso.cerrar_proceso(pid)
     assert fixed["estado"] == "OK" and envio.enviar(fixed).startswith("sent by smtp")
-    _break(saved)  # the feed disappears again and the fund is run again: the first outcome again, reported again
+    with database(autocommit=True) as c:  # the feed disappears again, the fund runs again: the first outcome again
+        take_positions(c, saved[0]["portfolio"])
     proceso.revertir_ejecucion(items[1]["id_ejecucion"])
     assert proceso.ejecutar_fondo(items[1])["IPA"] == "ERROR"
     broken = proceso.cerrar_proceso(pid)

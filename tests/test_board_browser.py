@@ -65,12 +65,11 @@ def test_board_shows_the_failed_fund_and_retry_turns_it_ok(stack):
 def _board_scenario(af):
     from playwright.sync_api import expect, sync_playwright
 
-    from pipeline_helpers import seed
+    from pipeline_helpers import put_back_positions, seed, take_positions
 
     seed(3, 30)
     with database(autocommit=True) as conn:
-        saved = conn.execute("SELECT * FROM source.Geneva_Posiciones WHERE Portfolio = %s", (FAILING["portfolio"],))
-        conn.execute("DELETE FROM source.Geneva_Posiciones WHERE Portfolio = %s", (FAILING["portfolio"],))
+        saved = take_positions(conn, FAILING["portfolio"])
     af.ready("procesos_diarios")
     status, body = af.trigger("procesos_diarios", {"fecha": FECHA})
     assert status == 200, body
@@ -115,11 +114,7 @@ def _board_scenario(af):
             page.screenshot(path=str(SHOTS / "2-message-and-log-link.png"), full_page=True)
 
             with database(autocommit=True) as conn:  # the operator repairs the feed ...
-                for r in saved:
-                    conn.execute("INSERT INTO source.Geneva_Posiciones (FechaReporte, Portfolio, ID_Instrumento, "
-                                 "Tipo_Instrumento, Moneda, Cantidad, CostoLocal) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                                 (r["fechareporte"], r["portfolio"], r["id_instrumento"], r["tipo_instrumento"],
-                                  r["moneda"], r["cantidad"], r["costolocal"]))
+                put_back_positions(conn, saved)
             board.locator(f'button[data-retry-fund="{FAILING["id_fund"]}"]').click()  # ... and retries the fund
             expect(board.locator("#aviso")).to_contain_text(f"Retry of fund {FAILING['id_fund']} requested",
                                                             timeout=30_000)

@@ -109,18 +109,6 @@ def test_fecha_resolution_for_scheduled_and_manual_runs():
 
 # --- real runs -------------------------------------------------------------------
 
-@pytest.fixture
-def fund_db(fresh_pg_db, airflow_metadata):
-    from fondos.db.connection import database, open_database
-    from fondos.db.migrate import migrate
-
-    db = open_database()
-    migrate(db)
-    db.close()
-    with database(autocommit=True) as conn:
-        yield conn
-
-
 def _ti_states(dr):
     return {(ti.task_id, ti.map_index): ti.state for ti in dr.get_task_instances()}
 
