@@ -33,13 +33,13 @@ from fondos.airflow import aviso, dag_tasks
 from fondos.airflow.timetable import BusinessDayTimetable
 from fondos.pipeline.fechas import FECHA_SCHEMA
 from fondos.pipeline.stages import STAGES, stage_order
-from fondos.settings import SCHEDULE, TIMEZONE
+from fondos.settings import DAG_ID, SCHEDULE, TIMEZONE
 
 aviso.check_config()  # an unknown FONDOS_AVISO_CANAL is an import error naming the channels, not a 7 a.m. failure
 
 
 @dag(
-    dag_id="procesos_diarios",
+    dag_id=DAG_ID,
     schedule=None if SCHEDULE.lower() in ("", "none") else BusinessDayTimetable(SCHEDULE, timezone=TIMEZONE),
     start_date=datetime(2026, 1, 1),
     catchup=False,

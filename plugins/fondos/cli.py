@@ -22,7 +22,7 @@ import os
 import sys
 
 from fondos.db import embedded
-from fondos.settings import CONN_ID
+from fondos.settings import CONN_ID, DAG_ID
 
 
 def _cmd_db_start(args) -> int:
@@ -191,13 +191,13 @@ def _cmd_run(args) -> int:
           f"{_metadata_where()}) in {home}")
     with airflow_env.LocalAirflow(home, fund_db, parallelism=args.paralelo, executor=args.executor,
                                   workers=args.workers) as af:
-        af.ready("procesos_diarios")
-        status, body = af.trigger("procesos_diarios", {"fecha": args.fecha.isoformat()})
+        af.ready(DAG_ID)
+        status, body = af.trigger(DAG_ID, {"fecha": args.fecha.isoformat()})
         if status != 200:
             raise RuntimeError(f"could not trigger procesos_diarios: {status} {body}")
         print(f"running DAG procesos_diarios for {args.fecha}: run {body['dag_run_id']} (task logs in {home}/logs)")
         dag_started = time.monotonic()
-        state = follow(af, "procesos_diarios", body["dag_run_id"], timeout=args.timeout)
+        state = follow(af, DAG_ID, body["dag_run_id"], timeout=args.timeout)
         dag_seconds = time.monotonic() - dag_started
     code = _cmd_proceso_estado(argparse.Namespace(id=None, fecha=args.fecha))
     print(f"\nDAG run {state} in {dag_seconds:.1f} s; total {time.monotonic() - started:.1f} s")
@@ -233,7 +233,7 @@ def _cmd_airflow(args) -> int:
     home.mkdir(parents=True, exist_ok=True)
     try:
         af.start()
-        af.ready("procesos_diarios")
+        af.ready(DAG_ID)
         print(f"Airflow at http://localhost:{args.port} (user admin; its password is in "
               f"{home}/simple_auth_manager_passwords.json.generated); metadata in {_metadata_where()}; "
               f"{', '.join(af.procs)} running, output in {home}/*.out. Ctrl-C stops them all.", flush=True)

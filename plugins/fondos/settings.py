@@ -13,6 +13,7 @@ SQL_DIR = Path(os.environ.get("FONDOS_SQL_DIR", PROJECT_ROOT / "sql"))
 # The DAG: 06:00 Santiago time Monday to Friday by default, and the timetable (fondos.airflow.timetable)
 # also skips CALENDAR's holidays; a scheduled run processes the previous business day.
 # FONDOS_SCHEDULE=none: manual runs only.
+DAG_ID = "procesos_diarios"
 SCHEDULE = os.environ.get("FONDOS_SCHEDULE", "0 6 * * 1-5")
 TIMEZONE = os.environ.get("FONDOS_TIMEZONE", "America/Santiago")
 # Business days: the `holidays` library's calendar for this country (ISO code, `CL-RM` for a region too),

@@ -21,8 +21,7 @@ from urllib.parse import quote
 
 from fondos.db.calls import call
 from fondos.db.connection import Database
-
-_FAILED = ("ERROR", "REINTENTANDO")
+from fondos.pipeline.stages import FAILED_STATES
 
 
 @dataclass(frozen=True)
@@ -39,7 +38,7 @@ def fallidos(p: dict[str, Any]) -> list[dict[str, Any]]:
         if f["estado"] == "OK":
             continue
         etapas = [{"etapa": s, "mensaje": e.get("mensaje") or e.get("estado")}
-                  for s, e in f["etapas"].items() if e.get("estado") in _FAILED]
+                  for s, e in f["etapas"].items() if e.get("estado") in FAILED_STATES]
         out.append({"id_fund": f["id_fund"], "fundshortname": f["fundshortname"], "estado": f["estado"],
                     "etapas": etapas})
     return out

@@ -196,10 +196,11 @@ def cerrar_proceso(id_proceso: int, conn_id: str = CONN_ID,
 
 
 def resumen_fondos(db: Database, id_proceso: int) -> list[dict[str, Any]]:
-    """One entry per fund: its ejecución, state, and each stage's state, rows and error."""
+    """One entry per fund: its ejecución, state, and each stage's state, rows, times, attempts and error."""
     rows = db.execute(
         "SELECT ID_Ejecucion, ID_Fund, FundShortName, Estado_Ejecucion, Etapa, Estado, Filas, Mensaje, "
-        "DuracionSegundos, Intentos FROM logs.vw_Ejecucion_Etapas WHERE ID_Proceso = %s ORDER BY ID_Fund",
+        "DuracionSegundos, Intentos, FechaInicio, FechaFin FROM logs.vw_Ejecucion_Etapas WHERE ID_Proceso = %s "
+        "ORDER BY ID_Fund",
         (id_proceso,),
     )
     fondos: dict[tuple[int, int], dict[str, Any]] = {}
@@ -208,7 +209,8 @@ def resumen_fondos(db: Database, id_proceso: int) -> list[dict[str, Any]]:
             "id_ejecucion": r["id_ejecucion"], "id_fund": r["id_fund"], "fundshortname": r["fundshortname"],
             "estado": r["estado_ejecucion"], "etapas": {}})
         f["etapas"][r["etapa"]] = {"estado": r["estado"], "filas": r["filas"], "mensaje": r["mensaje"],
-                                   "segundos": r["duracionsegundos"], "intentos": r["intentos"]}
+                                   "segundos": r["duracionsegundos"], "intentos": r["intentos"],
+                                   "inicio": r["fechainicio"], "fin": r["fechafin"]}
     return list(fondos.values())
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fondos.pipeline.stages import stage_order
+from fondos.pipeline.stages import FAILED_STATES, stage_order
 
 _SHORT = {"OK": "OK", "ERROR": "ERROR", "OMITIDO": "-", "PENDIENTE": "pend", "EN_PROGRESO": "run",
           "REINTENTANDO": "retry"}
-_FAILED = ("ERROR", "REINTENTANDO")
 
 
 def format_proceso(p: dict[str, Any]) -> str:
@@ -37,7 +36,7 @@ def format_proceso(p: dict[str, Any]) -> str:
         out += ["", "plan metrics: " + p["metricas"]["texto"]]
     for title, failed in (("errors:", True), ("notes:", False)):
         found = [(f, s, e["mensaje"]) for f in p["fondos"] for s, e in f["etapas"].items()
-                 if e.get("mensaje") and (e.get("estado") in _FAILED) == failed]
+                 if e.get("mensaje") and (e.get("estado") in FAILED_STATES) == failed]
         if found:
             out += ["", title]
             out += [f"  fund {f['id_fund']} {s}: {m}" for f, s, m in found]

@@ -18,6 +18,8 @@ BASE_PARAMS = ("ID_Ejecucion", "FechaReporte", "ID_Fund")
 # The DAG's per-fund task group: each stage is the mapped task "procesar_fondo.<stage in lower case>", and
 # map index i is the i-th ejecución of the proceso in ID_Fund order (crear_proceso's item order).
 GROUP_ID = "procesar_fondo"
+# Stage states that mean "this attempt failed" (REINTENTANDO: and Airflow will try again).
+FAILED_STATES = ("ERROR", "REINTENTANDO")
 
 
 def task_id(etapa: str) -> str:

@@ -31,7 +31,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from fondos.db.connection import Database, database
-from fondos.settings import CONN_ID
+from fondos.settings import CONN_ID, DAG_ID
 from fondos.web import lectura
 from fondos.web.modelos import Ejecucion, Proceso, ProcesoDetalle
 
@@ -50,7 +50,7 @@ def _read_access():
     """Airflow's own check: a valid token (or UI session) of a user who may read the DAG procesos_diarios."""
     from airflow.api_fastapi.core_api.security import requires_access_dag
 
-    return requires_access_dag(method="GET", param_dag_id=lectura.DAG_ID)
+    return requires_access_dag(method="GET", param_dag_id=DAG_ID)
 
 
 class DatabaseUnavailable(Exception):

@@ -1,5 +1,6 @@
-"""What the API and the board show, read only from the views (logs.vw_Procesos, logs.vw_Ejecucion_Etapas,
-logs.vw_Proceso_Metricas) through the `fondos_db` connection. Every value is bound as a parameter."""
+"""What the API and the board show, read only from the views (logs.vw_Procesos, logs.vw_Ejecucion_Etapas
+through fondos.pipeline.proceso.resumen_fondos, logs.vw_Proceso_Metricas) through the `fondos_db` connection.
+Every value is bound as a parameter."""
 
 from __future__ import annotations
 
@@ -11,13 +12,11 @@ from urllib.parse import quote
 from fondos.db.connection import Database
 from fondos.pipeline.metas import veredicto
 from fondos.pipeline.metrics import leer_metricas
+from fondos.pipeline.proceso import resumen_fondos
 from fondos.pipeline.stages import stage_order, task_id
 
-DAG_ID = "procesos_diarios"
 _PROCESO_COLS = ("ID_Proceso, FechaReporte, Estado, Usuario, ClaveEjecucion, TotalFondos, FondosExitosos, "
                  "FondosFallidos, FondosEnProgreso, FechaInicio, FechaFin, DuracionSegundos, Legado")
-_ETAPA_COLS = ("ID_Proceso, FechaReporte, ID_Ejecucion, ID_Fund, FundShortName, Estado_Ejecucion, Etapa, Estado, "
-               "FechaInicio, FechaFin, DuracionSegundos, Filas, Intentos, Mensaje, Legado")
 
 
 def _plain(value: Any) -> Any:
@@ -40,6 +39,14 @@ def airflow_run(clave: str | None) -> dict[str, str] | None:
     return {"dag_id": dag_id, "run_id": run_id}
 
 
+def _proceso(r: dict[str, Any]) -> dict[str, Any]:
+    """One row of logs.vw_Procesos as the API answers it, with the Airflow run it belongs to (not for history)."""
+    p = _row(r)
+    p["legado"] = bool(p["legado"])
+    p["airflow"] = None if p["legado"] else airflow_run(p.get("claveejecucion"))
+    return p
+
+
 def procesos(db: Database, fecha: date | None, estado: str | None, limit: int) -> list[dict[str, Any]]:
     where, params = [], []
     if fecha is not None:
@@ -52,14 +59,7 @@ def procesos(db: Database, fecha: date | None, estado: str | None, limit: int) -
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY FechaInicio DESC, ID_Proceso DESC"
-    rows = db.execute(_limit(db, sql, limit), params)
-    out = []
-    for r in rows:
-        p = _row(r)
-        p["legado"] = bool(p["legado"])
-        p["airflow"] = airflow_run(p.get("claveejecucion"))
-        out.append(p)
-    return out
+    return [_proceso(r) for r in db.execute(_limit(db, sql, limit), params)]
 
 
 def _limit(db: Database, sql: str, limit: int) -> str:
@@ -70,22 +70,14 @@ def _limit(db: Database, sql: str, limit: int) -> str:
     return f"{sql} LIMIT {n}"
 
 
-def _fondos(rows: list[dict[str, Any]], run: dict[str, str] | None) -> list[dict[str, Any]]:
-    """Group stage rows into funds (ordered by ID_Fund: map index i is the i-th fund of a new proceso)."""
-    fondos: dict[tuple[int, int], dict[str, Any]] = {}
-    for r in rows:
-        f = fondos.setdefault((r["id_ejecucion"], r["id_fund"]), {
-            "id_ejecucion": r["id_ejecucion"], "id_fund": r["id_fund"], "fundshortname": r["fundshortname"],
-            "estado": r["estado_ejecucion"], "etapas": {}})
-        f["etapas"][r["etapa"]] = {
-            "estado": r["estado"], "filas": r["filas"], "inicio": _plain(r["fechainicio"]),
-            "fin": _plain(r["fechafin"]), "segundos": r["duracionsegundos"], "intentos": r["intentos"],
-            "mensaje": r["mensaje"]}
+def _fondos(db: Database, id_proceso: int, run: dict[str, str] | None) -> list[dict[str, Any]]:
+    """Every fund's stages (fondos.pipeline.proceso.resumen_fondos), in stage order, each with its mapped task:
+    map index i is the i-th fund by ID_Fund, the order crear_proceso expands them in."""
     order = {name: i for i, name in enumerate(stage_order())}
-    out = sorted(fondos.values(), key=lambda f: (f["id_fund"], f["id_ejecucion"]))
+    out = sorted(resumen_fondos(db, id_proceso), key=lambda f: (f["id_fund"], f["id_ejecucion"]))
     for index, f in enumerate(out):
         f["map_index"] = index if run else None
-        f["etapas"] = [dict(etapa=name, **e, **_task(run, name, f["map_index"]))
+        f["etapas"] = [dict(etapa=name, **_row(e), **_task(run, name, f["map_index"]))
                        for name, e in sorted(f["etapas"].items(), key=lambda kv: order.get(kv[0], 99))]
     return out
 
@@ -104,13 +96,8 @@ def proceso(db: Database, id_proceso: int) -> dict[str, Any] | None:
                       (id_proceso,))
     if not rows:
         return None
-    p = _row(rows[0])
-    p["legado"] = bool(p["legado"])
-    run = None if p["legado"] else airflow_run(p.get("claveejecucion"))
-    p["airflow"] = run
-    etapas = db.execute(f"SELECT {_ETAPA_COLS} FROM logs.vw_Ejecucion_Etapas WHERE ID_Proceso = %s "  # noqa: S608
-                        "ORDER BY ID_Fund, ID_Ejecucion", (id_proceso,))
-    p["ejecuciones"] = _fondos(etapas, run)
+    p = _proceso(rows[0])
+    p["ejecuciones"] = _fondos(db, id_proceso, p["airflow"])
     p["metricas"] = None if p["legado"] else _row_metricas(db, id_proceso)
     p["etapas"] = stage_order()
     return p
