@@ -87,3 +87,18 @@ def test_the_check_catches_upward_and_sideways_imports_absolute_or_relative(tmp_
         "fondos.web.side (web) imports fondos.airflow.local (airflow)",
         "fondos.web.side (web) imports fondos.cli (top)",
     ]
+
+
+def test_the_preload_holds_what_a_stage_task_imports():
+    """Airflow's long-lived processes import fondos.airflow.preload so forked task processes need not: it must
+    hold the modules a stage task and cerrar_proceso use (the layering refactor once lost them to an import
+    clean-up; the stage tasks still worked, only slower)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, fondos.airflow.preload; "
+            "print(' '.join(m for m in ('fondos.db.calls', 'fondos.db.connection', 'fondos.pipeline.proceso', "
+            "'fondos.pipeline.report', 'fondos.pipeline.stages', 'fondos.pipeline.metrics', 'fondos.pipeline.metas', "
+            "'airflow.providers.postgres.hooks.postgres', 'psycopg') if m not in sys.modules))")
+    missing = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert missing == ""

@@ -16,4 +16,5 @@ from __future__ import annotations
 import psycopg  # noqa: F401
 from airflow.providers.postgres.hooks.postgres import PostgresHook  # noqa: F401
 
-from fondos.db import calls  # noqa: F401
+from fondos.db import calls, connection  # noqa: F401
+from fondos.pipeline import metas, metrics, proceso, report, stages  # noqa: F401
