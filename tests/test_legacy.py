@@ -209,6 +209,11 @@ def test_no_operator_command_can_change_legacy_history(migrated_history, capsys)
             ("logs.sp_Revertir_Ejecucion", {"ID_Ejecucion": messy.ORPHAN}),
             ("logs.sp_Borrar_Filas_Ejecucion", {"ID_Ejecucion": shared["id"]}),
             ("logs.sp_Recalcular_Proceso", {"ID_Proceso": shared["id"]}),
+            # issue 13: history has no metrics and gets no morning message
+            ("logs.sp_Registrar_Metricas_Proceso", {"ID_Proceso": shared["id"], "Momento": "FIN",
+                                                    "Motor": c.dialect}),
+            ("logs.sp_Reservar_Aviso", {"ID_Proceso": shared["id"], "Firma": "0" * 64, "Canal": "smtp",
+                                        "Estado": "OK"}),
         ):
             with pytest.raises(DataError, match="legacy history"):
                 call(c, procedure, params)
