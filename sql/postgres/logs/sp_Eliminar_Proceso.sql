@@ -4,6 +4,13 @@
 -- go by ON DELETE CASCADE. Nothing of any other proceso is touched.
 -- Refuses a proceso with a stage EN_PROGRESO or REINTENTANDO (close it first).
 -- Refuses legacy history (logs.sp_Rechazar_Legado).
+-- One transaction (a function): every ejecución's stage locks (ascending id,
+-- fixed stage order), then the proceso row (FOR UPDATE), then the re-checks,
+-- the deletes, and logs.Procesos last. PostgreSQL never escalates row locks,
+-- so holding every fund's rows to the end costs memory only. The T-SQL twin
+-- takes the same locks in the same order but commits once per ejecución and
+-- deletes logs.Procesos in a last transaction that holds them all (its header
+-- says why: lock memory with escalation disabled).
 -- Parameters: ID_Proceso. Returns the extract/staging rows deleted.
 CREATE OR REPLACE FUNCTION logs.sp_Eliminar_Proceso(ID_Proceso BIGINT) RETURNS TABLE (Filas INTEGER)
 LANGUAGE plpgsql

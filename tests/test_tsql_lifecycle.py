@@ -1,0 +1,83 @@
+"""The T-SQL lifecycle and operator procedures, read as text: SQL Server cannot run here.
+
+Lock order, re-checks under the lock and which statements sit inside which
+transaction are what the PostgreSQL twins get from running as one function;
+the T-SQL files must spell them out. docs/lifecycle-control-flow.md describes
+the same sequences in prose.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LOGS = ROOT / "sql" / "mssql" / "logs"
+STAGE_ORDER = ("IPA", "CAPM", "Derivados", "UBS", "PNL")
+PROCESO_ROW_LOCK = "FROM logs.Procesos AS p WITH (UPDLOCK, HOLDLOCK, ROWLOCK)"
+
+
+def code(path: Path) -> str:
+    """The file without comments (they may name the statements they explain), same offsets."""
+    return re.sub(r"--[^\n]*", lambda m: " " * len(m.group(0)), path.read_text())
+
+
+def transactions(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each BEGIN TRANSACTION ... COMMIT TRANSACTION span."""
+    begins = [m.start() for m in re.finditer(r"\bBEGIN TRANSACTION;", text)]
+    commits = [m.start() for m in re.finditer(r"\bCOMMIT TRANSACTION;", text)]
+    assert len(begins) == len(commits), "every BEGIN TRANSACTION has its COMMIT"
+    return list(zip(begins, commits, strict=True))
+
+
+def inside(spans: list[tuple[int, int]], position: int) -> bool:
+    return any(b < position < c for b, c in spans)
+
+
+def stage_lock_calls(text: str) -> list[tuple[int, str]]:
+    return [(m.start(), m.group(1)) for m in
+            re.finditer(r"EXEC logs\.sp_Bloquear_Ejecucion @ID_Ejecucion = @\w+, @Etapa = '(\w+)';", text)]
+
+
+def assert_stage_locks_in_order(text: str) -> list[int]:
+    calls = stage_lock_calls(text)
+    assert calls and len(calls) % 5 == 0, calls
+    for i in range(0, len(calls), 5):
+        assert tuple(s for _, s in calls[i:i + 5]) == STAGE_ORDER
+    return [p for p, _ in calls]
+
+
+# --- sp_Eliminar_Proceso -----------------------------------------------------------------------
+
+def test_eliminar_takes_the_stage_locks_then_the_proceso_row_then_rechecks_then_deletes_in_each_transaction():
+    text = code(LOGS / "sp_Eliminar_Proceso.sql")
+    spans = transactions(text)
+    assert len(spans) == 1, "one transaction in the loop: per ejecución, then the last one"
+    begin, commit = spans[0]
+    locks = assert_stage_locks_in_order(text)
+    row_lock = text.index(PROCESO_ROW_LOCK)
+    recheck = text.index("t.Estado IN ('EN_PROGRESO', 'REINTENTANDO')")
+    refusal = text.index("THROW 50048")
+    borrar = [m.start() for m in re.finditer(r"EXEC logs\.sp_Borrar_Filas_Ejecucion", text)]
+    delete_proceso = [m.start() for m in re.finditer(r"DELETE FROM logs\.Procesos\b", text)]
+    assert len(delete_proceso) == 1 and len(borrar) == 2
+    assert begin < min(locks) and max(locks) < row_lock < recheck < refusal < min(borrar)
+    assert max(borrar) < delete_proceso[0] < commit
+    # no stage state is read, and nothing is deleted, outside the transaction
+    assert text.count("EN_PROGRESO', 'REINTENTANDO'") == 1
+    assert all(inside(spans, p) for p in [*locks, row_lock, recheck, *borrar, *delete_proceso])
+    # the transaction is the body of the loop over the ejecuciones, so each one commits on its own
+    loop = text.rindex("WHILE 1 = 1", 0, begin)
+    assert loop < begin and "BREAK;" in text[commit:]
+
+
+def test_eliminar_keeps_its_error_numbers_template_and_legacy_refusal():
+    text = code(LOGS / "sp_Eliminar_Proceso.sql")
+    for needle in ("SET NOCOUNT ON;", "SET XACT_ABORT ON;", "BEGIN TRY", "BEGIN CATCH",
+                   "IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;", "THROW;", "THROW 50022", "THROW 50048",
+                   "EXEC logs.sp_Rechazar_Legado", "CREATE OR ALTER PROCEDURE logs.sp_Eliminar_Proceso"):
+        assert needle in text, needle
+    assert text.index("EXEC logs.sp_Rechazar_Legado") < text.index("BEGIN TRY")
+    assert "N'eliminar refused: proceso '" in text and "N'nothing was changed. '" in text
