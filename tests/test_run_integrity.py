@@ -105,6 +105,55 @@ def test_a_second_call_waits_for_the_first_to_commit(fresh_pg_db):
         assert _rows(c, "staging.IPA_WorkTable", item["id_ejecucion"]) == 50
 
 
+def _wait_for_advisory_lock(query_part: str) -> None:
+    with database(autocommit=True) as watch:
+        for _ in range(600):  # up to 30 s on a loaded machine
+            waiting = watch.execute(
+                "SELECT a.query FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND NOT l.granted AND a.datname = current_database()")
+            if waiting:
+                assert query_part in waiting[0]["query"]
+                return
+            time.sleep(0.05)
+    raise AssertionError(f"nothing waited for a stage lock ({query_part})")
+
+
+def test_a_revert_that_waited_for_a_proceso_deletion_says_the_ejecucion_is_gone(fresh_pg_db):
+    """PostgreSQL: revertir waits for the stage locks a deletion holds; once it gets them the proceso
+    is gone, and it says so (re-checked under the lock) instead of reporting 0 rows reverted."""
+    from fondos.db.migrate import migrate
+    from fondos.errors import DataError
+    from fondos.pipeline import proceso
+
+    with database() as m:
+        migrate(m)
+    seed(1, 20)
+    item = start("revert-after-delete")[0]
+    assert run_all([item])[item["id_fund"]] == {s: "OK" for s in STAGES}
+
+    deleting = open_database()  # a deletion not yet committed: it holds every stage lock of the proceso
+    deleting.execute("SELECT * FROM logs.sp_Eliminar_Proceso(%s)", (item["id_proceso"],))
+    errors: list[BaseException] = []
+
+    def revert():
+        try:
+            proceso.revertir_ejecucion(item["id_ejecucion"])
+        except BaseException as exc:  # noqa: BLE001 - checked below
+            errors.append(exc)
+
+    worker = threading.Thread(target=revert)
+    worker.start()
+    try:
+        _wait_for_advisory_lock("sp_Revertir_Ejecucion")
+    finally:
+        deleting.commit()
+        deleting.close()
+    worker.join(30)
+    assert not worker.is_alive()
+    assert len(errors) == 1 and isinstance(errors[0], DataError), errors
+    assert f"unknown ID_Ejecucion {item['id_ejecucion']}" in str(errors[0])
+
+
 def test_a_duplicate_row_inserted_by_hand_is_refused_in_every_table(conn):
     seed(1, 20)
     item = start("dup-by-hand")[0]

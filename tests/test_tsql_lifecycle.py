@@ -81,3 +81,36 @@ def test_eliminar_keeps_its_error_numbers_template_and_legacy_refusal():
         assert needle in text, needle
     assert text.index("EXEC logs.sp_Rechazar_Legado") < text.index("BEGIN TRY")
     assert "N'eliminar refused: proceso '" in text and "N'nothing was changed. '" in text
+
+
+# --- the proceso row lock: inside a transaction, and the proceso re-checked under it --------------
+
+ROW_LOCKERS = ("sp_Eliminar_Proceso", "sp_Revertir_Ejecucion", "sp_Actualizar_Estado_Etapa",
+               "sp_Actualizar_Estadisticas_Proceso", "sp_Registrar_Metricas_Proceso", "sp_Reservar_Aviso")
+
+
+@pytest.mark.parametrize("name", ROW_LOCKERS)
+def test_the_proceso_row_lock_is_taken_in_a_transaction_and_its_absence_refused(name):
+    text = code(LOGS / f"{name}.sql")
+    spans = transactions(text)
+    lock = text.index(PROCESO_ROW_LOCK)
+    assert inside(spans, lock)
+    after = text[lock:lock + 400]
+    assert re.search(r"IF @Bloqueo IS NULL\s+BEGIN\s+SET @Msg = CONCAT\(N'unknown ID_\w+ ', @ID_\w+\);\s+THROW 500\d\d",
+                     after), after
+    # nothing is written before the lock in that transaction
+    begin = max(b for b, _ in spans if b < lock)
+    assert not re.search(r"\b(INSERT|UPDATE|DELETE|MERGE)\b", text[begin:lock]), name
+
+
+def test_revertir_takes_its_stage_locks_then_the_proceso_row_then_rechecks_then_writes():
+    text = code(LOGS / "sp_Revertir_Ejecucion.sql")
+    [(begin, commit)] = transactions(text)
+    locks = assert_stage_locks_in_order(text)
+    assert len(locks) == 5
+    row_lock = text.index(PROCESO_ROW_LOCK)
+    gone = text.index("THROW 50021", row_lock)
+    recheck = text.index("t.Estado IN ('EN_PROGRESO', 'REINTENTANDO')")
+    writes = [m.start() for m in re.finditer(r"\b(INSERT INTO|UPDATE|DELETE FROM)\b|EXEC logs\.sp_(Borrar|Recalcular)",
+                                              text)]
+    assert begin < min(locks) and max(locks) < row_lock < gone < recheck < min(writes) and max(writes) < commit

@@ -11,7 +11,8 @@
 -- (its task was killed or lost: Airflow runs no callback for a SIGKILL); one
 -- that starts after REINTENTANDO or ERROR records what it retries after. OK
 -- keeps that note; ERROR and REINTENTANDO carry their own message. Lock order: the proceso row first (UPDLOCK, HOLDLOCK), so
--- concurrent funds serialise on it briefly instead of deadlocking.
+-- concurrent funds serialise on it briefly instead of deadlocking. Under it
+-- the proceso must still exist (deleted meanwhile: 50004, nothing changed).
 -- OK is recorded only over EN_PROGRESO: an attempt whose fund was reverted or
 -- whose proceso was closed while it ran does not overwrite that (50049,
 -- nothing changed). The current state is read under the proceso row lock,
@@ -96,6 +97,12 @@ BEGIN
         SELECT @Bloqueo = p.ID_Proceso
         FROM logs.Procesos AS p WITH (UPDLOCK, HOLDLOCK, ROWLOCK)
         WHERE p.ID_Proceso = @ID_Proceso;
+        -- Re-checked under the lock: the proceso may have been deleted since @ID_Proceso was read.
+        IF @Bloqueo IS NULL
+            BEGIN
+                SET @Msg = CONCAT(N'unknown ID_Ejecucion ', @ID_Ejecucion);
+                THROW 50004, @Msg, 1;
+            END;
 
         IF @Estado = 'OK'
             BEGIN

@@ -12,7 +12,9 @@
 -- the proceso row (UPDLOCK, HOLDLOCK), so a revert waiting for a running step
 -- does not hold the proceso row meanwhile and stall every other fund's state
 -- updates. A stage lock not granted in 300 s raises 50043 (nothing changed).
--- Refuses, once it holds them, an ejecución with a stage EN_PROGRESO or
+-- Once it holds them it checks again that the ejecución exists (a proceso
+-- deletion may have committed while it waited: 50021, nothing changed), and
+-- refuses an ejecución with a stage EN_PROGRESO or
 -- REINTENTANDO (50047): an attempt is running, or was killed without recording
 -- an outcome; its task must end, or the proceso be closed, first.
 -- Errors: 50021 unknown ID_Ejecucion; 50040 legacy history; 50043 (or 50046,
@@ -64,6 +66,13 @@ BEGIN
         SELECT @Bloqueo = p.ID_Proceso
         FROM logs.Procesos AS p WITH (UPDLOCK, HOLDLOCK, ROWLOCK)
         WHERE p.ID_Proceso = @ID_Proceso;
+        -- Re-checked under the lock: the proceso (and so this ejecución) may have been deleted while this
+        -- call waited for the stage locks.
+        IF @Bloqueo IS NULL
+            BEGIN
+                SET @Msg = CONCAT(N'unknown ID_Ejecucion ', @ID_Ejecucion);
+                THROW 50021, @Msg, 1;
+            END;
 
         -- Read under the proceso row lock, which every stage state update takes first, so no attempt can
         -- start or end between this check and the updates below. UPDLOCK makes it read the latest committed

@@ -11,7 +11,8 @@
 -- (its task was killed or lost: Airflow runs no callback for a SIGKILL); one
 -- that starts after REINTENTANDO or ERROR records what it retries after. OK
 -- keeps that note; ERROR and REINTENTANDO carry their own message. Lock order: the proceso row first (FOR UPDATE), so
--- concurrent funds serialise on it briefly instead of deadlocking.
+-- concurrent funds serialise on it briefly instead of deadlocking. Under it
+-- the proceso must still exist (deleted meanwhile: unknown ID_Ejecucion).
 -- OK is recorded only over EN_PROGRESO: an attempt whose fund was reverted or
 -- whose proceso was closed while it ran does not overwrite that.
 -- Refuses legacy history (logs.sp_Rechazar_Legado).
@@ -57,6 +58,9 @@ BEGIN
         RAISE EXCEPTION 'unknown ID_Ejecucion %', p_ejecucion;
     END IF;
     PERFORM 1 FROM logs.Procesos AS p WHERE p.ID_Proceso = v_proceso FOR UPDATE;
+    IF NOT FOUND THEN  -- deleted since v_proceso was read
+        RAISE EXCEPTION 'unknown ID_Ejecucion %', p_ejecucion;
+    END IF;
     IF p_estado = 'OK' THEN
         SELECT t.Estado INTO v_actual FROM logs.Ejecucion_Etapas AS t
         WHERE t.ID_Ejecucion = p_ejecucion AND t.Etapa = p_etapa;

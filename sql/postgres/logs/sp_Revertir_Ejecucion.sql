@@ -2,6 +2,9 @@
 -- Rolls back ONE fund of a proceso (plan: "Rollback por fondo"): deletes all
 -- its extract/staging rows, sets its applicable stages back to PENDIENTE, and
 -- recomputes the proceso. No other fund's rows or states are touched.
+-- Lock order: the fund's five stage locks (IPA, CAPM, Derivados, UBS, PNL),
+-- then the proceso row; under them it checks again that the ejecución exists
+-- (a proceso deletion may have committed while it waited).
 -- Refuses a fund with a stage EN_PROGRESO or REINTENTANDO (its rows would come
 -- back when the attempt writes); close the proceso first if the task died.
 -- Refuses legacy history (logs.sp_Rechazar_Legado): a legacy ID_Ejecucion is
@@ -32,6 +35,9 @@ BEGIN
     FROM UNNEST(ARRAY['IPA', 'CAPM', 'Derivados', 'UBS', 'PNL']) WITH ORDINALITY AS s (Etapa, Orden)
     ORDER BY s.Orden;
     PERFORM 1 FROM logs.Procesos AS p WHERE p.ID_Proceso = v_proceso FOR UPDATE;
+    IF NOT FOUND THEN  -- deleted (sp_Eliminar_Proceso) while this call waited for the stage locks
+        RAISE EXCEPTION 'unknown ID_Ejecucion %', p_ejecucion;
+    END IF;
     SELECT t.Etapa, t.Estado INTO v_etapa, v_estado
     FROM logs.Ejecucion_Etapas AS t
     WHERE t.ID_Ejecucion = p_ejecucion AND t.Estado IN ('EN_PROGRESO', 'REINTENTANDO')
