@@ -130,9 +130,13 @@ def test_refusals_unknown_proceso_bad_moment(conn):
         _registrar(conn, pid, "LUEGO")
     with pytest.raises(DataError, match="Momento must be INICIO or FIN, not fin"):  # binary, in both dialects
         _registrar(conn, pid, "fin")
+    with pytest.raises(DataError, match="Momento must be INICIO or FIN, not FIN"):  # trailing spaces too
+        _registrar(conn, pid, "FIN ")
     other = "mssql" if conn.dialect == "postgres" else "postgres"
     with pytest.raises(DataError, match=f"Motor must be {conn.dialect} on"):
         _registrar(conn, pid, "INICIO", motor=other)
+    with pytest.raises(DataError, match=f"Motor must be {conn.dialect} on"):
+        _registrar(conn, pid, "INICIO", motor=conn.dialect + " ")
 
 
 def test_a_real_deadlock_during_the_proceso_is_counted(fresh_pg_db):

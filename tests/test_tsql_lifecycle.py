@@ -114,3 +114,19 @@ def test_revertir_takes_its_stage_locks_then_the_proceso_row_then_rechecks_then_
     writes = [m.start() for m in re.finditer(r"\b(INSERT INTO|UPDATE|DELETE FROM)\b|EXEC logs\.sp_(Borrar|Recalcular)",
                                               text)]
     assert begin < min(locks) and max(locks) < row_lock < gone < recheck < min(writes) and max(writes) < commit
+
+
+# --- exact comparisons: trailing spaces -------------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "parameter"), [
+    ("sp_Registrar_Metricas_Proceso", "Momento"), ("sp_Registrar_Metricas_Proceso", "Motor"),
+    ("sp_Reservar_Aviso", "Canal"), ("sp_Actualizar_Estado_Etapa", "Estado"),
+])
+def test_checked_words_refuse_trailing_spaces_as_postgresql_does(name, parameter):
+    """T-SQL's = and IN ignore trailing spaces even under a BIN2 collation ('FIN ' = 'FIN'):
+    the check must compare DATALENGTH too, as CAPM_01 does, or 'smtp ' is stored where PostgreSQL refuses it."""
+    text = code(LOGS / f"{name}.sql")
+    condition = text[text.index(f"@{parameter} IS NULL"):]
+    condition = condition[:condition.index("BEGIN")]
+    assert "COLLATE Latin1_General" in condition and "_BIN2" in condition, condition
+    assert f"DATALENGTH(@{parameter}) <> DATALENGTH(RTRIM(@{parameter}))" in condition, condition

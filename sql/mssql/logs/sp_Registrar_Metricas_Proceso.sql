@@ -26,8 +26,8 @@
 -- Takes the proceso row lock (UPDLOCK, HOLDLOCK), as every lifecycle routine
 -- does, so a close and a retried creation never write the row at once.
 -- Refuses legacy history (logs.sp_Rechazar_Legado) and an unknown proceso.
--- Parameters: @ID_Proceso; @Momento ('INICIO' | 'FIN', compared in binary as
--- on PostgreSQL); @Motor (this dialect: 'mssql'); @Deadlocks, @LockWaits,
+-- Parameters: @ID_Proceso; @Momento ('INICIO' | 'FIN', compared exactly as on
+-- PostgreSQL: binary, and trailing spaces refused); @Motor (this dialect: 'mssql'); @Deadlocks, @LockWaits,
 -- @LockTimeouts, @LockEscalations (the cumulative counters, NULL when they
 -- could not be read); @ServidorDesde (sys.dm_os_sys_info.sqlserver_start_time).
 -- Returns nothing: read the row from logs.vw_Proceso_Metricas.
@@ -53,12 +53,20 @@ BEGIN
     DECLARE @Bloqueo BIGINT;
     DECLARE @Msg NVARCHAR(2048);
 
-    IF @Momento IS NULL OR @Momento COLLATE Latin1_General_BIN2 NOT IN ('INICIO', 'FIN')
+    -- Exact, as in PostgreSQL: BIN2 sees case; = and NOT IN ignore trailing spaces under every collation, binary
+    -- ones too, so DATALENGTH compares the value with its RTRIM ('FIN ' and 'mssql ' are refused).
+    IF
+        @Momento IS NULL
+        OR @Momento COLLATE Latin1_General_BIN2 NOT IN ('INICIO', 'FIN')
+        OR DATALENGTH(@Momento) <> DATALENGTH(RTRIM(@Momento))
         BEGIN
             SET @Msg = CONCAT(N'Momento must be INICIO or FIN, not ', ISNULL(@Momento, 'NULL'));
             THROW 50050, @Msg, 1;
         END;
-    IF @Motor IS NULL OR @Motor COLLATE Latin1_General_BIN2 <> 'mssql'
+    IF
+        @Motor IS NULL
+        OR @Motor COLLATE Latin1_General_BIN2 <> 'mssql'
+        OR DATALENGTH(@Motor) <> DATALENGTH(RTRIM(@Motor))
         BEGIN
             SET @Msg = CONCAT(N'Motor must be mssql on SQL Server, not ', ISNULL(@Motor, 'NULL'));
             THROW 50054, @Msg, 1;

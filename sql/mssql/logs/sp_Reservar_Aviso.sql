@@ -10,7 +10,8 @@
 --   ENVIAR      anything else (no message yet, or another outcome last): a new
 --               reservation with the next Secuencia; send it.
 -- Refuses legacy history (logs.sp_Rechazar_Legado), an unknown proceso, a
--- Firma that is not 64 lower-case hex characters, and an unknown Canal. The
+-- Firma that is not 64 lower-case hex characters, and an unknown Canal
+-- (exactly: 'smtp ' is unknown, as in PostgreSQL). The
 -- parameters are wider than the columns: SQL Server would cut a longer value
 -- to a parameter's length without an error, where PostgreSQL refuses it;
 -- here the checks see the whole value and refuse it too.
@@ -49,7 +50,12 @@ BEGIN
             );
             THROW 50051, @Msg, 1;
         END;
-    IF @Canal IS NULL OR @Canal COLLATE Latin1_General_BIN2 NOT IN ('smtp', 'slack')
+    -- Exact, as in PostgreSQL: BIN2 sees case; NOT IN ignores trailing spaces under every collation, binary
+    -- ones too (and so does the column's check), so DATALENGTH compares the value with its RTRIM.
+    IF
+        @Canal IS NULL
+        OR @Canal COLLATE Latin1_General_BIN2 NOT IN ('smtp', 'slack')
+        OR DATALENGTH(@Canal) <> DATALENGTH(RTRIM(@Canal))
         BEGIN
             SET @Msg = CONCAT(N'Canal must be smtp or slack, not ', ISNULL(@Canal, 'NULL'));
             THROW 50052, @Msg, 1;
