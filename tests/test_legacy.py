@@ -348,6 +348,25 @@ def test_runs_written_by_the_legacy_writer_after_the_migration_are_legacy_histor
     db.commit()
 
 
+def test_a_legacy_run_spanning_more_than_68_years_reads_with_its_duration(db):
+    """A legacy row with a default start of 1900-01-01: more seconds than an INT holds. The views must
+    still answer (T-SQL: DATEDIFF raised error 535 on every read; PostgreSQL: integer out of range)."""
+    v2_id = int(datetime(2026, 3, 16, 7, 0).timestamp() * 1000)
+    inicio, fin = datetime(1900, 1, 1), datetime(2026, 3, 16, 7, 0, 0, 600000)
+    db.execute("INSERT INTO logs.Ejecuciones (ID_Ejecucion, FechaReporte, Estado, Usuario, TotalFondos, FechaInicio, "
+               "FechaFin) VALUES (%s, %s, %s, %s, %s, %s, %s)", (v2_id, date(2026, 3, 13), "OK", "node-backend", 1,
+                                                                  inicio, fin))
+    db.execute("INSERT INTO logs.Ejecucion_Fondos (ID_Ejecucion, ID_Fund, FundShortName, Portfolio_Geneva, "
+               "Estado_Process_IPA) VALUES (%s, %s, %s, %s, %s)", (v2_id, 101, "FONDO 101", "LAFID101", "OK"))
+    db.commit()
+    rows = db.execute("SELECT DuracionSegundos FROM logs.vw_Procesos WHERE ID_Proceso = %s", (v2_id,))
+    assert [r["duracionsegundos"] for r in rows] == [round((fin - inicio).total_seconds())]  # .6 s rounds up
+    assert round((fin - inicio).total_seconds()) > 2**31
+    assert len(db.execute("SELECT DuracionSegundos FROM logs.vw_Ejecucion_Etapas WHERE ID_Ejecucion = %s",
+                          (v2_id,))) == 5
+    db.commit()
+
+
 # --- demo seed never touches real data ---------------------------------------------------------
 
 def test_demo_seed_refuses_to_overwrite_funds_it_did_not_create(db):

@@ -130,3 +130,18 @@ def test_checked_words_refuse_trailing_spaces_as_postgresql_does(name, parameter
     condition = condition[:condition.index("BEGIN")]
     assert "COLLATE Latin1_General" in condition and "_BIN2" in condition, condition
     assert f"DATALENGTH(@{parameter}) <> DATALENGTH(RTRIM(@{parameter}))" in condition, condition
+
+
+# --- the views: durations that cannot overflow --------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["vw_Procesos", "vw_Ejecucion_Etapas"])
+def test_view_durations_use_datediff_big_rounded_as_postgresql(name):
+    """DATEDIFF(SECOND, ...) is INT: one legacy row spanning more than 68 years raised error 535 on every
+    read of the view. Milliseconds in BIGINT, rounded to seconds as PostgreSQL's numeric cast rounds."""
+    text = code(LOGS / f"{name}.sql")
+    assert not re.search(r"\bDATEDIFF\s*\(", text)
+    uses = re.findall(r"CAST\(ROUND\(DATEDIFF_BIG\(MILLISECOND, (\w)\.FechaInicio, \1\.FechaFin\) / 1000\.0, 0\) AS BIGINT\)",
+                      text)
+    assert len(uses) == (2 if name == "vw_Procesos" else 1)
+    twin = (ROOT / "sql" / "postgres" / "logs" / f"{name}.sql").read_text()
+    assert len(re.findall(r"CAST\(EXTRACT\(EPOCH FROM \((\w)\.FechaFin - \1\.FechaInicio\)\) AS BIGINT\)", twin)) == len(uses)

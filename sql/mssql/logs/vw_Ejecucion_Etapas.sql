@@ -7,6 +7,11 @@
 -- Estado_Ejecucion the shared run's state. The legacy schema kept no
 -- per-stage times, rows, attempts or messages: those are NULL.
 -- DuracionSegundos is NULL when the end is missing or before the start.
+-- DuracionSegundos is the duration rounded to whole seconds (half away from
+-- zero), BIGINT, as in the PostgreSQL twin: DATEDIFF(SECOND, ...) returns INT
+-- and raised error 535 on every read once one row spanned more than 68 years
+-- (a legacy default start of 1900-01-01, say); DATEDIFF_BIG of milliseconds,
+-- divided and rounded, cannot overflow and rounds as PostgreSQL's cast does.
 -- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
 -- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
 -- QUOTED_IDENTIFIER OFF).
@@ -28,7 +33,7 @@ SELECT
     t.FechaInicio,
     t.FechaFin,
     CASE
-        WHEN t.FechaFin >= t.FechaInicio THEN DATEDIFF(SECOND, t.FechaInicio, t.FechaFin)
+        WHEN t.FechaFin >= t.FechaInicio THEN CAST(ROUND(DATEDIFF_BIG(MILLISECOND, t.FechaInicio, t.FechaFin) / 1000.0, 0) AS BIGINT)
     END AS DuracionSegundos,
     t.Filas,
     t.Intentos,

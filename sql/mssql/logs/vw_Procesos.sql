@@ -6,6 +6,11 @@
 -- row without ID_Proceso, shown as the proceso of the same id, as 015 would
 -- backfill it). DuracionSegundos is NULL (unknown) when the end is missing or
 -- before the start, as legacy rows sometimes have.
+-- DuracionSegundos is the duration rounded to whole seconds (half away from
+-- zero), BIGINT, as in the PostgreSQL twin: DATEDIFF(SECOND, ...) returns INT
+-- and raised error 535 on every read once one row spanned more than 68 years
+-- (a legacy default start of 1900-01-01, say); DATEDIFF_BIG of milliseconds,
+-- divided and rounded, cannot overflow and rounds as PostgreSQL's cast does.
 -- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
 -- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
 -- QUOTED_IDENTIFIER OFF).
@@ -28,7 +33,7 @@ SELECT
     p.FechaInicio,
     p.FechaFin,
     CASE
-        WHEN p.FechaFin >= p.FechaInicio THEN DATEDIFF(SECOND, p.FechaInicio, p.FechaFin)
+        WHEN p.FechaFin >= p.FechaInicio THEN CAST(ROUND(DATEDIFF_BIG(MILLISECOND, p.FechaInicio, p.FechaFin) / 1000.0, 0) AS BIGINT)
     END AS DuracionSegundos,
     p.Legado
 FROM logs.Procesos AS p
@@ -46,7 +51,7 @@ SELECT
     e.FechaInicio,
     e.FechaFin,
     CASE
-        WHEN e.FechaFin >= e.FechaInicio THEN DATEDIFF(SECOND, e.FechaInicio, e.FechaFin)
+        WHEN e.FechaFin >= e.FechaInicio THEN CAST(ROUND(DATEDIFF_BIG(MILLISECOND, e.FechaInicio, e.FechaFin) / 1000.0, 0) AS BIGINT)
     END,
     CAST(1 AS BIT)
 FROM logs.Ejecuciones AS e

@@ -7,6 +7,10 @@
 -- Estado_Ejecucion the shared run's state. The legacy schema kept no
 -- per-stage times, rows, attempts or messages: those are NULL.
 -- DuracionSegundos is NULL when the end is missing or before the start.
+-- DuracionSegundos is the duration rounded to whole seconds (the numeric
+-- cast rounds half away from zero), BIGINT: an INTEGER overflowed once one
+-- row spanned more than 68 years (a legacy default start of 1900-01-01, say).
+-- The T-SQL twin computes the same number with DATEDIFF_BIG.
 CREATE OR REPLACE VIEW logs.vw_Ejecucion_Etapas AS
 SELECT
     e.ID_Proceso,
@@ -21,7 +25,7 @@ SELECT
     t.FechaFin,
     CASE
         WHEN t.FechaFin >= t.FechaInicio
-            THEN CAST(EXTRACT(EPOCH FROM (t.FechaFin - t.FechaInicio)) AS INTEGER)
+            THEN CAST(EXTRACT(EPOCH FROM (t.FechaFin - t.FechaInicio)) AS BIGINT)
     END AS DuracionSegundos,
     t.Filas,
     t.Intentos,

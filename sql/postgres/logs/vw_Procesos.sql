@@ -6,6 +6,10 @@
 -- row without ID_Proceso, shown as the proceso of the same id, as 015 would
 -- backfill it). DuracionSegundos is NULL (unknown) when the end is missing or
 -- before the start, as legacy rows sometimes have.
+-- DuracionSegundos is the duration rounded to whole seconds (the numeric
+-- cast rounds half away from zero), BIGINT: an INTEGER overflowed once one
+-- row spanned more than 68 years (a legacy default start of 1900-01-01, say).
+-- The T-SQL twin computes the same number with DATEDIFF_BIG.
 CREATE OR REPLACE VIEW logs.vw_Procesos AS
 SELECT
     p.ID_Proceso,
@@ -21,7 +25,7 @@ SELECT
     p.FechaFin,
     CASE
         WHEN p.FechaFin >= p.FechaInicio
-            THEN CAST(EXTRACT(EPOCH FROM (p.FechaFin - p.FechaInicio)) AS INTEGER)
+            THEN CAST(EXTRACT(EPOCH FROM (p.FechaFin - p.FechaInicio)) AS BIGINT)
     END AS DuracionSegundos,
     p.Legado
 FROM logs.Procesos AS p
@@ -40,7 +44,7 @@ SELECT
     e.FechaFin,
     CASE
         WHEN e.FechaFin >= e.FechaInicio
-            THEN CAST(EXTRACT(EPOCH FROM (e.FechaFin - e.FechaInicio)) AS INTEGER)
+            THEN CAST(EXTRACT(EPOCH FROM (e.FechaFin - e.FechaInicio)) AS BIGINT)
     END,
     TRUE
 FROM logs.Ejecuciones AS e
