@@ -91,6 +91,18 @@ def test_same_run_key_returns_the_same_proceso_and_creates_nothing(conn):
     assert count(conn, "SELECT COUNT(*) FROM logs.Procesos WHERE ClaveEjecucion = %s", ("same-key",)) == 1
 
 
+def test_a_run_key_outside_latin1_is_kept_as_written(conn):
+    """Airflow run_ids carry what the user typed: on SQL Server a VARCHAR key became '?'s (024)."""
+    seed(2, 10)
+    clave = "manual__2026-03-13 日本 ñandú €"
+    items = start(clave)
+    assert start(clave) == items
+    assert proceso.proceso_de_clave(clave) == items[0]["id_proceso"]
+    assert proceso.proceso_de_clave("manual__2026-03-13 ?? ñandú €") is None
+    rows = conn.execute("SELECT ClaveEjecucion FROM logs.vw_Procesos WHERE ID_Proceso = %s", (items[0]["id_proceso"],))
+    assert [r["claveejecucion"] for r in rows] == [clave]
+
+
 def test_fund_list_limits_the_proceso(conn):
     seed(5, 10)
     items = start("subset", fondos=[102, 104])

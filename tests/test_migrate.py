@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from fondos.db.migrate import MigrationError, discover, migrate, status
 from fondos.settings import MIGRATIONS_DIR, SQL_DIR
 
 ROOT = MIGRATIONS_DIR.parent
-LATEST = 23  # the newest migration: a new one must update this line (and the README's table)
+LATEST = 24  # the newest migration: a new one must update this line (and the README's table)
 
 
 def _table_exists(db, schema, table):
@@ -271,3 +272,22 @@ def test_tsql_017_commits_each_batch_and_every_batch_is_idempotent():
         code = "\n".join(line for line in sql.splitlines() if not line.startswith("--")).strip()
         assert (code.startswith(("IF\n", "IF ")) and ("EXISTS" in code)) or \
             code.startswith("EXEC (N'ALTER TABLE"), code[:80]
+
+
+def test_tsql_run_key_is_nvarchar_in_the_column_and_the_parameter():
+    """SQL Server cannot run here: a VARCHAR run key turned characters outside the code page into '?'.
+    024 changes the column (dropping and re-creating 012's filtered unique index around it, unchanged);
+    the procedure's parameter and the variables compared with the column follow."""
+    text = (MIGRATIONS_DIR / "mssql" / "024_CLAVE_EJECUCION_NVARCHAR.sql").read_text()
+    alter = text.index("ALTER TABLE logs.Procesos ALTER COLUMN ClaveEjecucion NVARCHAR(250) NULL;")
+    assert text.index("DROP INDEX UX_Procesos_ClaveEjecucion ON logs.Procesos;") < alter
+    index = ("CREATE UNIQUE NONCLUSTERED INDEX UX_Procesos_ClaveEjecucion\n        ON logs.Procesos (ClaveEjecucion)\n"
+             "        WHERE ClaveEjecucion IS NOT NULL;")
+    assert text.index(index) > alter
+    assert index in (MIGRATIONS_DIR / "mssql" / "012_CREATE_PROCESOS_TABLE.sql").read_text()
+    assert "SET QUOTED_IDENTIFIER ON;" in text and "SET ANSI_NULLS ON;" in text  # a filtered index needs them
+    assert "COMMIT_EACH" not in text and "fondos: commit-each-statement" not in text  # one transaction
+    procedure = (SQL_DIR / "mssql" / "logs" / "sp_Inicializar_Proceso.sql").read_text()
+    assert "@ClaveEjecucion NVARCHAR(250)," in procedure
+    assert not re.search(r"Clave\w* VARCHAR", procedure)
+    assert (MIGRATIONS_DIR / "postgres" / "024_CLAVE_EJECUCION_NVARCHAR.sql").exists()

@@ -40,6 +40,8 @@
 -- positions here (no 50019, no Aviso), and extract.IPA_00_Extraer_v2 then
 -- refuses its IPA stage (50032) naming the spellings, where PostgreSQL would
 -- warn here and fail that stage as missing source data.
+-- The run key is NVARCHAR(250), as the column since 024: a VARCHAR parameter
+-- replaced characters outside the code page with '?' before any check ran.
 -- Needs SQL Server 2017+ (STRING_AGG, TRIM).
 -- Created with ANSI_NULLS and QUOTED_IDENTIFIER ON, whatever the deploying client: a module keeps both,
 -- and writes to the filtered indexes of 012, 013 and 019 need them (error 1934; sqlcmd without -I has
@@ -51,7 +53,7 @@ GO
 CREATE OR ALTER PROCEDURE logs.sp_Inicializar_Proceso
     @FechaReporte DATE,
     @Usuario VARCHAR(100),
-    @ClaveEjecucion VARCHAR(250),
+    @ClaveEjecucion NVARCHAR(250),
     @Fondos VARCHAR(MAX) = NULL
 AS
 BEGIN
@@ -61,8 +63,8 @@ BEGIN
     DECLARE @ID_Proceso BIGINT;
     DECLARE @FechaExistente DATE;
     DECLARE @Otro BIGINT;
-    DECLARE @OtraClave VARCHAR(250);
-    DECLARE @ClaveExistente VARCHAR(250);
+    DECLARE @OtraClave NVARCHAR(250);
+    DECLARE @ClaveExistente NVARCHAR(250);
     DECLARE @Total INT;
     DECLARE @Desconocidos VARCHAR(MAX);
     DECLARE @Recurso NVARCHAR(255);
