@@ -18,7 +18,7 @@ from fondos.db.migrate import MigrationError, discover, migrate, status
 from fondos.settings import MIGRATIONS_DIR, SQL_DIR
 
 ROOT = MIGRATIONS_DIR.parent
-LATEST = 24  # the newest migration: a new one must update this line (and the README's table)
+LATEST = 25  # the newest migration: a new one must update this line (and the README's table)
 
 
 def _table_exists(db, schema, table):
@@ -291,3 +291,18 @@ def test_tsql_run_key_is_nvarchar_in_the_column_and_the_parameter():
     assert "@ClaveEjecucion NVARCHAR(250)," in procedure
     assert not re.search(r"Clave\w* VARCHAR", procedure)
     assert (MIGRATIONS_DIR / "postgres" / "024_CLAVE_EJECUCION_NVARCHAR.sql").exists()
+
+
+def test_tsql_025_gives_every_schema_to_dbo_and_grants_018_again():
+    """SQL Server cannot run here: ownership chaining (018) needs dbo to own the schemas, and 001 must
+    not be edited; ALTER AUTHORIZATION drops the schema's own grants, so 018's are made again."""
+    text = (MIGRATIONS_DIR / "mssql" / "025_SCHEMAS_AUTHORIZATION_DBO.sql").read_text()
+    code = re.sub(r"--[^\n]*", "", text)
+    for schema in ("config", "source", "extract", "staging", "logs"):
+        guard = code.index(f"WHERE s.name = N'{schema}' AND s.principal_id <> USER_ID(N'dbo')")
+        assert guard < code.index(f"EXEC (N'ALTER AUTHORIZATION ON SCHEMA::{schema} TO dbo');", guard)
+    grants = re.findall(r"GRANT EXECUTE ON SCHEMA::\w+ TO fondos_pipeline;", code)
+    assert sorted(grants) == sorted(re.findall(r"GRANT EXECUTE ON SCHEMA::\w+ TO fondos_pipeline;",
+                                               (MIGRATIONS_DIR / "mssql" / "018_CREATE_ROLE_PIPELINE.sql").read_text()))
+    assert max(code.index(g) for g in grants) > code.rindex("ALTER AUTHORIZATION")
+    assert "AUTHORIZATION" not in (MIGRATIONS_DIR / "mssql" / "001_CREATE_SCHEMAS.sql").read_text()  # never edited

@@ -1,0 +1,13 @@
+-- 025_SCHEMAS_AUTHORIZATION_DBO
+-- The T-SQL twin makes dbo the owner of the five schemas, because SQL
+-- Server's ownership chaining (018's least privilege) needs the procedures
+-- and the tables they reach to have one owner, and objects take their
+-- schema's owner.
+-- PostgreSQL has no ownership chaining and nothing to change here: the
+-- routines are SECURITY DEFINER (each file says so) and reach the tables with
+-- their owner's rights, the role that ran the migrations and created those
+-- tables; who owns a schema decides neither. Changing it would need the
+-- runner to be a member of both the old and the new owning role, which a
+-- DBA who created the schemas beforehand need not have granted (and so
+-- would COMMENT ON SCHEMA, which needs ownership). This file runs no
+-- statement: it keeps the two dialects' migrations numbered alike.
