@@ -32,6 +32,74 @@ def legacy_db(fresh_db):
     db.close()
 
 
+class _FakeMssql:
+    """Answers the preflight's queries as a clean legacy SQL Server would, except for sys.sql_modules."""
+
+    dialect = "mssql"
+
+    def __init__(self, modules: list[dict]):
+        self.modules = modules
+        self.seen: list[tuple[str, tuple]] = []
+
+    def execute(self, sql, params=()):
+        self.seen.append((sql, tuple(params)))
+        if "sys.sql_modules" in sql:
+            return self.modules
+        if "sys.tables" in sql:
+            return [{"x": 1}]
+        if sql.startswith("SELECT COUNT(*) AS n"):
+            return [{"n": 0}]
+        return []
+
+    def commit(self):
+        pass
+
+
+def test_preflight_refuses_modules_with_settings_off_that_write_the_filtered_tables_and_encrypted_ones():
+    """SQL Server cannot run here: the check's rows are faked, its query is read. A legacy v2 procedure
+    created with QUOTED_IDENTIFIER OFF that writes logs.Ejecuciones fails with error 1934 from 013 on;
+    an encrypted one cannot be read, so it is unknown, never passed as fine."""
+    from fondos.db import legacy
+
+    db = _FakeMssql([
+        {"modulo": "dbo.sp_Inicializar_Ejecucion", "tipo": "SQL_STORED_PROCEDURE", "ansi_nulls": True,
+         "quoted_identifier": False, "cifrado": 0},
+        {"modulo": "logs.tr_Ejecuciones_Audit", "tipo": "SQL_TRIGGER", "ansi_nulls": False,
+         "quoted_identifier": False, "cifrado": 0},
+        {"modulo": "dbo.sp_Cerrar_Ejecucion", "tipo": "SQL_STORED_PROCEDURE", "ansi_nulls": False,
+         "quoted_identifier": True, "cifrado": 1},
+    ])
+    with pytest.raises(PreflightError) as err:
+        legacy.preflight(db)
+    message = str(err.value)
+    assert "2 problem(s); nothing was applied" in message
+    assert "dbo.sp_Inicializar_Ejecucion (SQL_STORED_PROCEDURE, QUOTED_IDENTIFIER OFF)" in message
+    assert "logs.tr_Ejecuciones_Audit (SQL_TRIGGER, ANSI_NULLS and QUOTED_IDENTIFIER OFF)" in message
+    assert "error 1934" in message and "SET QUOTED_IDENTIFIER ON" in message
+    unknown = message[message.index("encrypted SQL Server module(s)"):]
+    assert "dbo.sp_Cerrar_Ejecucion (SQL_STORED_PROCEDURE, ANSI_NULLS OFF)" in unknown
+    assert "unknown, not fine" in unknown
+    [(sql, params)] = [s for s in db.seen if "sys.sql_modules" in s[0]]
+    assert params == legacy.WRITE_PATTERNS and sql.replace("%s", "").count("%") == 0  # LIKE patterns bound
+    assert not _FakeMssql([]).modules and legacy.preflight(_FakeMssql([])) == []
+
+
+def test_preflight_module_query_covers_logs_tables_triggers_and_encrypted_modules():
+    import sqlglot
+
+    from fondos.db import legacy
+
+    sql = legacy.MODULES_SETTINGS_OFF_SQL
+    for table in ("logs.Procesos", "logs.Ejecuciones", *legacy.DATA_TABLES):
+        schema, name = table.split(".")
+        assert f"(N'{schema}', N'{name}')" in sql
+    assert "o.parent_object_id = OBJECT_ID(" in sql  # triggers on those tables
+    assert "m.definition IS NULL" in sql and "AS cifrado" in sql  # encrypted: reported, not skipped
+    assert "m.uses_ansi_nulls = 0 OR m.uses_quoted_identifier = 0" in sql
+    sqlglot.parse_one(sql.replace("%s", "N'x'"), read="tsql")
+    assert legacy.FIRST_NEW_VERSION == 12  # the check runs before 012, with the rest of the preflight
+
+
 def _next_id(db) -> int:
     sql = ("SELECT NEXTVAL('logs.seq_id') AS n" if db.dialect == "postgres"
            else "SELECT NEXT VALUE FOR logs.Seq_ID AS n")

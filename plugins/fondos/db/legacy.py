@@ -17,6 +17,17 @@ and what the DBA can do:
   their counts. Any other value (``'COMPLETADO'``, ``'CANCELADO'``, ``''``) is
   refused: what it meant is the DBA's call, never a guess.
 
+* **SQL Server modules created with ANSI_NULLS or QUOTED_IDENTIFIER OFF**
+  (sys.sql_modules) that write a table which gets a filtered index in 012,
+  013 or 019 -- logs.Procesos, logs.Ejecuciones, extract.*, staging.* -- or
+  are triggers on one: a module keeps the settings of the session that created
+  it, and from then on every write of theirs fails with error 1934 (the legacy
+  v2 writer, still alive during the transition week, after 013). An encrypted
+  module (definition NULL) that references one of them, or is a trigger on
+  one, cannot be read: it is reported as unknown, not passed as fine.
+  019 re-checks the extract/staging writers when it runs; this check comes
+  before 012, with nothing applied.
+
 Reported but not blocking: ids that exist only in extract.*/staging.* (a run
 whose log rows were purged; the id sequence starts above them anyway) and
 runs whose FechaFin is before FechaInicio (their duration shows as unknown).
@@ -43,6 +54,55 @@ DATA_TABLES = (
     "staging.Derivados_WorkTable", "staging.Derivados_Final", "staging.UBS_WorkTable",
     "staging.UBS_Reconciliacion", "staging.UBS_Final",
 )
+
+
+# Tables that get a filtered index in 012 (logs.Procesos), 013 (logs.Ejecuciones) or 019 (every data table).
+FILTERED_INDEX_TABLES = ("logs.Procesos", "logs.Ejecuciones", *DATA_TABLES)
+
+# SQL Server: modules with either setting OFF that reference one of those tables, or are triggers on one,
+# and either write (the statement words, not column names such as FechaUpdate; a comment may still match)
+# or cannot be read (encrypted: definition NULL). The LIKE patterns are bound (WRITE_PATTERNS): a literal
+# '%' in the text would meet the drivers' %s placeholders. A referenced table may not exist yet (logs.Procesos
+# before 012): the dependency's names are compared too.
+MODULES_SETTINGS_OFF_SQL = """
+SELECT
+    OBJECT_SCHEMA_NAME(m.object_id) + '.' + OBJECT_NAME(m.object_id) AS modulo,
+    o.type_desc AS tipo,
+    m.uses_ansi_nulls AS ansi_nulls,
+    m.uses_quoted_identifier AS quoted_identifier,
+    CASE WHEN m.definition IS NULL THEN 1 ELSE 0 END AS cifrado
+FROM sys.sql_modules AS m
+INNER JOIN sys.objects AS o ON o.object_id = m.object_id
+WHERE
+    (m.uses_ansi_nulls = 0 OR m.uses_quoted_identifier = 0)
+    AND (
+        m.definition IS NULL
+        OR m.definition COLLATE Latin1_General_CI_AS LIKE %s
+        OR m.definition COLLATE Latin1_General_CI_AS LIKE %s
+        OR m.definition COLLATE Latin1_General_CI_AS LIKE %s
+        OR m.definition COLLATE Latin1_General_CI_AS LIKE %s
+    )
+    AND EXISTS (
+        SELECT 1
+        FROM (VALUES {tables}) AS k (Esquema, Tabla)
+        WHERE
+            o.parent_object_id = OBJECT_ID(k.Esquema + '.' + k.Tabla)
+            OR EXISTS (
+                SELECT 1 FROM sys.sql_expression_dependencies AS d
+                WHERE
+                    d.referencing_id = m.object_id
+                    AND (
+                        d.referenced_id = OBJECT_ID(k.Esquema + '.' + k.Tabla)
+                        OR (d.referenced_schema_name = k.Esquema AND d.referenced_entity_name = k.Tabla)
+                    )
+            )
+    )
+ORDER BY modulo
+""".replace("{tables}", ", ".join(
+    "(N'{}', N'{}')".format(*t.split(".")) for t in FILTERED_INDEX_TABLES))
+
+
+WRITE_PATTERNS = tuple(f"%[^a-zA-Z0-9_@#$]{word}[^a-zA-Z0-9_@#$]%" for word in ("INSERT", "UPDATE", "DELETE", "MERGE"))
 
 
 class PreflightError(RuntimeError):
@@ -109,6 +169,20 @@ def _backwards_durations(db: Database) -> int:
     return int(db.execute("SELECT COUNT(*) AS n FROM logs.Ejecuciones WHERE FechaFin < FechaInicio")[0]["n"])
 
 
+def _modules_settings_off(db: Database) -> tuple[list[str], list[str]]:
+    """SQL Server: (modules that write those tables with a setting OFF, encrypted ones that may)."""
+    if db.dialect == "postgres":  # no per-module ANSI_NULLS / QUOTED_IDENTIFIER, no error 1934
+        return [], []
+    writers: list[str] = []
+    unknown: list[str] = []
+    for r in db.execute(MODULES_SETTINGS_OFF_SQL, WRITE_PATTERNS):
+        off = [name for name, on in (("ANSI_NULLS", r["ansi_nulls"]), ("QUOTED_IDENTIFIER", r["quoted_identifier"]))
+               if not on]
+        text = f"{r['modulo']} ({r['tipo']}, {' and '.join(off)} OFF)"
+        (unknown if r["cifrado"] else writers).append(text)
+    return writers, unknown
+
+
 def _normalise(db: Database, variants: Iterable[str]) -> None:
     trimmed = "UPPER(TRIM(BOTH ' ' FROM Estado))" if db.dialect == "postgres" else "UPPER(LTRIM(RTRIM(Estado)))"
     binary = "Estado" if db.dialect == "postgres" else "CAST(Estado AS VARBINARY(100))"
@@ -159,6 +233,23 @@ def preflight(db: Database) -> list[str]:
             "what another value meant. What to do: decide what each value means and update those rows, e.g. "
             "UPDATE logs.Ejecuciones SET Estado = 'OK' WHERE Estado = 'COMPLETADO'; then run `fondos db migrate` "
             "again.")
+    writers, unknown_modules = _modules_settings_off(db)
+    if writers:
+        problems.append(
+            f"{len(writers)} SQL Server module(s) write logs.Procesos, logs.Ejecuciones or extract/staging tables "
+            f"(or are triggers on them) and were created with ANSI_NULLS or QUOTED_IDENTIFIER OFF: "
+            f"{_listed(writers)}. Once 012, 013 and 019 add filtered indexes to those tables every write of "
+            "theirs fails with error 1934 (the legacy v2 writer, for one). What to do: re-create each with "
+            "SET ANSI_NULLS ON and SET QUOTED_IDENTIFIER ON before its CREATE (mind double-quoted strings, which "
+            "then become identifiers; sqlcmd needs -I), then run `fondos db migrate` again.")
+    if unknown_modules:
+        problems.append(
+            f"{len(unknown_modules)} encrypted SQL Server module(s) reference logs.Procesos, logs.Ejecuciones or "
+            f"extract/staging tables (or are triggers on them) and were created with ANSI_NULLS or "
+            f"QUOTED_IDENTIFIER OFF: {_listed(unknown_modules)}. Their text cannot be read, so whether they write "
+            "those tables (and would fail with error 1934 after 012, 013 and 019) is unknown, not fine. What to "
+            "do: re-create each from its source with SET ANSI_NULLS ON and SET QUOTED_IDENTIFIER ON, then run "
+            "`fondos db migrate` again.")
     if problems:
         raise PreflightError(
             f"preflight of the legacy history found {len(problems)} problem(s); nothing was applied "
