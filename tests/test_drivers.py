@@ -274,3 +274,38 @@ def test_bootstrap_sets_the_password_of_an_existing_login_bound_never_formatted(
     assert "IF SUSER_ID(@login) IS NULL BEGIN" in login_sql and "CREATE LOGIN" in login_sql
     assert " ELSE BEGIN SET @sql = N'ALTER LOGIN ' + QUOTENAME(@login) + N' WITH PASSWORD = '" in login_sql
     assert secret not in login_sql and login_params == ("fondos_airflow", secret)
+
+
+def test_str_parameters_compared_with_varchar_columns_are_cast_on_sql_server():
+    """Drivers send a str as NVARCHAR; against a VARCHAR column SQL Server converts the column
+    (CONVERT_IMPLICIT) and scans. The query text casts the parameter on mssql, never on PostgreSQL."""
+    from fondos.pipeline.proceso import _registrar_error_si_abierta
+    from fondos.web.lectura import procesos
+
+    executed = []
+
+    class Cursor:
+        description = None
+
+        def execute(self, sql, params):
+            executed.append((sql, params))
+
+        def nextset(self):
+            return False
+
+        def close(self):
+            pass
+
+    class Conn:
+        def cursor(self):
+            return Cursor()
+
+    for dialect, driver, mark in (("mssql", "pymssql", "CAST(%s AS VARCHAR(8000))"),
+                                  ("mssql", "pyodbc", "CAST(? AS VARCHAR(8000))"), ("postgres", "psycopg", "%s")):
+        executed.clear()
+        db = Database(Conn(), dialect, driver)
+        procesos(db, None, "ERROR", 10)
+        _registrar_error_si_abierta(db, 7, "IPA", "boom")
+        assert f"Estado = {mark}" in executed[0][0] and "ERROR" in executed[0][1]
+        assert f"Etapa = {mark}" in executed[1][0] and executed[1][1] == (7, "IPA")
+        assert "ID_Ejecucion = " + ("?" if driver == "pyodbc" else "%s") in executed[1][0]  # BIGINT: no cast

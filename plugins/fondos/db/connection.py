@@ -61,6 +61,15 @@ class Database:
         """True when the driver knows the connection is gone (psycopg only; the others learn on use)."""
         return bool(getattr(self.conn, "closed", False)) or bool(getattr(self.conn, "broken", False))
 
+    def varchar(self) -> str:
+        """The placeholder of a str compared with a VARCHAR column.
+
+        SQL Server: pymssql and pyodbc send every str as NVARCHAR, and NVARCHAR outranks VARCHAR, so the
+        column side gets CONVERT_IMPLICIT and an index on it is scanned, not sought. Cast the parameter
+        instead (8000: never cut; values outside the code page could not match a VARCHAR value anyway).
+        PostgreSQL: text and varchar compare without a conversion."""
+        return "CAST(%s AS VARCHAR(8000))" if self.dialect == "mssql" else "%s"
+
     def sql(self, text: str) -> str:
         return text.replace("%s", "?") if self.driver == "pyodbc" else text
 

@@ -208,7 +208,8 @@ def seed(db: Database, fecha: date, n_funds: int, positions: int = 200) -> dict[
         ("source.UBS_Custodia", "Cuenta", [f.ubs for f in fund_list if f.ubs]),
     ):
         if codes:
-            db.execute(f"DELETE FROM {table} WHERE FechaReporte = %s AND {column} IN ({_marks(codes)})",
+            marks = ", ".join([db.varchar()] * len(codes))  # VARCHAR portfolio codes: a seek on SQL Server
+            db.execute(f"DELETE FROM {table} WHERE FechaReporte = %s AND {column} IN ({marks})",
                        [fecha, *codes])
 
     counts["config.Fondos"] = _bulk(db, "config.Fondos", (

@@ -124,8 +124,8 @@ def _registrar_error_si_abierta(db: Database, id_ejecucion: int, etapa: str, men
                                estado: str = "ERROR") -> None:
     """Record `estado` (ERROR, or REINTENTANDO from a retry callback) unless the stage already ended or the
     attempt recorded it itself; the stage's earlier message is kept at the end."""
-    rows = db.execute("SELECT Estado, Mensaje FROM logs.vw_Ejecucion_Etapas WHERE ID_Ejecucion = %s AND Etapa = %s",
-                      (id_ejecucion, etapa))
+    rows = db.execute("SELECT Estado, Mensaje FROM logs.vw_Ejecucion_Etapas "
+                      f"WHERE ID_Ejecucion = %s AND Etapa = {db.varchar()}", (id_ejecucion, etapa))
     if not rows or rows[0]["estado"] not in ABIERTOS + ("PENDIENTE",):
         return
     if estado == "REINTENTANDO" and rows[0]["estado"] == "REINTENTANDO":
@@ -274,7 +274,7 @@ def proceso_de_clave(clave: str, conn_id: str = CONN_ID) -> int | None:
 def cerrar_procesos_en_progreso(conn_id: str = CONN_ID) -> list[int]:
     """Close every proceso still EN_PROGRESO (benchmarks between runs; an operator after a crash)."""
     with database(conn_id, autocommit=True) as db:
-        rows = db.execute("SELECT ID_Proceso FROM logs.vw_Procesos WHERE Estado = %s AND Legado = %s",
+        rows = db.execute(f"SELECT ID_Proceso FROM logs.vw_Procesos WHERE Estado = {db.varchar()} AND Legado = %s",
                           ("EN_PROGRESO", False))  # legacy history is never closed by us
         ids = [int(r["id_proceso"]) for r in rows]
     for id_proceso in ids:

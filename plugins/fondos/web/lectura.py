@@ -53,7 +53,7 @@ def procesos(db: Database, fecha: date | None, estado: str | None, limit: int) -
         where.append("FechaReporte = %s")
         params.append(fecha)
     if estado is not None:
-        where.append("Estado = %s")
+        where.append(f"Estado = {db.varchar()}")
         params.append(estado)
     sql = f"SELECT {_PROCESO_COLS} FROM logs.vw_Procesos"  # noqa: S608 - fixed column list, values bound
     if where:
