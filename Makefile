@@ -19,10 +19,10 @@ help:
 	@echo "make run    - embedded PostgreSQL up, migrated, pipeline run for FECHA ($(FECHA)) with live progress; EXECUTOR=celery WORKERS=N"
 	@echo "make test   - the whole test suite (lint, parity, unit, database, DAG)"
 	@echo "make psql   - a psql shell on the embedded database"
-	@echo "make lint   - sqlfluff (tsql + postgres), ruff and the T-SQL model check (fondos.db.tsql_check)"
+	@echo "make lint   - sqlfluff (tsql + postgres), ruff, the T-SQL model check (fondos.db.tsql_check) and its transaction structure against the twin (fondos.db.tsql_flow)"
 	@echo "make airflow - Airflow's components (UI on :8080) with this DAG and the embedded database, until Ctrl-C; EXECUTOR=celery WORKERS=N"
 	@echo "make bench  - 50 funds x 2,000 positions through the DAG vs a no-op DAG of the same shape: ratio, funds/hour, JSON + PNG"
-	@echo "make mutate - break each stage formula in turn and show the oracle tests catch it"
+	@echo "make mutate - break each stage formula in turn, in both dialects, and show the tests catch it"
 	@echo "make up / make down / make test-mssql - the SQL Server stack (Docker compose) and its tests"
 
 setup: $(STAMP)
@@ -87,7 +87,7 @@ test-mssql: setup
 bench: setup
 	$(PY) bench/bench.py
 
-# Break one stage formula at a time (PostgreSQL) and show the oracle tests catch each (bench/mutate.py).
+# Break one stage formula at a time, in both dialects, and show the tests catch each (bench/mutate.py).
 mutate: setup
 	$(PY) bench/mutate.py
 
@@ -96,6 +96,8 @@ lint: setup
 	$(VENV)/bin/sqlfluff lint migrations sql
 	@# The T-SQL model check (an SSDT-like build): tables, columns, procedures, parameters, DECIMAL scales.
 	$(PY) -m fondos.db.tsql_check
+	@# Each T-SQL procedure's transaction structure (locks, re-checks, writes) against its PostgreSQL twin.
+	$(PY) -m fondos.db.tsql_flow
 
 test: setup
 	$(PY) -m pytest

@@ -52,6 +52,12 @@ BEGIN
     BEGIN TRY
         EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
 
+        -- The stage lock before the data checks below, as in the PostgreSQL twin: a re-run of this stage
+        -- (a cleared task beside a zombie attempt) cannot change what was checked before it is written.
+        BEGIN TRANSACTION;
+        EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'UBS';
+        EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
+
         IF
             NOT EXISTS (
                 SELECT 1 FROM source.UBS_Custodia AS s
@@ -119,10 +125,6 @@ BEGIN
                 );
                 THROW 50032, @Msg, 1;
             END;
-
-        BEGIN TRANSACTION;
-        EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'UBS';
-        EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
 
         WHILE 1 = 1
             BEGIN

@@ -48,6 +48,18 @@ BEGIN
     EXEC logs.sp_Rechazar_Legado
         @ID_Proceso = @ID_Proceso, @ID_Ejecucion = NULL, @Accion = N'recomputing the figures of a proceso';
 
+    -- Its two UPDATEs are one recount only inside the caller's transaction, under the caller's proceso row
+    -- lock (the PostgreSQL twin, a function, always runs inside its caller's). Alone, each would commit
+    -- apart and unlocked: refused.
+    IF @@TRANCOUNT = 0
+        BEGIN
+            DECLARE @Fuera NVARCHAR(400) = CONCAT(
+                N'logs.sp_Recalcular_Proceso runs inside its caller''s transaction, which holds the proceso row ',
+                N'lock; to recompute a proceso call logs.sp_Actualizar_Estadisticas_Proceso'
+            );
+            THROW 50060, @Fuera, 1;
+        END;
+
     UPDATE e
     SET
         e.Estado = s.Estado,

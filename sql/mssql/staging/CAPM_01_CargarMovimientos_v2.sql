@@ -50,6 +50,12 @@ BEGIN
     BEGIN TRY
         EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
 
+        -- The stage lock before the data checks below, as in the PostgreSQL twin: a re-run of this stage
+        -- (a cleared task beside a zombie attempt) cannot change what was checked before it is written.
+        BEGIN TRANSACTION;
+        EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'CAPM';
+        EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
+
         -- Exact, as in PostgreSQL: the default collation ignores case and trailing spaces. BIN2 sees case; NOT IN
         -- ignores trailing spaces under every collation, so DATALENGTH compares the value with its RTRIM.
         SELECT @Tipo = MIN(m.TipoMovimiento)
@@ -81,10 +87,6 @@ BEGIN
         SET @Monedas = CONCAT_WS(',', @Base, @Monedas);
         SET @Contexto = CONCAT(N'CAPM, ID_Fund ', @ID_Fund, N', ID_Ejecucion ', @ID_Ejecucion);
         EXEC logs.sp_Validar_TiposCambio @FechaReporte = @FechaReporte, @Monedas = @Monedas, @Contexto = @Contexto;
-
-        BEGIN TRANSACTION;
-        EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'CAPM';
-        EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
 
         WHILE 1 = 1
             BEGIN

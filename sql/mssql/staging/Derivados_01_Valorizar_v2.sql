@@ -49,6 +49,12 @@ BEGIN
     BEGIN TRY
         EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
 
+        -- The stage lock before the data checks below, as in the PostgreSQL twin: a re-run of this stage
+        -- (a cleared task beside a zombie attempt) cannot change what was checked before it is written.
+        BEGIN TRANSACTION;
+        EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'Derivados';
+        EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
+
         SELECT @Base = f.Moneda_Base FROM config.Fondos AS f
         WHERE f.ID_Fund = @ID_Fund;
         SELECT @Monedas = STRING_AGG(m.Moneda, ',')
@@ -64,10 +70,6 @@ BEGIN
         SET @Monedas = CONCAT_WS(',', @Base, @Monedas);
         SET @Contexto = CONCAT(N'Derivados, ID_Fund ', @ID_Fund, N', ID_Ejecucion ', @ID_Ejecucion);
         EXEC logs.sp_Validar_TiposCambio @FechaReporte = @FechaReporte, @Monedas = @Monedas, @Contexto = @Contexto;
-
-        BEGIN TRANSACTION;
-        EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'Derivados';
-        EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
 
         WHILE 1 = 1
             BEGIN

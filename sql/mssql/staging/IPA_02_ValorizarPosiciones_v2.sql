@@ -52,6 +52,12 @@ BEGIN
     BEGIN TRY
         EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
 
+        -- The stage lock before the data checks below, as in the PostgreSQL twin: a re-run of this stage
+        -- (a cleared task beside a zombie attempt) cannot change what was checked before it is written.
+        BEGIN TRANSACTION;
+        EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'IPA';
+        EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
+
         SELECT @Base = f.Moneda_Base FROM config.Fondos AS f
         WHERE f.ID_Fund = @ID_Fund;
         SELECT @Monedas = STRING_AGG(m.Moneda, ',')
@@ -63,10 +69,6 @@ BEGIN
         SET @Monedas = CONCAT_WS(',', @Base, @Monedas);
         SET @Contexto = CONCAT(N'IPA, ID_Fund ', @ID_Fund, N', ID_Ejecucion ', @ID_Ejecucion);
         EXEC logs.sp_Validar_TiposCambio @FechaReporte = @FechaReporte, @Monedas = @Monedas, @Contexto = @Contexto;
-
-        BEGIN TRANSACTION;
-        EXEC logs.sp_Bloquear_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @Etapa = 'IPA';
-        EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
 
         WHILE 1 = 1
             BEGIN
