@@ -61,3 +61,41 @@ def test_dropped_connections_are_reopened_and_the_run_ends_ok_with_identical_row
         for a, b in zip(calm, stormy, strict=True):
             assert fund_fingerprints(conn, b["id_ejecucion"]) == fund_fingerprints(conn, a["id_ejecucion"]), a["id_fund"]
     print(f"\n{len(killed)} backends terminated during the run; {len(reconnects)} reconnects")
+
+
+def _kill_once_created(clave: str, killed: list[int], stop: threading.Event) -> None:
+    """As soon as the proceso of `clave` is committed, terminate every other client backend of this
+    database: the pipeline's connection, idle in the metrics snapshot that follows the creation."""
+    with database(autocommit=True) as admin:
+        while not stop.wait(0.01):
+            if admin.execute("SELECT 1 AS x FROM logs.Procesos WHERE ClaveEjecucion = %s", (clave,)):
+                for r in admin.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                       "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"):
+                    if admin.execute("SELECT pg_terminate_backend(%s) AS done", (r["pid"],))[0]["done"]:
+                        killed.append(r["pid"])
+                return
+
+
+def test_a_connection_dropped_during_the_metrics_at_creation_does_not_fail_the_run(fresh_pg_db, caplog):
+    """Issue 19: the metrics snapshot taken right after sp_Inicializar_Proceso commits used to end the
+    task with 'the connection is lost' (its rollback ran on the dead connection)."""
+    from fondos.db.migrate import migrate
+
+    with database() as m:
+        migrate(m)
+    seed(2, 20)
+    stop, killed = threading.Event(), []
+    killer = threading.Thread(target=_kill_once_created, args=("dropped-at-metrics", killed, stop))
+    killer.start()
+    try:
+        with caplog.at_level(logging.WARNING, logger="fondos.pipeline.metrics"):
+            items = start("dropped-at-metrics")
+    finally:
+        stop.set()
+        killer.join()
+    assert killed, "the pipeline's connection was not terminated: the fault did not happen"
+    assert any("connection lost while reading the metrics" in r.getMessage() for r in caplog.records)
+    assert len(items) == 2
+    with database(autocommit=True) as conn:
+        metricas = conn.execute("SELECT * FROM logs.Proceso_Metricas WHERE ID_Proceso = %s", (items[0]["id_proceso"],))
+    assert metricas, "the INICIO snapshot was not recorded after the reconnect"
