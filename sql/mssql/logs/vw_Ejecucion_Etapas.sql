@@ -43,8 +43,10 @@ FROM logs.Ejecuciones AS e
 INNER JOIN logs.Ejecucion_Fondos AS f ON e.ID_Ejecucion = f.ID_Ejecucion
 INNER JOIN logs.Ejecucion_Etapas AS t ON e.ID_Ejecucion = t.ID_Ejecucion
 UNION ALL
+-- Legacy history in two branches, so a read by ID_Proceso seeks logs.Ejecuciones' ID_Proceso index (and a
+-- legacy run with no proceso its ID_Ejecucion key) instead of scanning it for COALESCE(ID_Proceso, ID_Ejecucion).
 SELECT
-    COALESCE(e.ID_Proceso, e.ID_Ejecucion),
+    e.ID_Proceso,
     e.FechaReporte,
     e.ID_Ejecucion,
     f.ID_Fund,
@@ -69,7 +71,35 @@ CROSS APPLY (
     ('Derivados', f.Estado_Process_Derivados),
     ('UBS', f.Estado_Process_UBS)
 ) AS s(Etapa, Estado)
-WHERE e.Legado = 1 OR e.ID_Proceso IS NULL;
+WHERE e.Legado = 1 AND e.ID_Proceso IS NOT NULL
+UNION ALL
+SELECT
+    e.ID_Ejecucion AS ID_Proceso,
+    e.FechaReporte,
+    e.ID_Ejecucion,
+    f.ID_Fund,
+    f.FundShortName,
+    e.Estado AS Estado_Ejecucion,
+    s.Etapa,
+    s.Estado,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    CAST(1 AS BIT)
+FROM logs.Ejecuciones AS e
+INNER JOIN logs.Ejecucion_Fondos AS f ON e.ID_Ejecucion = f.ID_Ejecucion
+CROSS APPLY (
+    VALUES
+    ('IPA', f.Estado_Process_IPA),
+    ('CAPM', f.Estado_Process_CAPM),
+    ('PNL', f.Estado_Process_PNL),
+    ('Derivados', f.Estado_Process_Derivados),
+    ('UBS', f.Estado_Process_UBS)
+) AS s(Etapa, Estado)
+WHERE e.ID_Proceso IS NULL;
 GO
 
 GRANT SELECT ON logs.vw_Ejecucion_Etapas TO fondos_pipeline;
