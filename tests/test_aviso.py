@@ -5,64 +5,17 @@ Captured by real sinks: aiosmtpd for SMTP, a local HTTP server for the Slack web
 
 from __future__ import annotations
 
-import email
 import json
-import socket
 import threading
-from email import policy
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from conftest import fresh_dag
 from fondos.airflow import aviso as envio
 from fondos.db.connection import database
 from fondos.pipeline import aviso, proceso
 from pipeline_helpers import put_back_positions, run_all, seed, start, take_positions
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Sink:
-    """An SMTP server keeping every message it accepts; `refuse` makes it refuse the next N with 451."""
-
-    def __init__(self):
-        self.messages: list[email.message.EmailMessage] = []
-        self.refuse = 0
-        self.refused = 0
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        if self.refuse:
-            self.refuse -= 1
-            self.refused += 1
-            return "451 4.3.0 try again later"
-        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-    def text(self, i: int = 0) -> str:
-        return self.messages[i].get_body(("html", "plain")).get_content()
-
-
-@pytest.fixture
-def smtp(monkeypatch):
-    sink, port = Sink(), _free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps({
-        "conn_type": "smtp", "host": "127.0.0.1", "port": port,
-        "extra": {"disable_tls": True, "disable_ssl": True, "from_email": "fondos@example.com",
-                  "retry_limit": 0, "timeout": 5}}))
-    monkeypatch.setenv("FONDOS_AVISO_PARA", "ops@example.com, risk@example.com")
-    monkeypatch.setenv("FONDOS_BOARD_URL", "http://airflow.example.com:8080")
-    try:
-        yield sink
-    finally:
-        controller.stop()
 
 
 def test_a_failed_run_sends_exactly_one_message_naming_each_failed_fund(fund_db, smtp):

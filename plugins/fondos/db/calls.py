@@ -14,7 +14,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fondos.db.connection import Database
@@ -153,6 +153,22 @@ def call(db: Database, procedure: str, params: Mapping[str, Any], context: str =
                 continue
             raise DataError(database_message(exc)) from exc
     raise AssertionError("unreachable")
+
+
+def read(db: Database, text: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    """Run one read-only query (a SELECT of our views and tables) and return its rows (lower-case keys).
+
+    A read can be repeated: on a lost connection (a failover, a restarted server) the connection is
+    reopened and the query run once more, as `call` does for a step. Writes never come here: they go
+    through `call`, whose procedures are transactions that a retry repeats safely."""
+    try:
+        return db.execute(text, params)
+    except Exception as exc:
+        if not connection_lost(exc, db):
+            raise
+        log.warning("connection lost during a read (%s), reconnecting and reading again", database_message(exc))
+        _reopen(db, "read")
+        return db.execute(text, params)
 
 
 def _is_programming_error(exc: BaseException) -> bool:

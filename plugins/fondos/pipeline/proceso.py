@@ -17,7 +17,7 @@ import logging
 from datetime import date
 from typing import Any
 
-from fondos.db.calls import call
+from fondos.db.calls import call, read
 from fondos.db.connection import Database, database
 from fondos.errors import DataError, InvalidInput
 from fondos.pipeline.metas import veredicto
@@ -124,7 +124,7 @@ def _registrar_error_si_abierta(db: Database, id_ejecucion: int, etapa: str, men
                                estado: str = "ERROR") -> None:
     """Record `estado` (ERROR, or REINTENTANDO from a retry callback) unless the stage already ended or the
     attempt recorded it itself; the stage's earlier message is kept at the end."""
-    rows = db.execute("SELECT Estado, Mensaje FROM logs.vw_Ejecucion_Etapas "
+    rows = read(db, "SELECT Estado, Mensaje FROM logs.vw_Ejecucion_Etapas "
                       f"WHERE ID_Ejecucion = %s AND Etapa = {db.varchar()}", (id_ejecucion, etapa))
     if not rows or rows[0]["estado"] not in ABIERTOS + ("PENDIENTE",):
         return
@@ -197,7 +197,8 @@ def cerrar_proceso(id_proceso: int, conn_id: str = CONN_ID,
 
 def resumen_fondos(db: Database, id_proceso: int) -> list[dict[str, Any]]:
     """One entry per fund: its ejecución, state, and each stage's state, rows, times, attempts and error."""
-    rows = db.execute(
+    rows = read(
+        db,
         "SELECT ID_Ejecucion, ID_Fund, FundShortName, Estado_Ejecucion, Etapa, Estado, Filas, Mensaje, "
         "DuracionSegundos, Intentos, FechaInicio, FechaFin FROM logs.vw_Ejecucion_Etapas WHERE ID_Proceso = %s "
         "ORDER BY ID_Fund",
@@ -251,7 +252,8 @@ def registrar_error_por_indice(clave: str, map_index: int, etapa: str, mensaje: 
     items are the ejecuciones ordered by ID_Fund, so map_index i is the i-th.
     """
     with database(conn_id, autocommit=True) as db:
-        rows = db.execute(
+        rows = read(
+            db,
             "SELECT DISTINCT e.ID_Ejecucion, e.ID_Fund, p.ClaveEjecucion FROM logs.vw_Ejecucion_Etapas AS e "
             "JOIN logs.vw_Procesos AS p ON p.ID_Proceso = e.ID_Proceso WHERE p.ClaveEjecucion = %s ORDER BY e.ID_Fund",
             (clave,))
@@ -265,7 +267,7 @@ def registrar_error_por_indice(clave: str, map_index: int, etapa: str, mensaje: 
 
 def proceso_de_clave(clave: str, conn_id: str = CONN_ID) -> int | None:
     with database(conn_id, autocommit=True) as db:
-        rows = db.execute("SELECT ID_Proceso, ClaveEjecucion FROM logs.vw_Procesos WHERE ClaveEjecucion = %s", (clave,))
+        rows = read(db, "SELECT ID_Proceso, ClaveEjecucion FROM logs.vw_Procesos WHERE ClaveEjecucion = %s", (clave,))
     # exact: SQL Server's default collation would also match a key differing in case or trailing spaces
     rows = [r for r in rows if r["claveejecucion"] == clave]
     return int(rows[0]["id_proceso"]) if rows else None
@@ -274,7 +276,7 @@ def proceso_de_clave(clave: str, conn_id: str = CONN_ID) -> int | None:
 def cerrar_procesos_en_progreso(conn_id: str = CONN_ID) -> list[int]:
     """Close every proceso still EN_PROGRESO (benchmarks between runs; an operator after a crash)."""
     with database(conn_id, autocommit=True) as db:
-        rows = db.execute(f"SELECT ID_Proceso FROM logs.vw_Procesos WHERE Estado = {db.varchar()} AND Legado = %s",
+        rows = read(db, f"SELECT ID_Proceso FROM logs.vw_Procesos WHERE Estado = {db.varchar()} AND Legado = %s",
                           ("EN_PROGRESO", False))  # legacy history is never closed by us
         ids = [int(r["id_proceso"]) for r in rows]
     for id_proceso in ids:

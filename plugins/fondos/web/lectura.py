@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
+from fondos.db.calls import read
 from fondos.db.connection import Database
 from fondos.pipeline.metas import veredicto
 from fondos.pipeline.metrics import leer_metricas
@@ -59,7 +60,7 @@ def procesos(db: Database, fecha: date | None, estado: str | None, limit: int) -
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY FechaInicio DESC, ID_Proceso DESC"
-    return [_proceso(r) for r in db.execute(_limit(db, sql, limit), params)]
+    return [_proceso(r) for r in read(db, _limit(db, sql, limit), params)]
 
 
 def _limit(db: Database, sql: str, limit: int) -> str:
@@ -92,7 +93,7 @@ def _task(run: dict[str, str] | None, etapa: str, map_index: int | None) -> dict
 
 
 def proceso(db: Database, id_proceso: int) -> dict[str, Any] | None:
-    rows = db.execute(f"SELECT {_PROCESO_COLS} FROM logs.vw_Procesos WHERE ID_Proceso = %s",  # noqa: S608
+    rows = read(db, f"SELECT {_PROCESO_COLS} FROM logs.vw_Procesos WHERE ID_Proceso = %s",  # noqa: S608
                       (id_proceso,))
     if not rows:
         return None
@@ -109,7 +110,7 @@ def _row_metricas(db: Database, id_proceso: int) -> dict[str, Any]:
 
 
 def ejecucion(db: Database, id_ejecucion: int) -> dict[str, Any] | None:
-    rows = db.execute("SELECT ID_Proceso FROM logs.vw_Ejecucion_Etapas WHERE ID_Ejecucion = %s", (id_ejecucion,))
+    rows = read(db, "SELECT ID_Proceso FROM logs.vw_Ejecucion_Etapas WHERE ID_Ejecucion = %s", (id_ejecucion,))
     if not rows:
         return None
     p = proceso(db, rows[0]["id_proceso"])

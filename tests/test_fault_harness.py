@@ -1,0 +1,127 @@
+"""One fault harness for every path of the day (issue 19).
+
+A day: create the proceso (with the metrics snapshot), read it as the API does, run every stage of
+every fund, read it again, close it (reconcile, recount, metrics), and send the morning message to a
+real SMTP server. It runs once undisturbed, recording every database call site it reaches
+(tests/fault_harness.py), and then once per call site with the connection dropped at that site's first
+call, and a few times with connections dropped at seeded random moments. Each time: the proceso ends
+OK, every fund's rows exist once and equal the undisturbed day's (which equal the oracle), exactly one
+morning message is sent, and the metrics are recorded.
+
+A site whose healing is removed (a read through `db.execute` instead of `fondos.db.calls.read`, a
+procedure called around `call`) fails the test, which names the site.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from fault_harness import Injector, RandomDropper
+
+from fondos.airflow import aviso as envio
+from fondos.db.connection import database
+from fondos.pipeline import proceso
+from fondos.web import lectura
+from oracle_check import differences, expected, fuentes
+from pipeline_helpers import FECHA, fund_fingerprints, seed
+
+FUNDS = 3
+
+
+def _day(clave: str) -> tuple[list[dict], dict, str]:
+    items = proceso.inicializar_proceso(FECHA, "harness", clave)
+    id_proceso = items[0]["id_proceso"]
+
+    def api_reads():  # what GET /fondos/api/procesos?fecha=, /procesos/{id} and /ejecuciones/{id} read
+        with database(autocommit=True) as db:
+            assert lectura.procesos(db, FECHA, None, 50)
+            assert lectura.proceso(db, id_proceso)
+            assert lectura.ejecucion(db, items[0]["id_ejecucion"])
+
+    api_reads()
+    for item in items:
+        proceso.ejecutar_fondo(item)
+    api_reads()
+    cerrado = proceso.cerrar_proceso(id_proceso)
+    return items, cerrado, envio.enviar(cerrado)
+
+
+@pytest.fixture
+def harness(fresh_pg_db, smtp, monkeypatch):
+    from fondos.db.migrate import migrate
+
+    monkeypatch.setenv("FONDOS_METRICS_STATS_WAIT_S", "0")  # the counters' flush wait: not what is tested here
+    with database() as m:
+        migrate(m)
+        conninfo = m.conn.info.dsn
+    seed(FUNDS, 30)
+    injector = Injector(conninfo)
+    injector.install(monkeypatch)
+    calm_items, calm, message = _day("calm")
+    assert calm["estado"] == "OK" and message.startswith("sent"), (calm["estado"], message)
+    with database(autocommit=True) as c:
+        for it in calm_items:  # the undisturbed day is right: every figure equals the oracle's
+            exp = expected(fuentes(c, it["id_fund"], FECHA), derivados="Derivados" in it["etapas"], ubs="UBS" in it["etapas"])
+            assert not differences(c, it["id_fund"], it["id_ejecucion"], exp)
+        reference = {it["id_fund"]: fund_fingerprints(c, it["id_ejecucion"]) for it in calm_items}
+    return injector, reference, smtp
+
+
+def _check_day(label: str, reference: dict, smtp, sent_before: int, items: list[dict], cerrado: dict, message: str):
+    assert cerrado["estado"] == "OK", f"{label}: the proceso ended {cerrado['estado']}: {cerrado.get('fondos')}"
+    assert message.startswith("sent"), f"{label}: {message}"
+    assert len(smtp.messages) == sent_before + 1, f"{label}: {len(smtp.messages) - sent_before} morning messages"
+    with database(autocommit=True) as c:
+        for it in items:
+            assert fund_fingerprints(c, it["id_ejecucion"]) == reference[it["id_fund"]], \
+                f"{label}: fund {it['id_fund']}'s rows differ from the undisturbed day's"
+        metricas = c.execute("SELECT Deadlocks_Inicio, FechaCierreMedicion, Deadlocks FROM logs.Proceso_Metricas "
+                             "WHERE ID_Proceso = %s", (items[0]["id_proceso"],))
+    # both snapshots taken (the server did not restart, so nothing is NULL for a good reason)
+    assert metricas and metricas[0]["deadlocks_inicio"] is not None and metricas[0]["fechacierremedicion"] is not None \
+        and metricas[0]["deadlocks"] is not None, f"{label}: metrics {metricas}"
+
+
+def test_a_dropped_connection_at_every_call_site_of_the_day_heals(harness):
+    injector, reference, smtp = harness
+    sites = sorted(injector.sites)
+    assert len(sites) >= 12, sites  # creation, stages, closing, metrics, message, API reads
+    for area in ("pipeline/proceso.py", "pipeline/metrics.py", "pipeline/aviso.py", "web/lectura.py"):
+        assert any(s.startswith(area) for s in sites), (area, sites)
+    failures = []
+    for n, site in enumerate(sites):
+        injector.target, injector.fired = site, []
+        sent = len(smtp.messages)
+        try:
+            items, cerrado, message = _day(f"drop-{n}")
+            assert injector.fired == [site], f"the day did not reach {site} again"
+            _check_day(f"connection dropped at {site}", reference, smtp, sent, items, cerrado, message)
+        except Exception as exc:  # noqa: BLE001 - every site is tried; all failures are reported together
+            failures.append(f"{site}: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
+        finally:
+            injector.target = None
+            proceso.cerrar_procesos_en_progreso()  # a failed day must not block the next one
+    print(f"\n{len(sites)} call sites, each with its connection dropped once: {len(sites) - len(failures)} healed")
+    assert not failures, f"{len(failures)} of {len(sites)} call sites did not heal:\n" + "\n".join(failures)
+
+
+def test_connections_dropped_at_random_moments_heal(harness):
+    injector, reference, smtp = harness
+    seed_ = int(os.environ.get("FONDOS_FAULT_SEED", time.time_ns() % 10**9))
+    print(f"\nFONDOS_FAULT_SEED={seed_}")
+    killed = 0
+    for run in range(3):
+        dropper = RandomDropper(injector.admin_conninfo, seed_ + run)
+        sent = len(smtp.messages)
+        dropper.start()
+        try:
+            items, cerrado, message = _day(f"random-{run}")
+        finally:
+            dropper.stop.set()
+            dropper.join()
+        killed += len(dropper.killed)
+        _check_day(f"FONDOS_FAULT_SEED={seed_}, day {run}", reference, smtp, sent, items, cerrado, message)
+    assert killed, f"FONDOS_FAULT_SEED={seed_}: no connection was dropped"
+    print(f"{killed} connections dropped at random over 3 days")
