@@ -254,3 +254,86 @@ def test_the_plugin_registers_the_api_the_board_and_the_timetable():
     assert [(v["name"], v["href"], v["destination"]) for v in external_views] == [
         ("Fondos board", "/fondos/board/", "nav")]
     assert "fondos.airflow.timetable.BusinessDayTimetable" in plugins_manager.get_timetables_plugins()
+
+
+def _concurrently(api, path: str, n: int) -> list[tuple[int, float, dict]]:
+    import threading
+    import time
+
+    out: list[tuple[int, float, dict]] = []
+    lock = threading.Lock()
+
+    def one():
+        t = time.monotonic()
+        r = _get(api, path)
+        with lock:
+            out.append((r.status_code, time.monotonic() - t, dict(r.headers)))
+
+    threads = [threading.Thread(target=one) for _ in range(n)]
+    for th in threads:
+        th.start()
+    return out, threads
+
+
+def test_the_api_pool_bound_holds_saturation_is_a_fast_503_and_stages_still_run(fresh_pg_db, monkeypatch):
+    """Issue 19: 8 requests at once against a pool of 2 while the metrics table is locked (a slow fund
+    database): 2 connections in use, never more; the other 6 get 503 with Retry-After at once; a stage of
+    another proceso runs meanwhile; the 2 finish when the lock goes."""
+    import time
+
+    from fondos.web import pool
+
+    monkeypatch.setenv("FONDOS_API_POOL_SIZE", "2")
+    monkeypatch.setenv("FONDOS_API_POOL_WAIT_S", "0.3")
+    monkeypatch.setenv("FONDOS_API_STATEMENT_TIMEOUT_S", "20")
+    own = _finished_proceso_and_app()
+    nuevo = start("while-the-api-waits")  # the first proceso is closed: the date may run again
+    locker = open_database()
+    locker.execute("LOCK TABLE logs.Proceso_Metricas IN ACCESS EXCLUSIVE MODE")
+    try:
+        out, threads = _concurrently(own, f"/fondos/api/procesos/{own['items'][0]['id_proceso']}", 8)
+        deadline = time.monotonic() + 10
+        while len(out) < 6 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        saturated = list(out)
+        stage = proceso.ejecutar_etapa(nuevo[0], "IPA")  # the pipeline's own connections are not the API's
+    finally:
+        locker.rollback()
+        locker.close()
+    for th in threads:
+        th.join(30)
+    assert stage["estado"] == "OK"
+    assert sorted(s for s, _, _ in saturated) == [503] * 6, saturated
+    # answered while the 2 pooled connections still waited on the lock: refused, not queued behind them
+    assert all(h.get("retry-after") == "2" for _, _, h in saturated), saturated
+    assert sorted(s for s, _, _ in out) == [200, 200] + [503] * 6, out
+    assert pool.pool().peak == 2
+
+
+def test_an_api_read_past_its_statement_timeout_is_503(fresh_pg_db, monkeypatch):
+    """A read blocked by a lock is cut by the API's 1 s statement timeout: 503 while the lock is still
+    held (it is released 30 s later, long after)."""
+    import threading
+
+    monkeypatch.setenv("FONDOS_API_STATEMENT_TIMEOUT_S", "1")
+    own = _finished_proceso_and_app()
+    locker = open_database()
+    locker.execute("LOCK TABLE logs.Proceso_Metricas IN ACCESS EXCLUSIVE MODE")
+    released = threading.Event()
+
+    def release():
+        locker.rollback()
+        released.set()
+
+    timer = threading.Timer(30, release)
+    timer.start()
+    try:
+        r = _get(own, f"/fondos/api/procesos/{own['items'][0]['id_proceso']}")
+        answered_under_the_lock = not released.is_set()
+    finally:
+        timer.cancel()
+        if not released.is_set():
+            release()
+        locker.close()
+    assert r.status_code == 503 and "could not answer" in r.json()["detail"], r.text
+    assert answered_under_the_lock

@@ -1,6 +1,12 @@
-"""Least privilege (migration 018), proven on PostgreSQL: the pipeline role runs the
-whole pipeline through routines and views, and cannot touch a table; a role
-outside it cannot even call the routines."""
+"""Least privilege (migrations 018 and 026), proven on PostgreSQL, one role per reader:
+
+* fondos_pipeline runs the whole pipeline through routines and views, cannot touch a table, and cannot
+  delete a proceso or revert a fund;
+* fondos_lector (the proceso API) reads the four views and nothing else;
+* fondos_operador reverts, deletes and closes, and cannot run a stage or touch a table;
+* a role outside them cannot even call the routines.
+
+Each test fails if its role's grant is widened: every statement below must be refused."""
 
 from __future__ import annotations
 
@@ -45,10 +51,11 @@ def as_role(fresh_pg_db, monkeypatch):
     owner_conn = os.environ[CONN]
     created = []
 
-    def login(in_pipeline: bool) -> None:
-        role = f"t_{'pipe' if in_pipeline else 'nobody'}_{uuid.uuid4().hex[:8]}"
+    def login(in_pipeline: bool = False, group: str | None = None) -> None:
+        group = group or ("fondos_pipeline" if in_pipeline else None)
+        role = f"t_{group or 'nobody'}_{uuid.uuid4().hex[:8]}"
         with database(autocommit=True) as owner:
-            owner.execute_script(f"CREATE ROLE {role} LOGIN" + (" IN ROLE fondos_pipeline" if in_pipeline else ""))
+            owner.execute_script(f"CREATE ROLE {role} LOGIN" + (f" IN ROLE {group}" if group else ""))
         created.append(role)
         monkeypatch.setenv(CONN, json.dumps(dict(json.loads(owner_conn), login=role)))
 
@@ -74,12 +81,58 @@ def test_pipeline_role_runs_the_pipeline_but_cannot_touch_tables(as_role):
         aviso.confirmar(db, items[0]["id_proceso"], 1)
         assert aviso.reservar(db, items[0]["id_proceso"], signature, "smtp", "OK") == (1, "YA_ENVIADO")
         assert db.execute("SELECT Envio FROM logs.vw_Proceso_Avisos")[0]["envio"] == "ENVIADO"
-    proceso.revertir_ejecucion(items[0]["id_ejecucion"])
     with database(autocommit=True) as db:
         assert db.execute("SELECT COUNT(*) AS n FROM logs.vw_Procesos")[0]["n"] == 1
-        for statement in FORBIDDEN:
+        for statement in FORBIDDEN + OPERATOR_ONLY:
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 db.execute(statement)
+
+
+OPERATOR_ONLY = [  # 026: no task deletes a proceso or reverts a fund
+    "SELECT * FROM logs.sp_Eliminar_Proceso(1)",
+    "SELECT * FROM logs.sp_Revertir_Ejecucion(1)",
+]
+PIPELINE_ONLY = [
+    "SELECT * FROM logs.sp_Inicializar_Proceso(FechaReporte => '2026-03-13', Usuario => 'x', ClaveEjecucion => 'x')",
+    "SELECT * FROM extract.IPA_00_Extraer_v2(1, '2026-03-13', 101, 'X')",
+    "SELECT * FROM staging.PNL_02_ConsolidarFinal_v2(1, '2026-03-13', 101)",
+    "SELECT * FROM logs.sp_Reservar_Aviso(1, 'x', 'smtp', 'OK')",
+]
+VIEWS = ["logs.vw_Procesos", "logs.vw_Ejecucion_Etapas", "logs.vw_Proceso_Metricas", "logs.vw_Proceso_Avisos"]
+
+
+def _refused(statements: list[str]) -> None:
+    for statement in statements:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), database(autocommit=True) as db:
+            db.execute(statement)
+
+
+def test_the_api_reader_reads_the_views_and_nothing_else(as_role):
+    from fondos.web import lectura
+
+    items = start("lector")  # as the owner: something to read
+    as_role(group="fondos_lector")
+    with database(autocommit=True) as db:
+        for view in VIEWS:
+            db.execute(f"SELECT * FROM {view}")  # noqa: S608 - our view names
+        assert lectura.proceso(db, items[0]["id_proceso"])["id_proceso"] == items[0]["id_proceso"]
+        assert lectura.ejecucion(db, items[0]["id_ejecucion"])
+    _refused(FORBIDDEN + OPERATOR_ONLY + PIPELINE_ONLY + [
+        "SELECT * FROM logs.sp_Actualizar_Estadisticas_Proceso(1, TRUE)",
+        "SELECT * FROM logs.sp_Actualizar_Estado_Etapa(1, 'IPA', 'OK')"])
+
+
+def test_the_operator_reverts_deletes_and_closes_but_runs_no_stage(as_role):
+    items = start("operador")  # as the owner: a proceso with one fund done
+    proceso.ejecutar_fondo(items[0])
+    as_role(group="fondos_operador")
+    closed = proceso.cerrar_proceso(items[0]["id_proceso"])  # reconcile, close, metrics: the operator's cerrar
+    assert closed["estado"] == "ERROR"  # the funds that never ran are recorded as such
+    assert proceso.revertir_ejecucion(items[0]["id_ejecucion"]) > 0
+    assert proceso.eliminar_proceso(items[0]["id_proceso"]) == 0
+    with database(autocommit=True) as db:
+        assert db.execute("SELECT COUNT(*) AS n FROM logs.vw_Procesos")[0]["n"] == 0
+    _refused(FORBIDDEN + PIPELINE_ONLY)
 
 
 def test_role_outside_the_pipeline_cannot_call_the_routines(as_role):

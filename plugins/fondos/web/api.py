@@ -10,7 +10,9 @@ Authentication and authorization are Airflow's own: the same JWT as /api/v2
 (Authorization: Bearer, or the UI's session cookie), and read access on the DAG
 `procesos_diarios` through Airflow's auth manager. No token: 401. A token
 Airflow rejects, or a user without that access: 403. Unknown id: 404.
-Malformed input: 422. The fund database unreachable, or its connection lost mid-request: 503.
+Malformed input: 422. The fund database unreachable, or its connection lost mid-request, or a read
+past its statement timeout: 503. Every API connection busy (fondos.web.pool): a fast 503 with
+Retry-After.
 A wrong query of ours stays a 500, to be fixed, not retried. `fondos.web.asgi` builds the app on its first
 request.
 """
@@ -30,9 +32,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from fondos.db.connection import Database, database
-from fondos.settings import CONN_ID, DAG_ID
-from fondos.web import lectura
+from fondos.db.connection import Database
+from fondos.settings import DAG_ID
+from fondos.web import lectura, pool
 from fondos.web.modelos import Ejecucion, Proceso, ProcesoDetalle
 
 log = logging.getLogger(__name__)
@@ -58,16 +60,22 @@ class DatabaseUnavailable(Exception):
 
 
 def fondos_db() -> Iterator[Database]:
-    """One connection to the fund database per request (the `fondos_db` Airflow connection)."""
+    """A connection of the API's own bounded pool (fondos.web.pool) for one request."""
+    cm = pool.pool().connection()
     try:
-        cm = database(CONN_ID, autocommit=True)
         db = cm.__enter__()
+    except pool.PoolSaturated:
+        raise
     except Exception as exc:  # noqa: BLE001 - any failure to connect is the same answer to the client
         log.warning("fund database unreachable: %s", str(exc).splitlines()[0][:300])
-        raise DatabaseUnavailable(f"the fund database (Airflow connection {CONN_ID}) is unreachable") from None
+        raise DatabaseUnavailable(
+            f"the fund database (Airflow connection {pool.api_conn_id()}) is unreachable") from None
     try:
         yield db
-    finally:
+    except BaseException as exc:  # the request failed: the connection is closed, not kept for the next one
+        cm.__exit__(type(exc), exc, exc.__traceback__)
+        raise
+    else:
         cm.__exit__(None, None, None)
 
 
@@ -102,6 +110,11 @@ def create_app() -> FastAPI:
     @app.exception_handler(DatabaseUnavailable)
     async def _unavailable(request: Request, exc: DatabaseUnavailable) -> JSONResponse:
         return JSONResponse(status_code=503, content={"detail": f"{exc}; try again, or check the connection"})
+
+    @app.exception_handler(pool.PoolSaturated)
+    async def _saturated(request: Request, exc: pool.PoolSaturated) -> JSONResponse:
+        return JSONResponse(status_code=503, headers={"Retry-After": str(exc.retry_after_s)},
+                            content={"detail": f"{exc}; try again in {exc.retry_after_s} s"})
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

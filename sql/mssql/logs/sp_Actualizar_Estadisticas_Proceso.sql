@@ -129,3 +129,7 @@ BEGIN
     WHERE p.ID_Proceso = @ID_Proceso;
 END;
 GO
+
+-- The operator's `fondos proceso cerrar` (026) runs it too, as the pipeline's cerrar_proceso does.
+GRANT EXECUTE ON logs.sp_Actualizar_Estadisticas_Proceso TO fondos_operador;
+GO

@@ -221,3 +221,7 @@ BEGIN
     WHERE e.ID_Ejecucion = @ID_Ejecucion;
 END;
 GO
+
+-- The operator's `fondos proceso cerrar` (026) runs it too, as the pipeline's cerrar_proceso does.
+GRANT EXECUTE ON logs.sp_Actualizar_Estado_Etapa TO fondos_operador;
+GO

@@ -185,3 +185,9 @@ BEGIN
     SELECT ISNULL(SUM(b.Filas), 0) AS Filas FROM @Borradas AS b;
 END;
 GO
+
+-- An operator's command (026): fondos_operador may run it, the pipeline's tasks may not (no task deletes
+-- or reverts; a retried fund replaces its own rows). The DENY wins over 018's schema-wide GRANT.
+DENY EXECUTE ON logs.sp_Eliminar_Proceso TO fondos_pipeline;
+GRANT EXECUTE ON logs.sp_Eliminar_Proceso TO fondos_operador;
+GO

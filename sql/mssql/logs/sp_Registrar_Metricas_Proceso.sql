@@ -163,3 +163,7 @@ BEGIN
     END CATCH;
 END;
 GO
+
+-- The operator's `fondos proceso cerrar` (026) runs it too, as the pipeline's cerrar_proceso does.
+GRANT EXECUTE ON logs.sp_Registrar_Metricas_Proceso TO fondos_operador;
+GO

@@ -38,3 +38,8 @@ GO
 
 GRANT SELECT ON logs.vw_Proceso_Metricas TO fondos_pipeline;
 GO
+
+-- The proceso API's login (fondos_lector, 026) and the operator's (fondos_operador) read it too.
+GRANT SELECT ON logs.vw_Proceso_Metricas TO fondos_lector;
+GRANT SELECT ON logs.vw_Proceso_Metricas TO fondos_operador;
+GO

@@ -81,3 +81,6 @@ BEGIN
     FROM logs.Procesos AS p WHERE p.ID_Proceso = p_proceso;
 END
 $$;
+
+-- The operator's `fondos proceso cerrar` (026) runs it too, as the pipeline's cerrar_proceso does.
+GRANT EXECUTE ON FUNCTION logs.sp_Actualizar_Estadisticas_Proceso(BIGINT, BOOLEAN) TO fondos_operador;

@@ -128,3 +128,6 @@ BEGIN
     WHERE e.ID_Ejecucion = p_ejecucion;
 END
 $$;
+
+-- The operator's `fondos proceso cerrar` (026) runs it too, as the pipeline's cerrar_proceso does.
+GRANT EXECUTE ON FUNCTION logs.sp_Actualizar_Estado_Etapa(BIGINT, VARCHAR, VARCHAR, INTEGER, VARCHAR) TO fondos_operador;

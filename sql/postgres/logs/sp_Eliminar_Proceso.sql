@@ -51,3 +51,8 @@ BEGIN
     RETURN QUERY SELECT v_total;
 END
 $$;
+
+-- An operator's command (026): fondos_operador may run it, the pipeline's tasks may not (no task deletes
+-- or reverts; a retried fund replaces its own rows).
+REVOKE EXECUTE ON FUNCTION logs.sp_Eliminar_Proceso(BIGINT) FROM fondos_pipeline;
+GRANT EXECUTE ON FUNCTION logs.sp_Eliminar_Proceso(BIGINT) TO fondos_operador;

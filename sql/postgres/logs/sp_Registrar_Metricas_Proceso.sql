@@ -122,3 +122,8 @@ BEGIN
 
 END
 $$;
+
+-- The operator's `fondos proceso cerrar` (026) runs it too, as the pipeline's cerrar_proceso does.
+GRANT EXECUTE ON FUNCTION logs.sp_Registrar_Metricas_Proceso(
+    BIGINT, VARCHAR, VARCHAR, BIGINT, BIGINT, BIGINT, BIGINT, TIMESTAMP
+) TO fondos_operador;

@@ -96,3 +96,7 @@ CROSS JOIN
 WHERE e.ID_Proceso IS NULL;
 
 GRANT SELECT ON logs.vw_Ejecucion_Etapas TO fondos_pipeline;
+
+-- The proceso API's login (fondos_lector, 026) and the operator's (fondos_operador) read it too.
+GRANT SELECT ON logs.vw_Ejecucion_Etapas TO fondos_lector;
+GRANT SELECT ON logs.vw_Ejecucion_Etapas TO fondos_operador;

@@ -17,3 +17,7 @@ FROM logs.Proceso_Avisos AS a
 INNER JOIN logs.Procesos AS p ON a.ID_Proceso = p.ID_Proceso;
 
 GRANT SELECT ON logs.vw_Proceso_Avisos TO fondos_pipeline;
+
+-- The proceso API's login (fondos_lector, 026) and the operator's (fondos_operador) read it too.
+GRANT SELECT ON logs.vw_Proceso_Avisos TO fondos_lector;
+GRANT SELECT ON logs.vw_Proceso_Avisos TO fondos_operador;

@@ -29,3 +29,7 @@ FROM logs.Proceso_Metricas AS m
 INNER JOIN logs.Procesos AS p ON m.ID_Proceso = p.ID_Proceso;
 
 GRANT SELECT ON logs.vw_Proceso_Metricas TO fondos_pipeline;
+
+-- The proceso API's login (fondos_lector, 026) and the operator's (fondos_operador) read it too.
+GRANT SELECT ON logs.vw_Proceso_Metricas TO fondos_lector;
+GRANT SELECT ON logs.vw_Proceso_Metricas TO fondos_operador;

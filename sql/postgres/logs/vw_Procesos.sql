@@ -51,3 +51,7 @@ FROM logs.Ejecuciones AS e
 WHERE e.ID_Proceso IS NULL;
 
 GRANT SELECT ON logs.vw_Procesos TO fondos_pipeline;
+
+-- The proceso API's login (fondos_lector, 026) and the operator's (fondos_operador) read it too.
+GRANT SELECT ON logs.vw_Procesos TO fondos_lector;
+GRANT SELECT ON logs.vw_Procesos TO fondos_operador;
