@@ -142,3 +142,40 @@ def test_role_outside_the_pipeline_cannot_call_the_routines(as_role):
                    ("2026-03-13", "x", "x"))
     with pytest.raises(psycopg.errors.InsufficientPrivilege), database(autocommit=True) as db:
         db.execute("SELECT * FROM logs.vw_Procesos")
+
+
+def _grants(dialect: str) -> dict[str, set[str]]:
+    """Every GRANT/DENY/REVOKE to the three roles in a dialect's files: role -> {'GRANT EXECUTE ON x', ...}."""
+    import re
+
+    from fondos.settings import PROJECT_ROOT
+
+    out: dict[str, set[str]] = {}
+    files = sorted((PROJECT_ROOT / "migrations" / dialect).glob("*.sql"))
+    files += sorted((PROJECT_ROOT / "sql" / dialect).rglob("*.sql"))
+    for path in files:
+        text = re.sub(r"--[^\n]*", "", path.read_text(encoding="utf-8-sig"))
+        for m in re.finditer(r"\b(GRANT|DENY|REVOKE)\s+(\w+)\s+ON\s+(?:FUNCTION\s+|SCHEMA::|SCHEMA\s+)?([\w.]+)"
+                             r"[^;]*?\b(?:TO|FROM)\s+([\w, ]+);", text, re.IGNORECASE):
+            for role in (r.strip() for r in m.group(4).split(",")):
+                if role.startswith("fondos_"):
+                    out.setdefault(role, set()).add(f"{m.group(1).upper()} {m.group(2).upper()} ON {m.group(3).lower()}")
+    return out
+
+
+VIEW_NAMES = {"logs.vw_procesos", "logs.vw_ejecucion_etapas", "logs.vw_proceso_metricas", "logs.vw_proceso_avisos"}
+OPERATOR_ROUTINES = {"logs.sp_revertir_ejecucion", "logs.sp_eliminar_proceso", "logs.sp_actualizar_estadisticas_proceso",
+                     "logs.sp_actualizar_estado_etapa", "logs.sp_registrar_metricas_proceso"}
+
+
+@pytest.mark.parametrize("dialect", ["mssql", "postgres"])
+def test_each_role_is_granted_exactly_its_share_in_both_dialects(dialect):
+    """The T-SQL cannot run here: its grants are read from the files (and the PostgreSQL ones, which the
+    tests above also run, must say the same). Widening a role's grant fails this test."""
+    g = _grants(dialect)
+    assert g["fondos_lector"] - {f"GRANT USAGE ON {s}" for s in ("logs",)} == {f"GRANT SELECT ON {v}" for v in VIEW_NAMES}
+    assert {x for x in g["fondos_operador"] if not x.startswith("GRANT USAGE")} == \
+        {f"GRANT SELECT ON {v}" for v in VIEW_NAMES} | {f"GRANT EXECUTE ON {r}" for r in OPERATOR_ROUTINES}
+    take_back = "DENY" if dialect == "mssql" else "REVOKE"
+    for routine in ("logs.sp_eliminar_proceso", "logs.sp_revertir_ejecucion"):
+        assert f"{take_back} EXECUTE ON {routine}" in g["fondos_pipeline"], routine
