@@ -173,6 +173,46 @@ def test_slack_by_configuration_through_its_provider(db, monkeypatch):
     assert len(posts) == 1 and posts[0][0] == "/services/T0/B0/X"
     text = posts[0][1]["text"]
     assert "2026-03-13 ERROR: 2 OK, 1 failed of 3" in text and "fund 103" in text and "IPA: " in text
+    assert posts[0][1]["unfurl_links"] is False and posts[0][1]["unfurl_media"] is False
+
+
+def test_slack_text_is_escaped_so_a_fund_name_never_pings_or_links(db, monkeypatch):
+    """Issue 19: a feed value such as `<!channel>` reached Slack as a mention of everyone."""
+    posts = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's hook name
+            posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("FONDOS_AVISO_CANAL", "slack")
+        monkeypatch.setenv("AIRFLOW_CONN_SLACK_DEFAULT", json.dumps({
+            "conn_type": "slackwebhook", "password": f"http://127.0.0.1:{server.server_port}/services/T0/B0/X"}))
+        seed(3, 5)
+        with database(autocommit=True) as c:
+            c.execute("UPDATE config.Fondos SET FundShortName = %s WHERE ID_Fund = 103",
+                      ("<!channel> R&D <http://evil.example|click>",))
+        items = start("slack-escape")
+        with database(autocommit=True) as c:
+            saved = take_positions(c, items[2]["portfolio_geneva"])
+        run_all(items)
+        assert envio.enviar(proceso.cerrar_proceso(items[0]["id_proceso"])).startswith("sent by slack")
+        with database(autocommit=True) as c:
+            put_back_positions(c, saved)
+    finally:
+        server.shutdown()
+        server.server_close()
+    text = posts[0]["text"]
+    assert "&lt;!channel&gt; R&amp;D &lt;http://evil.example|click&gt;" in text, text
+    assert "<!" not in text and "<http" not in text
 
 
 def test_an_unknown_channel_is_an_import_error_of_the_dag_naming_the_channels(monkeypatch):

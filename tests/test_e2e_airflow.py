@@ -54,6 +54,23 @@ def stack(fresh_pg_db, airflow_pg_metadata, tmp_path):
     assert alive(af) == [], "Airflow processes outlived stop()"
 
 
+def _listening(port: int) -> set[str]:
+    """The local addresses a TCP port listens on (/proc/net/tcp and tcp6), e.g. {'127.0.0.1'}."""
+    import ipaddress
+
+    found = set()
+    for table, size in (("/proc/net/tcp", 4), ("/proc/net/tcp6", 16)):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                addr, hexport = local.split(":")
+                if state == "0A" and int(hexport, 16) == port:  # LISTEN
+                    raw = bytes.fromhex(addr)
+                    raw = b"".join(raw[i:i + 4][::-1] for i in range(0, size, 4))  # little-endian words
+                    found.add(str(ipaddress.ip_address(raw)))
+    return found
+
+
 def _snapshot(conn, exclude_fund: int):
     from pipeline_helpers import fund_fingerprints
 
@@ -65,6 +82,7 @@ def test_trigger_fail_repair_clear_one_fund_and_invalid_fecha(stack):
     from pipeline_helpers import count, seed
 
     af = stack
+    assert _listening(af.port) == {"127.0.0.1"}, "the all-admins API server must listen on this machine only"
     seed(N_FUNDS, 30)
     with database(autocommit=True) as conn:
         saved = conn.execute("SELECT * FROM source.Geneva_Posiciones WHERE Portfolio = %s", (FAILING["portfolio"],))

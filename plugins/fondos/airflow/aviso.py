@@ -61,7 +61,10 @@ def _notifier(cfg: dict[str, str], mensaje: aviso.Mensaje, message_id: str):
         from airflow.providers.slack.notifications.slack_webhook import SlackWebhookNotifier
     except ImportError:
         raise ValueError("FONDOS_AVISO_CANAL=slack needs apache-airflow-providers-slack installed") from None
-    return SlackWebhookNotifier(slack_webhook_conn_id=cfg["conn_id"], text=f"*{mensaje.subject}*\n{mensaje.text}")
+    # Escaped as Slack requires (a fund's text must never mention @channel or hide a link), no previews.
+    return SlackWebhookNotifier(slack_webhook_conn_id=cfg["conn_id"],
+                                text=f"*{aviso.slack_escape(mensaje.subject)}*\n{aviso.slack_escape(mensaje.text)}",
+                                unfurl_links=False, unfurl_media=False)
 
 
 def enviar(p: dict[str, Any], context: dict[str, Any] | None = None, run: str | None = None) -> str:

@@ -196,6 +196,10 @@ class LocalAirflow:
             "AIRFLOW__CORE__PARALLELISM": str(parallelism),
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base}/execution/",
             "AIRFLOW__API__PORT": str(self.port),
+            # this machine only: an all-admins UI must not be reachable from the network (the default is
+            # 0.0.0.0). Airflow's log server (8793) has no host setting; it answers only JWTs signed with
+            # the secret below, which is new on every start.
+            "AIRFLOW__API__HOST": "127.0.0.1",
             "AIRFLOW__API__BASE_URL": self.base,
             "AIRFLOW__API__MAXIMUM_PAGE_LIMIT": "5000",  # one request lists a whole run's task instances
             "AIRFLOW__API_AUTH__JWT_SECRET": os.urandom(24).hex(),

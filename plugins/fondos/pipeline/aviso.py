@@ -51,6 +51,12 @@ def firma(p: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(outcome, sort_keys=True).encode()).hexdigest()
 
 
+def slack_escape(text: str) -> str:
+    """Slack's own escaping of message text: &, < and > (so a fund name or an error text holding
+    `<!channel>` or `<http://...|label>` is shown, never a mention or a link)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def board_link(base_url: str, fecha: str) -> str:
     return f"{base_url.rstrip('/')}/fondos/board/?fecha={quote(str(fecha))}"
 
