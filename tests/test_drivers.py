@@ -276,6 +276,50 @@ def test_bootstrap_sets_the_password_of_an_existing_login_bound_never_formatted(
     assert secret not in login_sql and login_params == ("fondos_airflow", secret)
 
 
+def test_bootstrap_gives_the_api_and_the_operator_logins_of_their_own_roles(monkeypatch):
+    """Issue 19: the API reads with a login in fondos_lector (no server permission), the operator's is in
+    fondos_operador (with the metrics' server read); names are bound, never formatted."""
+    from fondos.db import mssql_bootstrap
+
+    sent = []
+
+    class Cursor:
+        description = None
+
+        def execute(self, sql, params):
+            sent.append((sql, params))
+
+        def nextset(self):
+            return False
+
+        def close(self):
+            pass
+
+    class Conn:
+        def cursor(self):
+            return Cursor()
+
+        def autocommit(self, value):
+            pass
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(mssql_bootstrap, "open_database", lambda conn_id: Database(Conn(), "mssql", "pymssql"))
+    monkeypatch.setattr("fondos.db.migrate.migrate", lambda db: [])
+    mssql_bootstrap.bootstrap("admin", "owner", "Fondos", "fondos_airflow", "Pipe-1!",
+                              [("fondos_api", "Api-1!", "fondos_lector"), ("fondos_operator", "Op-1!", "fondos_operador")])
+    logins = [p for sql, p in sent if "CREATE LOGIN" in sql]
+    assert logins == [("fondos_airflow", "Pipe-1!"), ("fondos_api", "Api-1!"), ("fondos_operator", "Op-1!")]
+    server_reads = [p for sql, p in sent if "VIEW SERVER" in sql]
+    assert server_reads == [("fondos_airflow",), ("fondos_operator",)]  # not the API's reader
+    users = [p for sql, p in sent if "ALTER ROLE ' + QUOTENAME(@role)" in sql]
+    assert users == [("fondos_airflow", "fondos_pipeline"), ("fondos_api", "fondos_lector"),
+                     ("fondos_operator", "fondos_operador")]
+    with pytest.raises(ValueError, match="role"):
+        mssql_bootstrap.add_user(Database(Conn(), "mssql", "pymssql"), "x", "db_owner")
+
+
 def test_str_parameters_compared_with_varchar_columns_are_cast_on_sql_server():
     """Drivers send a str as NVARCHAR; against a VARCHAR column SQL Server converts the column
     (CONVERT_IMPLICIT) and scans. The query text casts the parameter on mssql, never on PostgreSQL."""

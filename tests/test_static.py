@@ -160,3 +160,43 @@ def test_make_test_mssql_keeps_passwords_literal_and_covers_both_drivers_and_the
     assert 'for driver in ("mssql", "odbc")' in source
     assert '"FONDOS_TEST_MSSQL_PIPELINE_URL": connection("odbc", "FondosBench", "fondos_airflow", pipeline)' in source
     assert "$(PY) bench/mssql_suite.py" in (ROOT / "Makefile").read_text()
+
+
+def test_compose_refuses_placeholder_secrets_and_keeps_sql_server_on_this_machine():
+    """Issue 19: SQL Server's port on 127.0.0.1 only, the Fernet key required, every service waiting
+    for the secrets check, the API reading with its own login."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
+    services = compose["services"]
+    assert services["mssql"]["ports"] == ["127.0.0.1:1433:1433"]
+    assert services["airflow-apiserver"]["ports"] == ["${AIRFLOW_BIND:-127.0.0.1}:8080:8080"]
+    assert services["fondos-secrets"]["entrypoint"] == ["python", "-m", "fondos", "check-secrets"]
+    for name, service in services.items():
+        if name != "fondos-secrets" and name not in ("postgres", "redis"):
+            assert service.get("depends_on", {}).get("fondos-secrets", {}).get("condition") == \
+                "service_completed_successfully", f"{name} starts without the secrets check"
+    common = compose["x-airflow-common"]["environment"]
+    assert ":?" in common["AIRFLOW__CORE__FERNET_KEY"]
+    api_env = services["airflow-apiserver"]["environment"]
+    assert api_env["FONDOS_API_CONN_ID"] == "fondos_api" and '"login": "fondos_api"' in api_env["AIRFLOW_CONN_FONDOS_API"]
+
+
+def test_the_secrets_check_refuses_the_examples_placeholders_and_accepts_real_values():
+    from cryptography.fernet import Fernet
+
+    from fondos.secrets_check import problems
+
+    example = dict(line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines()
+                   if line and not line.startswith("#"))
+    found = problems(example)
+    for name in ("MSSQL_SA_PASSWORD", "FONDOS_PIPELINE_PASSWORD", "FONDOS_API_PASSWORD", "FONDOS_OPERATOR_PASSWORD",
+                 "AIRFLOW_JWT_SECRET", "AIRFLOW_FERNET_KEY"):
+        assert any(p.startswith(name) for p in found), (name, found)
+    good = {"MSSQL_SA_PASSWORD": "Sa-9x!kq2Lm", "FONDOS_PIPELINE_PASSWORD": "Pi-7y!qw3Zr",
+            "FONDOS_API_PASSWORD": "Ap-4t!mn8Vb", "FONDOS_OPERATOR_PASSWORD": "Op-2u!cv6Xs",
+            "AIRFLOW_JWT_SECRET": "j" * 40, "AIRFLOW_FERNET_KEY": Fernet.generate_key().decode()}
+    assert problems(good) == []
+    assert problems({**good, "AIRFLOW_FERNET_KEY": "not-a-key"}) == [
+        "AIRFLOW_FERNET_KEY is not a Fernet key (32 url-safe base64-encoded bytes)"]
+    assert problems({**good, "FONDOS_API_PASSWORD": good["FONDOS_PIPELINE_PASSWORD"]}) == [
+        "two logins share one password: give each login its own"]
+    assert all(v not in " ".join(problems({**good, "AIRFLOW_JWT_SECRET": "short"})) for v in good.values())

@@ -13,7 +13,7 @@
 -- on the tables. A DENY wins over any GRANT: an operator login must not also be a member of
 -- fondos_pipeline, or the DENYs on eliminar and revertir would stop it too.
 -- Logins and users are created per environment (they carry passwords), e.g.
---   CREATE LOGIN fondos_api WITH PASSWORD = '...'; CREATE USER fondos_api FOR LOGIN fondos_api;
+--   CREATE LOGIN fondos_api (with its own password); CREATE USER fondos_api FOR LOGIN fondos_api;
 --   ALTER ROLE fondos_lector ADD MEMBER fondos_api;
 
 IF DATABASE_PRINCIPAL_ID(N'fondos_lector') IS NULL

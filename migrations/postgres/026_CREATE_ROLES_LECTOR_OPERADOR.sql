@@ -9,7 +9,7 @@
 --                    (reconcile and close a proceso, with its metrics), and the views.
 -- Each routine's and view's file grants its own EXECUTE or SELECT, because routines and views are
 -- created after the migrations and recreated when they change. Logins are created per environment
--- (they carry passwords), e.g. CREATE ROLE fondos_api LOGIN PASSWORD '...' IN ROLE fondos_lector.
+-- (they carry passwords), e.g. a LOGIN role fondos_api IN ROLE fondos_lector, with its own password.
 -- An operator login must not also be in fondos_pipeline: nothing would be lost, but it would blur
 -- who did what.
 

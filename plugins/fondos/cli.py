@@ -78,15 +78,32 @@ def _cmd_db_migrate(args) -> int:
     return 0
 
 
+def _cmd_check_secrets(args) -> int:
+    from fondos.secrets_check import problems
+
+    found = problems()
+    for line in found:
+        print(f"fondos: {line}", file=sys.stderr)
+    if found:
+        print("fondos: refusing to start: fix .env (see .env.example), then `make up` again", file=sys.stderr)
+        return 1
+    print("secrets: set, not placeholders, a valid Fernet key")
+    return 0
+
+
 def _cmd_db_bootstrap_mssql(args) -> int:
     from fondos.db.mssql_bootstrap import bootstrap
 
     password = os.environ.get(args.password_env)
     if not password:
         raise SystemExit(f"fondos: error: set the pipeline login's password in ${args.password_env}")
-    applied = bootstrap(args.admin_conn, args.owner_conn, args.database, args.login, password)
+    others = [(lg, os.environ[env], role) for lg, env, role in (
+        (args.api_login, args.api_password_env, "fondos_lector"),
+        (args.operator_login, args.operator_password_env, "fondos_operador")) if os.environ.get(env)]
+    applied = bootstrap(args.admin_conn, args.owner_conn, args.database, args.login, password, others)
+    roles = "".join(f", login {lg} in role {role}" for lg, _, role in others)
     print(f"database {args.database}: READ_COMMITTED_SNAPSHOT on, {len(applied)} file(s) applied, "
-          f"login {args.login} in role fondos_pipeline")
+          f"login {args.login} in role fondos_pipeline{roles}")
     return 0
 
 
@@ -277,7 +294,16 @@ def build_parser() -> argparse.ArgumentParser:
     boot.add_argument("--login", default="fondos_airflow")
     boot.add_argument("--password-env", default="FONDOS_PIPELINE_PASSWORD",
                       help="environment variable holding the pipeline login's password")
+    boot.add_argument("--api-login", default="fondos_api", help="the proceso API's login (role fondos_lector)")
+    boot.add_argument("--api-password-env", default="FONDOS_API_PASSWORD",
+                      help="its password's environment variable (unset: no API login)")
+    boot.add_argument("--operator-login", default="fondos_operator", help="the operator's login (role fondos_operador)")
+    boot.add_argument("--operator-password-env", default="FONDOS_OPERATOR_PASSWORD",
+                      help="its password's environment variable (unset: no operator login)")
     boot.set_defaults(func=_cmd_db_bootstrap_mssql)
+
+    chk = sub.add_parser("check-secrets", help="compose: refuse placeholder or missing secrets and Fernet key")
+    chk.set_defaults(func=_cmd_check_secrets)
 
     run = sub.add_parser("run", help="migrate, seed demo data and run the DAG end to end for one date")
     run.add_argument("--fecha", type=_fecha, required=True)

@@ -5,7 +5,8 @@
    create the pipeline's login if missing, or set its password when it exists
    (so a rotated password takes effect by bootstrapping again);
 2. as the database owner: apply the migrations (018 creates the role);
-3. map the login to a database user in the role fondos_pipeline.
+3. map the login to a database user in the role fondos_pipeline; and, when their passwords are given,
+   the API's login in fondos_lector and the operator's in fondos_operador (migration 026).
 
 DDL cannot take parameters, so names are checked against a strict pattern and
 quoted with QUOTENAME inside T-SQL; the password travels as a bound parameter
@@ -45,6 +46,14 @@ def create_database_and_login(admin: Database, database: str, login: str, passwo
         " BEGIN SET @sql = N'ALTER DATABASE ' + QUOTENAME(@db)"
         " + N' SET READ_COMMITTED_SNAPSHOT ON WITH ROLLBACK IMMEDIATE'; EXEC sys.sp_executesql @sql; END;",
         (database,))
+    create_login(admin, login, password)
+
+
+def create_login(admin: Database, login: str, password: str, server_metrics: bool = True) -> None:
+    """Create the login, or set its password when it exists; with server_metrics, the read-only server
+    permission the per-proceso metrics need (the pipeline's and the operator's logins, not the API's)."""
+    _check_name("login", login)
+    _autocommit(admin)
     admin.execute(
         "DECLARE @login SYSNAME = %s; DECLARE @password NVARCHAR(128) = %s; DECLARE @sql NVARCHAR(MAX);"
         " IF SUSER_ID(@login) IS NULL BEGIN"
@@ -55,6 +64,8 @@ def create_database_and_login(admin: Database, database: str, login: str, passwo
         " ELSE BEGIN SET @sql = N'ALTER LOGIN ' + QUOTENAME(@login) + N' WITH PASSWORD = '"
         " + QUOTENAME(@password, ''''); EXEC sys.sp_executesql @sql; END;",
         (login, password))
+    if not server_metrics:
+        return
     # The per-proceso metrics (migration 022) read sys.dm_os_performance_counters, which needs
     # VIEW SERVER PERFORMANCE STATE (SQL Server 2022; VIEW SERVER STATE before it). Read-only, no data.
     admin.execute(
@@ -68,19 +79,32 @@ def create_database_and_login(admin: Database, database: str, login: str, passwo
         (login,))
 
 
+ROLES = ("fondos_pipeline", "fondos_lector", "fondos_operador")
+
+
 def add_pipeline_user(owner: Database, login: str) -> None:
+    add_user(owner, login, "fondos_pipeline")
+
+
+def add_user(owner: Database, login: str, role: str) -> None:
+    """Map the login to a database user in one of the three roles (migrations 018 and 026)."""
     _check_name("login", login)
+    if role not in ROLES:
+        raise ValueError(f"role {role!r}: use one of {', '.join(ROLES)}")
     _autocommit(owner)
     owner.execute(
-        "DECLARE @login SYSNAME = %s; DECLARE @sql NVARCHAR(MAX);"
+        "DECLARE @login SYSNAME = %s; DECLARE @role SYSNAME = %s; DECLARE @sql NVARCHAR(MAX);"
         " IF DATABASE_PRINCIPAL_ID(@login) IS NULL BEGIN"
         " SET @sql = N'CREATE USER ' + QUOTENAME(@login) + N' FOR LOGIN ' + QUOTENAME(@login); EXEC sys.sp_executesql @sql; END;"
-        " IF IS_ROLEMEMBER(N'fondos_pipeline', @login) = 0 BEGIN"
-        " SET @sql = N'ALTER ROLE fondos_pipeline ADD MEMBER ' + QUOTENAME(@login); EXEC sys.sp_executesql @sql; END;",
-        (login,))
+        " IF IS_ROLEMEMBER(@role, @login) = 0 BEGIN"
+        " SET @sql = N'ALTER ROLE ' + QUOTENAME(@role) + N' ADD MEMBER ' + QUOTENAME(@login); EXEC sys.sp_executesql @sql; END;",
+        (login, role))
 
 
-def bootstrap(admin_conn_id: str, owner_conn_id: str, database: str, login: str, password: str) -> list[str]:
+def bootstrap(admin_conn_id: str, owner_conn_id: str, database: str, login: str, password: str,
+              others: list[tuple[str, str, str]] = ()) -> list[str]:
+    """The database, the pipeline's login, and `others`: (login, password, role) for the API's reader
+    (fondos_lector) and the operator (fondos_operador), each a login of its own."""
     from fondos.db.migrate import migrate
 
     admin = open_database(admin_conn_id)
@@ -88,12 +112,16 @@ def bootstrap(admin_conn_id: str, owner_conn_id: str, database: str, login: str,
         if admin.dialect != "mssql":
             raise ValueError(f"{admin_conn_id} is not a SQL Server connection")
         create_database_and_login(admin, database, login, password)
+        for other, other_password, role in others:
+            create_login(admin, other, other_password, server_metrics=role == "fondos_operador")
     finally:
         admin.close()
     owner = open_database(owner_conn_id)
     try:
         applied = migrate(owner)
         add_pipeline_user(owner, login)
+        for other, _, role in others:
+            add_user(owner, other, role)
     finally:
         owner.close()
     return applied
