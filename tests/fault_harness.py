@@ -43,6 +43,11 @@ class Injector:
         self.sites: Counter = Counter()
         self.target: str | None = None
         self.fired: list[str] = []
+        # after the statement: drop the connection once the call has committed, at the nth call from the
+        # site, so the caller never gets its answer and must send it again (a response lost in a failover)
+        self.after_target: str | None = None
+        self.after_nth = 1
+        self._after_seen = 0
         self._local = threading.local()
         self._lock = threading.Lock()
 
@@ -52,7 +57,10 @@ class Injector:
 
         def wrapped_execute(db, text, params=()):
             injector.before(db)
-            return execute(db, text, params)
+            rows = execute(db, text, params)
+            if injector.after(db):
+                execute(db, "SELECT 1")  # meets the dead connection: the real error, and `rows` is lost
+            return rows
 
         def wrapped_script(db, text):
             injector.before(db)
@@ -74,6 +82,18 @@ class Injector:
                 self.fired.append(site)
         if fire:
             self.drop(db)
+
+    def after(self, db: Database) -> bool:
+        if self.after_target is None or getattr(self._local, "busy", False) or call_site() != self.after_target:
+            return False
+        with self._lock:
+            self._after_seen += 1
+            fire = self._after_seen == self.after_nth
+            if fire:
+                self.fired.append(f"after {self.after_target}")
+        if fire:
+            self.drop(db)
+        return fire
 
     def drop(self, db: Database) -> None:
         """Terminate this connection's server process and wait until it is gone."""

@@ -267,8 +267,8 @@ def test_every_stage_update_leaves_the_proceso_figures_equal_to_a_full_recount(c
     saved = _remove_positions(conn, items[1]["portfolio_geneva"])
     original, checked, wrong = proceso._registrar, [], []
 
-    def registrar_and_check(db, item, etapa_, estado, filas=None, mensaje=None):
-        result = original(db, item, etapa_, estado, filas, mensaje)
+    def registrar_and_check(db, item, etapa_, estado, filas=None, mensaje=None, intento=None):
+        result = original(db, item, etapa_, estado, filas, mensaje, intento)
         estados, figures = _figures_from_scratch(conn, id_proceso)
         stored = {r["id_ejecucion"]: (r["estado"], r["fechafin"]) for r in conn.execute(
             "SELECT ID_Ejecucion, Estado, FechaFin FROM logs.Ejecuciones WHERE ID_Proceso = %s", (id_proceso,))}

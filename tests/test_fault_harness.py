@@ -125,3 +125,25 @@ def test_connections_dropped_at_random_moments_heal(harness):
         _check_day(f"FONDOS_FAULT_SEED={seed_}, day {run}", reference, smtp, sent, items, cerrado, message)
     assert killed, f"FONDOS_FAULT_SEED={seed_}: no connection was dropped"
     print(f"{killed} connections dropped at random over 3 days")
+
+
+@pytest.mark.parametrize("nth, estado", [(1, "EN_PROGRESO"), (2, "OK")])
+def test_a_connection_lost_right_after_a_stage_state_commits_counts_the_attempt_once(harness, nth, estado):
+    """The call that records a stage's EN_PROGRESO (or its OK) commits, and the connection is lost before
+    its answer arrives: `call` sends it again. Before migration 027 that counted the attempt twice with a
+    false "attempt 1 was interrupted" note (EN_PROGRESO), or refused the OK as "not EN_PROGRESO" and
+    failed the stage (OK)."""
+    injector, reference, smtp = harness
+    site = next(s for s in injector.sites if s.startswith("pipeline/proceso.py:_registrar:"))
+    injector.after_target, injector.after_nth = site, nth
+    sent = len(smtp.messages)
+    try:
+        items, cerrado, message = _day(f"after-{estado}")
+    finally:
+        injector.after_target = None
+    assert injector.fired == [f"after {site}"]
+    _check_day(f"connection lost after {estado} committed", reference, smtp, sent, items, cerrado, message)
+    with database(autocommit=True) as c:
+        etapas = c.execute("SELECT Etapa, Intentos, Mensaje FROM logs.vw_Ejecucion_Etapas WHERE ID_Ejecucion = %s",
+                           (items[0]["id_ejecucion"],))
+    assert all(e["intentos"] == 1 and not e["mensaje"] for e in etapas if e["intentos"]), etapas

@@ -263,3 +263,30 @@ def test_a_failed_attempt_with_a_retry_left_says_reintentando_with_its_error(fre
                       "WHERE ID_Ejecucion = %s AND Etapa = 'IPA'", (item["id_ejecucion"],))[0]
     assert (e["estado"], e["intentos"]) == ("OK", 3)
     assert e["mensaje"].startswith("attempt 3, after: IPA failed for fund 101")
+
+
+def test_a_stage_state_sent_twice_by_one_attempt_is_recorded_once(conn):
+    """Migration 027, both dialects: `call` resends a state whose answer was lost with the connection.
+    The same attempt's token and state change nothing; a new attempt's token still counts and notes the
+    interrupted one."""
+    seed(1, 5)
+    item = start("token")[0]
+
+    def estado(estado: str, token: str):
+        return call(conn, "logs.sp_Actualizar_Estado_Etapa", {"ID_Ejecucion": item["id_ejecucion"], "Etapa": "IPA",
+                                                             "Estado": estado, "Intento": token})
+
+    def stage():
+        return conn.execute("SELECT Estado, Intentos, Mensaje FROM logs.vw_Ejecucion_Etapas "
+                            "WHERE ID_Ejecucion = %s AND Etapa = 'IPA'", (item["id_ejecucion"],))[0]
+
+    estado("EN_PROGRESO", "a1")
+    estado("EN_PROGRESO", "a1")  # the resend
+    assert (stage()["intentos"], stage()["mensaje"]) == (1, None)
+    estado("EN_PROGRESO", "b2")  # a new attempt while the first one never ended: killed
+    assert stage()["intentos"] == 2 and "attempt 1 was interrupted" in stage()["mensaje"]
+    estado("OK", "b2")
+    assert estado("OK", "b2")  # the OK's resend is not refused as "not EN_PROGRESO"
+    assert (stage()["estado"], stage()["intentos"]) == ("OK", 2)
+    with pytest.raises(Exception, match="not EN_PROGRESO"):
+        estado("OK", "c3")  # another attempt's OK over a finished stage still is

@@ -191,12 +191,14 @@ def test_the_secrets_check_refuses_the_examples_placeholders_and_accepts_real_va
     for name in ("MSSQL_SA_PASSWORD", "FONDOS_PIPELINE_PASSWORD", "FONDOS_API_PASSWORD", "FONDOS_OPERATOR_PASSWORD",
                  "AIRFLOW_JWT_SECRET", "AIRFLOW_FERNET_KEY"):
         assert any(p.startswith(name) for p in found), (name, found)
-    good = {"MSSQL_SA_PASSWORD": "Sa-9x!kq2Lm", "FONDOS_PIPELINE_PASSWORD": "Pi-7y!qw3Zr",
-            "FONDOS_API_PASSWORD": "Ap-4t!mn8Vb", "FONDOS_OPERATOR_PASSWORD": "Op-2u!cv6Xs",
-            "AIRFLOW_JWT_SECRET": "j" * 40, "AIRFLOW_FERNET_KEY": Fernet.generate_key().decode()}
+    import secrets
+
+    from fondos.secrets_check import SECRETS
+
+    good = {name: secrets.token_urlsafe(32) for name, _ in SECRETS} | {"AIRFLOW_FERNET_KEY": Fernet.generate_key().decode()}
     assert problems(good) == []
     assert problems({**good, "AIRFLOW_FERNET_KEY": "not-a-key"}) == [
         "AIRFLOW_FERNET_KEY is not a Fernet key (32 url-safe base64-encoded bytes)"]
     assert problems({**good, "FONDOS_API_PASSWORD": good["FONDOS_PIPELINE_PASSWORD"]}) == [
-        "two logins share one password: give each login its own"]
-    assert all(v not in " ".join(problems({**good, "AIRFLOW_JWT_SECRET": "short"})) for v in good.values())
+        "two logins share one secret; give each login its own"]
+    assert problems({**good, "AIRFLOW_JWT_SECRET": "short"}) == ["AIRFLOW_JWT_SECRET is shorter than 32 characters"]

@@ -11,16 +11,16 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-# name -> minimum length; every one must be set, none may keep .env.example's placeholder
-SECRETS = {"MSSQL_SA_PASSWORD": 8, "FONDOS_PIPELINE_PASSWORD": 8, "FONDOS_API_PASSWORD": 8,
-           "FONDOS_OPERATOR_PASSWORD": 8, "AIRFLOW_JWT_SECRET": 32}
+# (name, minimum length): every one must be set, none may keep .env.example's placeholder
+SECRETS = (("MSSQL_SA_PASSWORD", 8), ("FONDOS_PIPELINE_PASSWORD", 8), ("FONDOS_API_PASSWORD", 8),
+           ("FONDOS_OPERATOR_PASSWORD", 8), ("AIRFLOW_JWT_SECRET", 32))
 PLACEHOLDER = "change-me"
 
 
 def problems(env: Mapping[str, str] = os.environ) -> list[str]:
     """What is wrong with the secrets in `env`, one line each (never the values themselves)."""
     out = []
-    for name, minimum in SECRETS.items():
+    for name, minimum in SECRETS:
         value = env.get(name, "")
         if not value:
             out.append(f"{name} is not set")
@@ -39,7 +39,7 @@ def problems(env: Mapping[str, str] = os.environ) -> list[str]:
             Fernet(key.encode())
         except (ValueError, TypeError):
             out.append("AIRFLOW_FERNET_KEY is not a Fernet key (32 url-safe base64-encoded bytes)")
-    passwords = [env.get(n, "") for n in SECRETS if n.endswith("PASSWORD") and env.get(n)]
-    if len(set(passwords)) < len(passwords):
-        out.append("two logins share one password: give each login its own")
+    logins = [env.get(n, "") for n, _ in SECRETS if n.endswith("PASSWORD") and env.get(n)]
+    if len(set(logins)) < len(logins):
+        out.append("two logins share one secret; give each login its own")
     return out

@@ -14,6 +14,7 @@ Items are plain JSON-able dicts so they travel through XCom.
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import date
 from typing import Any
 
@@ -67,10 +68,14 @@ def inicializar_proceso(
 
 
 def _registrar(db: Database, item: dict[str, Any], etapa: str, estado: str,
-               filas: int | None = None, mensaje: str | None = None) -> dict[str, Any]:
-    rows = call(db, "logs.sp_Actualizar_Estado_Etapa",
-                {"ID_Ejecucion": item["id_ejecucion"], "Etapa": etapa, "Estado": estado,
-                 "Filas": filas, "Mensaje": mensaje})
+               filas: int | None = None, mensaje: str | None = None, intento: str | None = None) -> dict[str, Any]:
+    """Record a stage state. `intento`, the attempt's token: `call` resends the same call when the
+    connection is lost, and the procedure recognises a resend it already committed (migration 027)."""
+    params = {"ID_Ejecucion": item["id_ejecucion"], "Etapa": etapa, "Estado": estado, "Filas": filas,
+              "Mensaje": mensaje}
+    if intento is not None:
+        params["Intento"] = intento
+    rows = call(db, "logs.sp_Actualizar_Estado_Etapa", params)
     return rows[0] if rows else {}
 
 
@@ -87,8 +92,9 @@ def ejecutar_etapa(item: dict[str, Any], etapa: str, conn_id: str = CONN_ID,
         log.info("%s does not apply to %s: recorded as OMITIDO", etapa, fund_label(item))
         return {"etapa": etapa, "estado": "OMITIDO", "filas": 0, "pasos": {}}
     pasos: dict[str, int] = {}
+    intento = uuid.uuid4().hex  # this attempt's token: its resends change nothing (027)
     with database(conn_id, autocommit=True) as db:
-        _registrar(db, item, etapa, "EN_PROGRESO")
+        _registrar(db, item, etapa, "EN_PROGRESO", intento=intento)
         step = None
         try:
             for step in stage.steps:
@@ -107,14 +113,14 @@ def ejecutar_etapa(item: dict[str, Any], etapa: str, conn_id: str = CONN_ID,
                 hint = "No retry is left: check the database, then clear this fund's task to run it again."
             mensaje = f"{where}: {exc}. {hint}"
             try:
-                _registrar(db, item, etapa, "REINTENTANDO" if retrying else "ERROR", mensaje=mensaje)
+                _registrar(db, item, etapa, "REINTENTANDO" if retrying else "ERROR", mensaje=mensaje, intento=intento)
             except Exception:  # the database may be the problem; the failure callback tries again
                 log.exception("could not record ERROR for %s", fund_label(item))
             if isinstance(exc, DataError):
                 raise DataError(mensaje) from exc
             raise
         total = sum(pasos.values())
-        estados = _registrar(db, item, etapa, "OK", filas=total)
+        estados = _registrar(db, item, etapa, "OK", filas=total, intento=intento)
     log.info("%s %s OK, %d rows (ejecución %s, proceso %s)", etapa, fund_label(item), total,
              estados.get("estado_ejecucion"), estados.get("estado_proceso"))
     return {"etapa": etapa, "estado": "OK", "filas": total, "pasos": pasos}

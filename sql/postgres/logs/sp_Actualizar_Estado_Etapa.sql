@@ -24,13 +24,17 @@
 -- sp_Actualizar_Estadisticas_Proceso) ends with a full recount under the
 -- proceso row lock. Recomputing on every call made each stage update O(funds)
 -- under that lock, so the cost per fund grew with the number of funds.
+-- Intento (027): the attempt's token, sent with its EN_PROGRESO and its outcome. A call whose token and
+-- state are already the stage's is this attempt's own resend after a lost connection: it changes
+-- nothing (no second attempt counted, no "interrupted" note, no refusal of an OK already recorded).
 -- Returns the ejecución's and the proceso's new states.
 CREATE OR REPLACE FUNCTION logs.sp_Actualizar_Estado_Etapa(
     ID_Ejecucion BIGINT,
     Etapa VARCHAR,
     Estado VARCHAR,
     Filas INTEGER DEFAULT NULL,
-    Mensaje VARCHAR DEFAULT NULL
+    Mensaje VARCHAR DEFAULT NULL,
+    Intento VARCHAR DEFAULT NULL
 ) RETURNS TABLE (Estado_Ejecucion VARCHAR, Estado_Proceso VARCHAR)
 LANGUAGE plpgsql
 -- Least privilege (018): runs with the owner's rights; callers need only EXECUTE.
@@ -44,6 +48,7 @@ DECLARE
     p_estado ALIAS FOR $3;
     p_filas ALIAS FOR $4;
     p_mensaje ALIAS FOR $5;
+    p_intento ALIAS FOR $6;
     v_proceso BIGINT;
     v_actual VARCHAR;
     v_estado_ejecucion VARCHAR;
@@ -61,6 +66,17 @@ BEGIN
     IF NOT FOUND THEN  -- deleted since v_proceso was read
         RAISE EXCEPTION 'unknown ID_Ejecucion %', p_ejecucion;
     END IF;
+    -- This attempt's own call again (its connection was lost after the call committed): nothing to change.
+    IF p_intento IS NOT NULL AND EXISTS (
+        SELECT 1 FROM logs.Ejecucion_Etapas AS t
+        WHERE t.ID_Ejecucion = p_ejecucion AND t.Etapa = p_etapa AND t.TokenIntento = p_intento AND t.Estado = p_estado
+    ) THEN
+        RETURN QUERY
+        SELECT e.Estado, p.Estado
+        FROM logs.Ejecuciones AS e JOIN logs.Procesos AS p ON p.ID_Proceso = e.ID_Proceso
+        WHERE e.ID_Ejecucion = p_ejecucion;
+        RETURN;
+    END IF;
     IF p_estado = 'OK' THEN
         SELECT t.Estado INTO v_actual FROM logs.Ejecucion_Etapas AS t
         WHERE t.ID_Ejecucion = p_ejecucion AND t.Etapa = p_etapa;
@@ -75,6 +91,7 @@ BEGIN
         FechaInicio = CASE WHEN p_estado = 'EN_PROGRESO' THEN LOCALTIMESTAMP(3) ELSE t.FechaInicio END,
         FechaFin = CASE WHEN p_estado IN ('OK', 'ERROR', 'OMITIDO') THEN LOCALTIMESTAMP(3) ELSE NULL END,
         Intentos = t.Intentos + CASE WHEN p_estado = 'EN_PROGRESO' THEN 1 ELSE 0 END,
+        TokenIntento = CASE WHEN p_estado = 'EN_PROGRESO' THEN p_intento ELSE t.TokenIntento END,
         Filas = CASE WHEN p_estado = 'OK' THEN p_filas ELSE NULL END,
         Mensaje = LEFT(CASE
             WHEN p_estado IN ('ERROR', 'REINTENTANDO') THEN p_mensaje
@@ -130,4 +147,5 @@ END
 $$;
 
 -- The operator's `fondos proceso cerrar` (026) runs it too, as the pipeline's cerrar_proceso does.
-GRANT EXECUTE ON FUNCTION logs.sp_Actualizar_Estado_Etapa(BIGINT, VARCHAR, VARCHAR, INTEGER, VARCHAR) TO fondos_operador;
+GRANT EXECUTE ON FUNCTION logs.sp_Actualizar_Estado_Etapa(BIGINT, VARCHAR, VARCHAR, INTEGER, VARCHAR, VARCHAR)
+TO fondos_operador;
