@@ -13,7 +13,7 @@ EXECUTOR ?= local
 WORKERS ?= 2
 export EXECUTOR WORKERS
 
-.PHONY: help setup run test lint psql db-start db-stop db-status clean bench airflow up down test-mssql mutate
+.PHONY: help setup run test lint psql db-start db-stop db-status clean bench bench-api bench-restart airflow up down test-mssql mutate
 
 help:
 	@echo "make run    - embedded PostgreSQL up, migrated, pipeline run for FECHA ($(FECHA)) with live progress; EXECUTOR=celery WORKERS=N"
@@ -22,6 +22,8 @@ help:
 	@echo "make lint   - sqlfluff (tsql + postgres), ruff, the T-SQL model check (fondos.db.tsql_check) and its transaction structure against the twin (fondos.db.tsql_flow)"
 	@echo "make airflow - Airflow's components (UI on :8080) with this DAG and the embedded database, until Ctrl-C; EXECUTOR=celery WORKERS=N"
 	@echo "make bench  - 50 funds x 2,000 positions through the DAG vs a no-op DAG of the same shape: ratio, funds/hour, JSON + PNG"
+	@echo "make bench-api - 100 clients reading the proceso API while a 30 x 2,000 day runs: status counts, p50/p99, retried stages"
+	@echo "make bench-restart - the fund database stopped for 10 s during a 30-fund day and started again, twice (metadata on it, and apart)"
 	@echo "make mutate - break each stage formula in turn, in both dialects, and show the tests catch it"
 	@echo "make up / make down / make test-mssql - the SQL Server stack (Docker compose) and its tests"
 
@@ -86,6 +88,14 @@ test-mssql: setup
 
 bench: setup
 	$(PY) bench/bench.py
+
+# The proceso API under load (100 clients) while a 30-fund x 2,000-position day runs (bench/api_load.py).
+bench-api: setup
+	$(PY) bench/api_load.py
+
+# The fund database stopped for 10 s mid-run and started again, metadata on the same server and apart.
+bench-restart: setup
+	$(PY) bench/restart.py
 
 # Break one stage formula at a time, in both dialects, and show the tests catch each (bench/mutate.py).
 mutate: setup

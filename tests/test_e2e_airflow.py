@@ -82,13 +82,13 @@ def test_trigger_fail_repair_clear_one_fund_and_invalid_fecha(stack):
     from pipeline_helpers import count, seed
 
     af = stack
-    assert _listening(af.port) == {"127.0.0.1"}, "the all-admins API server must listen on this machine only"
     seed(N_FUNDS, 30)
     with database(autocommit=True) as conn:
         saved = conn.execute("SELECT * FROM source.Geneva_Posiciones WHERE Portfolio = %s", (FAILING["portfolio"],))
         conn.execute("DELETE FROM source.Geneva_Posiciones WHERE Portfolio = %s", (FAILING["portfolio"],))
 
     af.ready("procesos_diarios")
+    assert _listening(af.port) == {"127.0.0.1"}, "the all-admins API server must listen on this machine only"
 
     # 4. an invalid fecha is refused at the door and creates nothing
     status, body = af.trigger("procesos_diarios", {"fecha": "2026-02-30"})

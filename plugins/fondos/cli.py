@@ -254,12 +254,12 @@ def _cmd_airflow(args) -> int:
         print(f"Airflow at http://localhost:{args.port} (user admin; its password is in "
               f"{home}/simple_auth_manager_passwords.json.generated); metadata in {_metadata_where()}; "
               f"{', '.join(af.procs)} running, output in {home}/*.out. Ctrl-C stops them all.", flush=True)
+        af.supervised = True  # a component that exits (its database restarted, say) is started again
         while True:
             time.sleep(2)
-            gone = [name for name, p in af.procs.items() if p.poll() is not None]
-            if gone:
-                print(f"fondos: error: airflow {', '.join(gone)} exited; see {home}/{gone[0]}.out", file=sys.stderr)
-                return 1
+            for name in af.supervise():
+                print(f"fondos: airflow {name} exited (code {af.restarts[-1][1]}) and was started again; "
+                      f"see {home}/{name}.out", file=sys.stderr, flush=True)
     except KeyboardInterrupt:
         print("stopping Airflow", flush=True)
         return 0

