@@ -6,9 +6,10 @@ FONDOS_BENCH_FONDOS (30) funds x FONDOS_BENCH_POSICIONES (2,000) positions while
 own authentication: the list of the date's procesos and the newest proceso's detail, in turn. Each
 client's requests are bounded by the run: they stop when it ends.
 
-Printed: the run's duration and state, the stage attempts (a stage retried because of the load would
-show 2), the API's status counts, p50/p99 latency of the 200s and of the 503s (the pool's fast refusals),
-and the pool settings. The last line is the summary. Nothing here is a pass/fail timing: it measures.
+Printed: the run's duration and state, against the same day run just before without clients, the
+stage attempts (a stage retried because of the load would show 2), the API's status counts, p50/p99
+latency of the 200s and of the 503s (the pool's refusals), and the pool settings. The last line is
+the summary. Nothing here is a pass/fail timing: it measures.
 """
 
 from __future__ import annotations
@@ -67,9 +68,14 @@ def load() -> int:
     results: list[tuple[int, float]] = []
     lock = threading.Lock()
     stop = threading.Event()
-    with airflow_env.LocalAirflow(home, os.environ["AIRFLOW_CONN_FONDOS_DB"]) as af:
+    with airflow_env.LocalAirflow(home, os.environ["AIRFLOW_CONN_FONDOS_DB"], all_admins=False) as af:
         af.ready("procesos_diarios")
         token = af.token()
+        # the same day without clients first: the load's cost on the run is the ratio of the two
+        status, body = af.trigger("procesos_diarios", {"fecha": FECHA.isoformat()})
+        calm_started = time.monotonic()
+        calm_state = af.wait_run("procesos_diarios", body["dag_run_id"], timeout=3600, interval=1)
+        calm = time.monotonic() - calm_started
         status, body = af.trigger("procesos_diarios", {"fecha": FECHA.isoformat()})
         if status != 200:
             raise SystemExit(f"could not trigger: {status} {body}")
@@ -117,12 +123,14 @@ def load() -> int:
     print(f"{N} funds x {POS} positions, {CLIENTS} API clients; pool {os.environ.get('FONDOS_API_POOL_SIZE', '4')}, "
           f"wait {os.environ.get('FONDOS_API_POOL_WAIT_S', '0.5')} s, statement timeout "
           f"{os.environ.get('FONDOS_API_STATEMENT_TIMEOUT_S', '5')} s")
-    print(f"run: {state} in {elapsed:.1f} s, proceso {estado}; stage attempts: max {tries['m']}, "
+    print(f"run without clients: {calm_state} in {calm:.1f} s; with them: {state} in {elapsed:.1f} s "
+          f"({elapsed / calm:.2f}x), proceso {estado}; stage attempts: max {tries['m']}, "
           f"stages tried more than once {tries['retried']}")
     print(f"API: {len(results)} requests, {len(results) / elapsed:.0f}/s; status {dict(sorted(codes.items()))}")
     print(f"API 200: p50 {ms(_pct(ok, 0.5))}, p99 {ms(_pct(ok, 0.99))}; "
           f"503: p50 {ms(_pct(busy, 0.5))}, p99 {ms(_pct(busy, 0.99))}")
-    print(f"summary: run={state} seconds={elapsed:.1f} retried_stages={tries['retried']} requests={len(results)} "
+    print(f"summary: run={state} seconds={elapsed:.1f} calm_seconds={calm:.1f} slowdown={elapsed / calm:.2f} "
+          f"retried_stages={tries['retried']} requests={len(results)} "
           f"ok={codes.get(200, 0)} busy503={codes.get(503, 0)} other={len(results) - codes.get(200, 0) - codes.get(503, 0)} "
           f"p50_ms={(statistics.median(ok) * 1000 if ok else 0):.0f} p99_ms={(_pct(ok, 0.99) or 0) * 1000:.0f}")
     return 0 if state == "success" and not tries["retried"] else 1
