@@ -105,8 +105,11 @@ def layout(name: str, separate_metadata: bool) -> dict:
             stormy = _day(af, pgdata, disturb=True)
             restarts = list(af.restarts)
         result = {"layout": name, "calm": calm, "disturbed": stormy, "restarted": restarts}
-        if calm["state"] == "success":
-            result.update(_check(proceso_de_clave(calm["run_id"]), proceso_de_clave(stormy["run_id"])))
+        print(f"  {name}: {json.dumps(result)}", flush=True)
+        # the DAG's run key is dag_id/run_id (fondos.airflow.dag_tasks.run_key)
+        ids = [proceso_de_clave(f"procesos_diarios/{r['run_id']}") for r in (calm, stormy)]
+        if None not in ids:
+            result.update(_check(*ids))
         return result
     finally:
         embedded.stop(pgdata)
