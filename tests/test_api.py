@@ -337,3 +337,24 @@ def test_an_api_read_past_its_statement_timeout_is_503(fresh_pg_db, monkeypatch)
         locker.close()
     assert r.status_code == 503 and "could not answer" in r.json()["detail"], r.text
     assert answered_under_the_lock
+
+
+def test_a_database_that_never_answers_the_connect_is_503_after_the_connect_timeout(api, monkeypatch):
+    """A server that accepts the socket and never speaks (a hung failover target): the API gives up after
+    FONDOS_API_CONNECT_TIMEOUT_S and answers 503 (without the timeout the request waits for ever, and the
+    test with it, until pytest-timeout fails it)."""
+    import json
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # the kernel completes the handshake; nobody ever answers the startup message
+    try:
+        monkeypatch.setenv("FONDOS_API_CONNECT_TIMEOUT_S", "1")
+        monkeypatch.setenv("AIRFLOW_CONN_FONDOS_DB", json.dumps({
+            "conn_type": "postgres", "host": "127.0.0.1", "port": silent.getsockname()[1], "login": "x",
+            "schema": "x"}))
+        r = _get(api, "/fondos/api/procesos")
+    finally:
+        silent.close()
+    assert r.status_code == 503 and "unreachable" in r.json()["detail"], r.text

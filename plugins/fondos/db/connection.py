@@ -128,23 +128,34 @@ def connection_info(conn_id: str = CONN_ID):
         ) from exc
 
 
-def open_database(conn_id: str = CONN_ID, autocommit: bool = False) -> Database:
+def open_database(conn_id: str = CONN_ID, autocommit: bool = False, connect_timeout_s: float | None = None) -> Database:
     """Open a new connection through the Airflow hook of its type.
 
     autocommit=False for migrations (one transaction per file); True for the
     pipeline, where every procedure call is its own transaction.
     """
-    db = _open(conn_id, autocommit)
-    db.opener = lambda: _open(conn_id, autocommit).conn
+    db = _open(conn_id, autocommit, connect_timeout_s)
+    db.opener = lambda: _open(conn_id, autocommit, connect_timeout_s).conn
     return db
 
 
-def _open(conn_id: str, autocommit: bool) -> Database:
+def _open(conn_id: str, autocommit: bool, connect_timeout_s: float | None = None) -> Database:
+    """connect_timeout_s: give up connecting after that long, unless the connection's own extra says
+    otherwise (PostgreSQL's connect_timeout, pyodbc's login timeout; pymssql: the connection's extra)."""
     conn_type = connection_info(conn_id).conn_type
     if conn_type == "postgres":
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-        raw = PostgresHook(postgres_conn_id=conn_id).get_conn()
+        hook = PostgresHook(postgres_conn_id=conn_id)
+        if connect_timeout_s is not None and "connect_timeout" not in hook.connection.extra_dejson:
+            import copy
+            import json
+
+            with_timeout = copy.deepcopy(hook.connection)
+            extra = {**with_timeout.extra_dejson, "connect_timeout": max(1, round(connect_timeout_s))}
+            with_timeout.extra = json.dumps(extra)
+            hook._connection = with_timeout  # what get_conn() reads (it deep-copies it in turn)
+        raw = hook.get_conn()
         raw.autocommit = autocommit
         return Database(raw, "postgres", "psycopg")
     if conn_type == "mssql":
@@ -158,7 +169,10 @@ def _open(conn_id: str, autocommit: bool) -> Database:
         from airflow.providers.odbc.hooks.odbc import OdbcHook
 
         hook = OdbcHook(odbc_conn_id=conn_id, driver=ODBC_DRIVER)
-        raw = pyodbc.connect(odbc_connection_string(hook.connection), autocommit=autocommit, **hook.connect_kwargs)
+        kwargs = dict(hook.connect_kwargs)
+        if connect_timeout_s is not None:
+            kwargs.setdefault("timeout", max(1, round(connect_timeout_s)))  # pyodbc: the login timeout
+        raw = pyodbc.connect(odbc_connection_string(hook.connection), autocommit=autocommit, **kwargs)
         return Database(raw, "mssql", "pyodbc")
     raise ConfigurationError(
         f"Connection '{conn_id}' has type '{conn_type}'; use postgres, mssql (pymssql) or odbc (pyodbc)."

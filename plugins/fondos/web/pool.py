@@ -12,9 +12,12 @@ open at once or a slow database, so:
 * each statement may run at most FONDOS_API_STATEMENT_TIMEOUT_S (default 5 s): PostgreSQL's
   `statement_timeout`; SQL Server's `SET LOCK_TIMEOUT` (the usual cause of a slow read is a lock
   wait; pyodbc connections also get the ODBC query timeout). A statement cut by it answers 503.
+* connecting gives up after FONDOS_API_CONNECT_TIMEOUT_S (default 5 s) unless the connection's own
+  extra sets it (PostgreSQL's `connect_timeout`; pyodbc's login timeout; for pymssql set
+  `login_timeout` in the connection's extra): a database that accepts the socket and never answers is
+  a 503, not a parked thread;
 * it connects with the Airflow connection FONDOS_API_CONN_ID (default: the pipeline's `fondos_db`),
-  which should be a login in the read-only role fondos_lector (migration 026); the connect timeout is
-  that connection's own (`connect_timeout` in its extra for PostgreSQL, `login_timeout` for pymssql).
+  which should be a login in the read-only role fondos_lector (migration 026).
 """
 
 from __future__ import annotations
@@ -44,11 +47,13 @@ class PoolSaturated(Exception):
 
 
 class ApiPool:
-    def __init__(self, conn_id: str, size: int, wait_s: float, statement_timeout_s: float, retry_after_s: int):
+    def __init__(self, conn_id: str, size: int, wait_s: float, statement_timeout_s: float, retry_after_s: int,
+                 connect_timeout_s: float = 5):
         if size < 1:
             raise ValueError(f"FONDOS_API_POOL_SIZE must be at least 1, got {size}")
         self.conn_id, self.size, self.wait_s = conn_id, size, wait_s
         self.statement_timeout_s, self.retry_after_s = statement_timeout_s, retry_after_s
+        self.connect_timeout_s = connect_timeout_s
         self._slots = threading.BoundedSemaphore(size)
         self._idle: list[Database] = []
         self._lock = threading.Lock()
@@ -89,7 +94,7 @@ class ApiPool:
             self._idle.append(db)
 
     def _open(self) -> Database:
-        db = open_database(self.conn_id, autocommit=True)
+        db = open_database(self.conn_id, autocommit=True, connect_timeout_s=self.connect_timeout_s)
         ms = int(self.statement_timeout_s * 1000)
         if db.dialect == "postgres":
             db.execute("SELECT set_config('statement_timeout', %s, false)", (str(ms),))
@@ -130,5 +135,6 @@ def pool() -> ApiPool:
                 wait_s=float(os.environ.get("FONDOS_API_POOL_WAIT_S", "0.5")),
                 statement_timeout_s=float(os.environ.get("FONDOS_API_STATEMENT_TIMEOUT_S", "5")),
                 retry_after_s=int(os.environ.get("FONDOS_API_RETRY_AFTER_S", "2")),
+                connect_timeout_s=float(os.environ.get("FONDOS_API_CONNECT_TIMEOUT_S", "5")),
             )
         return _pools[key]
