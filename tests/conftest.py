@@ -50,15 +50,17 @@ class Backend:
     def _admin_env(self) -> str:
         return json.dumps(self.admin_conn) if isinstance(self.admin_conn, dict) else self.admin_conn
 
-    def create(self) -> tuple[str, str]:
-        """Create an empty database; return (its name, the connection env value for it)."""
+    def create(self, template: str | None = None) -> tuple[str, str]:
+        """Create an empty database (PostgreSQL: or a copy of `template`); return (its name, the connection
+        env value for it)."""
         from airflow.sdk import Connection
 
         dbname = f"t_{uuid.uuid4().hex[:12]}"
         admin = self._admin_raw()
         try:
             cur = admin.cursor()
-            cur.execute(f"CREATE DATABASE {dbname}")  # generated name: DDL takes no parameters
+            # generated names: DDL takes no parameters
+            cur.execute(f"CREATE DATABASE {dbname}" + (f" TEMPLATE {template}" if template else ""))
             if self.name == "mssql":
                 cur.execute(f"ALTER DATABASE {dbname} SET READ_COMMITTED_SNAPSHOT ON")
         finally:
@@ -150,16 +152,65 @@ def fresh_pg_db(pg_backend, monkeypatch):
     yield from _fresh_database(pg_backend, monkeypatch)
 
 
-@pytest.fixture
-def db(fresh_db):
-    """A connection to a fresh, fully migrated database."""
+@pytest.fixture(scope="session")
+def pg_migrated_template(pg_backend):
+    """A PostgreSQL fund database migrated once per session: tests that need a migrated database get a copy
+    of it (CREATE DATABASE ... TEMPLATE, a file copy), not the migrations run again. The migration runner
+    itself is tested on empty databases (tests/test_migrate.py, the legacy and backfill tests)."""
     from fondos.db.connection import open_database
     from fondos.db.migrate import migrate
 
+    name, env_value = pg_backend.create()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(CONN_ENV, env_value)
+        database = open_database()
+        try:
+            migrate(database)
+            database.commit()
+        finally:
+            database.close()  # a template may have no session open when it is copied
+    yield name
+    pg_backend.drop(name)
+
+
+def _migrated_database(backend: Backend, monkeypatch, request):
+    """(name) of a migrated database on `backend`, `fondos_db` pointing at it: a copy of the session's
+    migrated template on PostgreSQL, migrations run on SQL Server."""
+    from fondos.db.connection import open_database
+    from fondos.db.migrate import migrate
+
+    if backend.name == "postgres":
+        dbname, env_value = backend.create(template=request.getfixturevalue("pg_migrated_template"))
+        monkeypatch.setenv(CONN_ENV, env_value)
+    else:
+        dbname, env_value = backend.create()
+        monkeypatch.setenv(CONN_ENV, env_value)
+        database = open_database()
+        try:
+            migrate(database)
+        finally:
+            database.close()
+    return dbname
+
+
+@pytest.fixture
+def migrated_pg_db(pg_backend, monkeypatch, request):
+    """A migrated PostgreSQL database of the test's own; `fondos_db` points at it."""
+    dbname = _migrated_database(pg_backend, monkeypatch, request)
+    yield dbname
+    pg_backend.drop(dbname)
+
+
+@pytest.fixture
+def db(backend, monkeypatch, request):
+    """A connection to a fresh, fully migrated database on the current backend."""
+    from fondos.db.connection import open_database
+
+    dbname = _migrated_database(backend, monkeypatch, request)
     database = open_database()
-    migrate(database)
     yield database
     database.close()
+    backend.drop(dbname)
 
 
 @pytest.fixture(scope="session")
@@ -213,14 +264,10 @@ def _drop_pg_database(server: dict, name: str) -> None:
 
 
 @pytest.fixture
-def fund_db(fresh_pg_db, airflow_metadata):
+def fund_db(migrated_pg_db, airflow_metadata):
     """A migrated PostgreSQL fund database and Airflow's metadata, for runs through dag.test()."""
-    from fondos.db.connection import database, open_database
-    from fondos.db.migrate import migrate
+    from fondos.db.connection import database
 
-    db = open_database()
-    migrate(db)
-    db.close()
     with database(autocommit=True) as conn:
         yield conn
 

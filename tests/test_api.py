@@ -31,12 +31,8 @@ def _client_and_tokens():
 
 
 def _finished_proceso_and_app():
-    """A finished proceso of 3 funds (one failed at IPA) in the current fondos_db, and the API server app."""
-    from fondos.db.migrate import migrate
-
-    m = open_database()
-    migrate(m)
-    m.close()
+    """A finished proceso of 3 funds (one failed at IPA) in the current (migrated) fondos_db, and the API
+    server app."""
     seed(3, 5)
     items = start("manual__2026-03-13T07:00:00+00:00")
     with database(autocommit=True) as c:  # fund 102's positions are missing: it fails at IPA, with a reason
@@ -49,12 +45,21 @@ def _finished_proceso_and_app():
 
 
 @pytest.fixture(scope="module")
-def api(backend, airflow_metadata):
+def api(backend, airflow_metadata, request):
     """One database and app for the tests that only read (built once: it takes seconds)."""
     with pytest.MonkeyPatch.context() as mp:
-        dbname, env_value = backend.create()
+        if backend.name == "postgres":
+            dbname, env_value = backend.create(template=request.getfixturevalue("pg_migrated_template"))
+        else:
+            dbname, env_value = backend.create()
         mp.setenv("AIRFLOW_CONN_FONDOS_DB", env_value)
         try:
+            if backend.name != "postgres":
+                from fondos.db.migrate import migrate
+
+                m = open_database()
+                migrate(m)
+                m.close()
             yield _finished_proceso_and_app()
         finally:
             backend.drop(dbname)
@@ -184,7 +189,7 @@ def test_our_own_bug_is_a_500_not_an_unavailable_database(own_api):
     assert r.status_code == 500
 
 
-def test_a_connection_lost_mid_request_is_503(fresh_pg_db, monkeypatch):
+def test_a_connection_lost_mid_request_is_503(migrated_pg_db, monkeypatch):
     """PostgreSQL ends the API's session while it reads (pg_terminate_backend): 503, try again."""
     from fondos.web import lectura
 
@@ -275,7 +280,7 @@ def _concurrently(api, path: str, n: int) -> list[tuple[int, float, dict]]:
     return out, threads
 
 
-def test_the_api_pool_bound_holds_saturation_is_a_fast_503_and_stages_still_run(fresh_pg_db, monkeypatch):
+def test_the_api_pool_bound_holds_saturation_is_a_fast_503_and_stages_still_run(migrated_pg_db, monkeypatch):
     """Issue 19: 8 requests at once against a pool of 2 while the metrics table is locked (a slow fund
     database): 2 connections in use, never more; the other 6 get 503 with Retry-After at once; a stage of
     another proceso runs meanwhile; the 2 finish when the lock goes."""
@@ -310,7 +315,7 @@ def test_the_api_pool_bound_holds_saturation_is_a_fast_503_and_stages_still_run(
     assert pool.pool().peak == 2
 
 
-def test_an_api_read_past_its_statement_timeout_is_503(fresh_pg_db, monkeypatch):
+def test_an_api_read_past_its_statement_timeout_is_503(migrated_pg_db, monkeypatch):
     """A read blocked by a lock is cut by the API's 1 s statement timeout: 503 while the lock is still
     held (it is released 30 s later, long after)."""
     import threading

@@ -31,11 +31,7 @@ def _terminator(stop: threading.Event, killed: list[int], rounds: int, every_s: 
                     killed.append(pid)
 
 
-def test_dropped_connections_are_reopened_and_the_run_ends_ok_with_identical_rows(fresh_pg_db, caplog):
-    from fondos.db.migrate import migrate
-
-    with database() as m:
-        migrate(m)
+def test_dropped_connections_are_reopened_and_the_run_ends_ok_with_identical_rows(migrated_pg_db, caplog):
     seed(FUNDS, 400)
 
     calm = start("undisturbed")
@@ -76,13 +72,9 @@ def _kill_once_created(clave: str, killed: list[int], stop: threading.Event) -> 
                 return
 
 
-def test_a_connection_dropped_during_the_metrics_at_creation_does_not_fail_the_run(fresh_pg_db, caplog):
+def test_a_connection_dropped_during_the_metrics_at_creation_does_not_fail_the_run(migrated_pg_db, caplog):
     """Issue 19: the metrics snapshot taken right after sp_Inicializar_Proceso commits used to end the
     task with 'the connection is lost' (its rollback ran on the dead connection)."""
-    from fondos.db.migrate import migrate
-
-    with database() as m:
-        migrate(m)
     seed(2, 20)
     stop, killed = threading.Event(), []
     killer = threading.Thread(target=_kill_once_created, args=("dropped-at-metrics", killed, stop))

@@ -49,12 +49,9 @@ def _day(clave: str) -> tuple[list[dict], dict, str]:
 
 
 @pytest.fixture
-def harness(fresh_pg_db, smtp, monkeypatch):
-    from fondos.db.migrate import migrate
-
+def harness(migrated_pg_db, smtp, monkeypatch):
     monkeypatch.setenv("FONDOS_METRICS_STATS_WAIT_S", "0")  # the counters' flush wait: not what is tested here
     with database() as m:
-        migrate(m)
         conninfo = m.conn.info.dsn
     seed(FUNDS, 30)
     injector = Injector(conninfo)

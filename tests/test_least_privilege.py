@@ -17,8 +17,7 @@ import uuid
 import psycopg.errors
 import pytest
 
-from fondos.db.connection import database, open_database
-from fondos.db.migrate import migrate
+from fondos.db.connection import database
 from fondos.pipeline import proceso
 from pipeline_helpers import seed, start
 
@@ -43,10 +42,7 @@ FORBIDDEN = [
 
 
 @pytest.fixture
-def as_role(fresh_pg_db, monkeypatch):
-    db = open_database()
-    migrate(db)
-    db.close()
+def as_role(migrated_pg_db, monkeypatch):
     seed(2, 10)  # the owner loads data; the pipeline only processes it
     owner_conn = os.environ[CONN]
     created = []

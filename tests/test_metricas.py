@@ -139,14 +139,9 @@ def test_refusals_unknown_proceso_bad_moment(conn):
         _registrar(conn, pid, "INICIO", motor=conn.dialect + " ")
 
 
-def test_a_real_deadlock_during_the_proceso_is_counted(fresh_pg_db):
+def test_a_real_deadlock_during_the_proceso_is_counted(migrated_pg_db):
     """PostgreSQL: two sessions deadlock while the proceso runs; its close counts exactly that one."""
-    from fondos.db.connection import open_database
-    from fondos.db.migrate import migrate
 
-    m = open_database()
-    migrate(m)
-    m.close()
     seed(2, 5)
     items = start("metricas-deadlock")
     with database(autocommit=True) as c:

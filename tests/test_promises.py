@@ -66,12 +66,8 @@ def test_every_demo_fund_with_a_custodian_shows_exactly_its_three_breaks(conn):
     assert breaks == {f: (3, "DIFERENCIA,SOLO_CONTABLE,SOLO_CUSTODIO") for f in (101, 102, 103, 104, 106)}  # 105: none
 
 
-def test_extract_and_staging_are_keyed_by_ejecucion_and_steps_avoid_nested_loops(fresh_pg_db):
+def test_extract_and_staging_are_keyed_by_ejecucion_and_steps_avoid_nested_loops(migrated_pg_db):
     """PostgreSQL: 017's indexes lead with ID_Ejecucion on all 19 tables; every step runs with enable_nestloop off."""
-    from fondos.db.migrate import migrate
-
-    with database() as m:
-        migrate(m)
     with database(autocommit=True) as conn:
         leading = {r["t"]: r["c"] for r in conn.execute(
             "SELECT n.nspname || '.' || c.relname AS t, a.attname AS c FROM pg_index AS i "

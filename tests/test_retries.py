@@ -17,11 +17,7 @@ from pipeline_helpers import FECHA, run_all, seed, start
 
 
 @pytest.fixture
-def valued_fund(fresh_pg_db):
-    from fondos.db.migrate import migrate
-
-    with database() as m:
-        migrate(m)
+def valued_fund(migrated_pg_db):
     seed(1, 10)
     item = start("retries")[0]
     run_all([item])

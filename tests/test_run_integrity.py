@@ -66,12 +66,8 @@ def test_the_same_step_twice_at_once_writes_its_rows_once(conn):
         assert _rows(conn, "staging.IPA_WorkTable", item["id_ejecucion"]) == positions
 
 
-def test_a_second_call_waits_for_the_first_to_commit(fresh_pg_db):
+def test_a_second_call_waits_for_the_first_to_commit(migrated_pg_db):
     """PostgreSQL: the step blocks on the (stage, ejecución) advisory lock held by another transaction."""
-    from fondos.db.migrate import migrate
-
-    with database() as m:
-        migrate(m)
     seed(1, 50)
     item = start("waits")[0]
     ipa = STAGES["IPA"].steps
@@ -118,15 +114,12 @@ def _wait_for_advisory_lock(query_part: str) -> None:
     raise AssertionError(f"nothing waited for a stage lock ({query_part})")
 
 
-def test_a_revert_that_waited_for_a_proceso_deletion_says_the_ejecucion_is_gone(fresh_pg_db):
+def test_a_revert_that_waited_for_a_proceso_deletion_says_the_ejecucion_is_gone(migrated_pg_db):
     """PostgreSQL: revertir waits for the stage locks a deletion holds; once it gets them the proceso
     is gone, and it says so (re-checked under the lock) instead of reporting 0 rows reverted."""
-    from fondos.db.migrate import migrate
     from fondos.errors import DataError
     from fondos.pipeline import proceso
 
-    with database() as m:
-        migrate(m)
     seed(1, 20)
     item = start("revert-after-delete")[0]
     assert run_all([item])[item["id_fund"]] == {s: "OK" for s in STAGES}
@@ -229,15 +222,12 @@ def test_fewer_demo_funds_deactivate_the_rest(conn):
     assert [it["id_fund"] for it in start("fewer")] == [101, 102, 103]
 
 
-def test_a_failed_attempt_with_a_retry_left_says_reintentando_with_its_error(fresh_pg_db):
+def test_a_failed_attempt_with_a_retry_left_says_reintentando_with_its_error(migrated_pg_db):
     """PostgreSQL: a lock held past every in-call retry (lock_timeout 1 s) fails the attempt for a
     non-data reason; with a retry left the stage says REINTENTANDO and why, and the next attempt notes it."""
-    from fondos.db.migrate import migrate
     from fondos.errors import TransientDatabaseError
     from fondos.pipeline import proceso
 
-    with database() as m:
-        migrate(m)
     seed(1, 10)
     item = start("reintentando")[0]
     assert proceso.ejecutar_fondo(item)["IPA"] == "OK"

@@ -24,7 +24,6 @@ from oracle_funds import RATES, feed, paper_fund, random_fund
 from twin_diff import ROOT, compare_all, steps, tsql_path
 
 from fondos.db.connection import open_database
-from fondos.db.migrate import migrate
 from fondos.db.tsql_twin import load
 from pipeline_helpers import run_all, seed, start
 
@@ -34,15 +33,13 @@ RUN_SEED = int(os.environ.get("FONDOS_ORACLE_SEED", time.time_ns() % 10**9))
 
 
 @pytest.fixture(scope="module")
-def day(pg_backend):
+def day(pg_backend, pg_migrated_template):
     """One database where the whole day ran for the oracle's funds: (database, ejecución items)."""
     with pytest.MonkeyPatch.context() as mp:
-        dbname, env_value = pg_backend.create()
+        dbname, env_value = pg_backend.create(template=pg_migrated_template)
         mp.setenv("AIRFLOW_CONN_FONDOS_DB", env_value)
         db = open_database()
         try:
-            migrate(db)
-            db.commit()
             seed(14, 40)  # every demo fund shape
             items = start("twin-demo")
             c = open_database(autocommit=True)
