@@ -243,33 +243,45 @@ def test_postgres_connection_errors_by_sqlstate():
     assert not connection_lost(e.DeadlockDetected("deadlock detected"))
 
 
+class _Recorder:
+    """A pymssql-shaped connection that records the SQL text and bound parameters it is given (SQL Server
+    cannot run here: these tests read what each driver would be sent)."""
+
+    def __init__(self):
+        self.sent: list[tuple[str, tuple]] = []
+
+    def cursor(self):
+        recorder = self
+
+        class Cursor:
+            description = None
+
+            def execute(self, sql, params):
+                recorder.sent.append((sql, params))
+
+            def nextset(self):
+                return False
+
+            def close(self):
+                pass
+
+        return Cursor()
+
+    def autocommit(self, value):
+        pass
+
+    def close(self):
+        pass
+
+
 def test_bootstrap_sets_the_password_of_an_existing_login_bound_never_formatted():
     """Rotating the pipeline password and bootstrapping again must reach the server (ALTER LOGIN)."""
     from fondos.db.mssql_bootstrap import create_database_and_login
 
-    sent = []
-
-    class Cursor:
-        description = None
-
-        def execute(self, sql, params):
-            sent.append((sql, params))
-
-        def nextset(self):
-            return False
-
-        def close(self):
-            pass
-
-    class Conn:
-        def cursor(self):
-            return Cursor()
-
-        def autocommit(self, value):
-            pass
-
+    conn = _Recorder()
+    sent = conn.sent
     secret = "N3w-P@ss'word;--"
-    create_database_and_login(Database(Conn(), "mssql", "pymssql"), "Fondos", "fondos_airflow", secret)
+    create_database_and_login(Database(conn, "mssql", "pymssql"), "Fondos", "fondos_airflow", secret)
     login_sql, login_params = sent[1]
     assert "IF SUSER_ID(@login) IS NULL BEGIN" in login_sql and "CREATE LOGIN" in login_sql
     assert " ELSE BEGIN SET @sql = N'ALTER LOGIN ' + QUOTENAME(@login) + N' WITH PASSWORD = '" in login_sql
@@ -281,31 +293,10 @@ def test_bootstrap_gives_the_api_and_the_operator_logins_of_their_own_roles(monk
     fondos_operador (with the metrics' server read); names are bound, never formatted."""
     from fondos.db import mssql_bootstrap
 
-    sent = []
+    conn = _Recorder()
+    sent = conn.sent
 
-    class Cursor:
-        description = None
-
-        def execute(self, sql, params):
-            sent.append((sql, params))
-
-        def nextset(self):
-            return False
-
-        def close(self):
-            pass
-
-    class Conn:
-        def cursor(self):
-            return Cursor()
-
-        def autocommit(self, value):
-            pass
-
-        def close(self):
-            pass
-
-    monkeypatch.setattr(mssql_bootstrap, "open_database", lambda conn_id: Database(Conn(), "mssql", "pymssql"))
+    monkeypatch.setattr(mssql_bootstrap, "open_database", lambda conn_id: Database(conn, "mssql", "pymssql"))
     monkeypatch.setattr("fondos.db.migrate.migrate", lambda db: [])
     mssql_bootstrap.bootstrap("admin", "owner", "Fondos", "fondos_airflow", "Pipe-1!",
                               [("fondos_api", "Api-1!", "fondos_lector"), ("fondos_operator", "Op-1!", "fondos_operador")])
@@ -317,7 +308,7 @@ def test_bootstrap_gives_the_api_and_the_operator_logins_of_their_own_roles(monk
     assert users == [("fondos_airflow", "fondos_pipeline"), ("fondos_api", "fondos_lector"),
                      ("fondos_operator", "fondos_operador")]
     with pytest.raises(ValueError, match="role"):
-        mssql_bootstrap.add_user(Database(Conn(), "mssql", "pymssql"), "x", "db_owner")
+        mssql_bootstrap.add_user(Database(conn, "mssql", "pymssql"), "x", "db_owner")
 
 
 def test_str_parameters_compared_with_varchar_columns_are_cast_on_sql_server():
