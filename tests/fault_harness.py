@@ -25,14 +25,18 @@ _LAYERS = {PACKAGE / "db" / "connection.py", PACKAGE / "db" / "calls.py"}
 
 
 def call_site() -> str | None:
-    """`pipeline/proceso.py:resumen_fondos:200`, or None for a call from outside the package."""
+    """The call path into the database, innermost first, as `path:function:line` of each frame of the
+    package outside the connection and call layers, e.g. `pipeline/metrics.py:leer_metricas:160 <
+    web/lectura.py:_row_metricas:108 < web/lectura.py:proceso:102`; None for a call from outside the
+    package. A path, not one frame: the same read reached from two callers heals (or not) in each."""
+    frames = []
     frame = sys._getframe(2)
     while frame is not None:
         path = Path(frame.f_code.co_filename)
         if path not in _LAYERS and PACKAGE in path.parents:
-            return f"{path.relative_to(PACKAGE)}:{frame.f_code.co_name}:{frame.f_lineno}"
+            frames.append(f"{path.relative_to(PACKAGE)}:{frame.f_code.co_name}:{frame.f_lineno}")
         frame = frame.f_back
-    return None
+    return " < ".join(frames) or None
 
 
 class Injector:

@@ -18,7 +18,7 @@ import os
 import time
 from typing import Any
 
-from fondos.db.calls import call, connection_lost
+from fondos.db.calls import call, connection_lost, read
 from fondos.db.connection import Database
 
 log = logging.getLogger(__name__)
@@ -150,13 +150,13 @@ def registrar_metricas(db: Database, id_proceso: int, momento: str) -> dict[str,
         log.warning("could not record the %s metrics of proceso %s: %s", momento, id_proceso,
                     str(exc).splitlines()[0][:300])
     try:
-        return _healing(db, lambda: leer_metricas(db, id_proceso))
+        return leer_metricas(db, id_proceso)  # a read: it heals a lost connection itself
     except Exception as exc:  # noqa: BLE001
         log.warning("could not read the metrics of proceso %s: %s", id_proceso, str(exc).splitlines()[0][:300])
         return None
 
 
 def leer_metricas(db: Database, id_proceso: int) -> dict[str, Any] | None:
-    rows = db.execute("SELECT * FROM logs.vw_Proceso_Metricas WHERE ID_Proceso = %s", (id_proceso,))
+    rows = read(db, "SELECT * FROM logs.vw_Proceso_Metricas WHERE ID_Proceso = %s", (id_proceso,))
     db.commit()
     return rows[0] if rows else None
