@@ -117,13 +117,17 @@ class Injector:
 
 
 class RandomDropper(threading.Thread):
-    """Terminates one of the pipeline's backends at seeded random moments (at most `limit` in all)."""
+    """Terminates one of the pipeline's backends at seeded random moments: at most `limit` in all, at
+    least `min_gap_s` apart. That is the promise under test, a dropped connection heals, not a storm:
+    a read retries once (its reconnect and re-read take milliseconds, well inside the gap) and a call
+    makes 5 attempts, more than `limit` drops could take from it."""
 
-    def __init__(self, admin_conninfo: str, seed: int, limit: int = 6, mean_gap_s: float = 0.15):
+    def __init__(self, admin_conninfo: str, seed: int, limit: int = 4, min_gap_s: float = 0.3, mean_gap_s: float = 0.45):
         super().__init__(daemon=True)
         import random
 
-        self.admin_conninfo, self.rng, self.limit, self.gap = admin_conninfo, random.Random(seed), limit, mean_gap_s
+        self.admin_conninfo, self.rng, self.limit = admin_conninfo, random.Random(seed), limit
+        self.min_gap, self.extra_gap = min_gap_s, max(0.0, mean_gap_s - min_gap_s)
         self.stop = threading.Event()
         self.killed: list[int] = []
 
@@ -132,7 +136,8 @@ class RandomDropper(threading.Thread):
 
         with psycopg.connect(self.admin_conninfo, autocommit=True) as admin:
             own = admin.info.backend_pid
-            while len(self.killed) < self.limit and not self.stop.wait(self.rng.expovariate(1 / self.gap)):
+            while len(self.killed) < self.limit and not self.stop.wait(
+                    (self.min_gap if self.killed else 0) + self.rng.expovariate(1 / self.extra_gap)):
                 pids = [r[0] for r in admin.execute(
                     "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> %s "
                     "AND backend_type = 'client backend' ORDER BY pid", (own,)).fetchall()]
