@@ -14,13 +14,14 @@ import logging
 import random
 import re
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from fondos.db.connection import Database
 from fondos.errors import DataError, TransientDatabaseError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_ATTEMPTS = 5
 BASE_DELAY_S = 0.2
@@ -161,14 +162,30 @@ def read(db: Database, text: str, params: Sequence[Any] = ()) -> list[dict[str, 
     A read can be repeated: on a lost connection (a failover, a restarted server) the connection is
     reopened and the query run once more, as `call` does for a step. Writes never come here: they go
     through `call`, whose procedures are transactions that a retry repeats safely."""
+    return healing(db, lambda: db.execute(text, params), "views")
+
+
+def healing(db: Database, reads: Callable[[], T], what: str) -> T:
+    """`reads()` (statements that only read, any number), and once more on a reopened connection if the
+    connection was lost. Any other failure is rolled back (when the connection still lives) and raised;
+    a connection lost twice is left reopened if it can be, and raised."""
     try:
-        return db.execute(text, params)
+        return reads()
     except Exception as exc:
         if not connection_lost(exc, db):
+            _reset(db)
             raise
-        log.warning("connection lost during a read (%s), reconnecting and reading again", database_message(exc))
-        _reopen(db, "read")
-        return db.execute(text, params)
+        log.warning("connection lost while reading the %s (%s), reconnecting and reading again", what,
+                    database_message(exc))
+        _reopen(db, what)
+    try:
+        return reads()
+    except Exception as exc:
+        if connection_lost(exc, db):
+            _reopen(db, what)
+        else:
+            _reset(db)
+        raise
 
 
 def _is_programming_error(exc: BaseException) -> bool:

@@ -18,7 +18,7 @@ import os
 import time
 from typing import Any
 
-from fondos.db.calls import call, connection_lost, read
+from fondos.db.calls import call, healing, read
 from fondos.db.connection import Database
 
 log = logging.getLogger(__name__)
@@ -83,38 +83,6 @@ def delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
 PROCESO_COUNTERS = ("deadlocks", "lock_waits", "lock_timeouts", "lock_escalations")
 
 
-def _forget(db: Database, exc: BaseException) -> bool:
-    """After a failed read: roll back if the connection lives, reopen it if it is lost. True when lost."""
-    lost = connection_lost(exc, db)
-    try:
-        db.rollback()
-    except Exception:  # noqa: BLE001 - a dead connection cannot roll back; it is reopened below
-        lost = True
-    if lost:
-        try:
-            db.reconnect()
-        except Exception:  # noqa: BLE001 - the database is down: the caller's next call will say so
-            log.warning("could not reopen the connection to the fund database for the metrics", exc_info=True)
-    return lost
-
-
-def _healing(db: Database, read):
-    """read(), and once more on a fresh connection if the connection was lost (a failover drops it):
-    the metrics' reads heal like the stage calls, and any other failure is the caller's to judge."""
-    try:
-        return read()
-    except Exception as exc:
-        if not _forget(db, exc):
-            raise
-        log.warning("connection lost while reading the metrics (%s), reconnected: reading again",
-                    str(exc).splitlines()[0][:200])
-        try:
-            return read()
-        except Exception as again:
-            _forget(db, again)
-            raise
-
-
 def proceso_counters(db: Database) -> dict[str, Any]:
     """The cumulative counters a proceso's metrics are deltas of, and since when they count.
 
@@ -126,7 +94,7 @@ def proceso_counters(db: Database) -> dict[str, Any]:
     never fail a run.
     """
     try:
-        raw, desde = _healing(db, lambda: (lock_counters(db), counting_since(db)))
+        raw, desde = healing(db, lambda: (lock_counters(db), counting_since(db)), "metrics")
     except Exception as exc:  # noqa: BLE001 - a permission error on the DMV must not fail the proceso
         log.warning("server counters unreadable (%s): this proceso's deadlock and lock metrics stay empty. "
                     "On SQL Server grant the pipeline login VIEW SERVER PERFORMANCE STATE (VIEW SERVER STATE "
