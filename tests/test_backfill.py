@@ -6,12 +6,15 @@ from pathlib import Path
 
 import pytest
 
+from fondos.db.backup import BackupPlan
 from fondos.db.connection import open_database
 from fondos.db.legacy import PreflightError
 from fondos.db.migrate import migrate, status
 from fondos.db.tsql import split_batches
 from fondos.settings import MIGRATIONS_DIR
 from legacy_data import LEGACY_RUNS, data_fingerprints, insert_legacy_history, table_fingerprint
+
+TEST_COPY = BackupPlan.none("test copy: the database is dropped after the test")
 
 
 @pytest.fixture
@@ -61,7 +64,7 @@ def _run_backfill_file_again(db):
 def test_backfill_keeps_every_historical_execution_reachable_and_every_row_intact(legacy_db):
     db = legacy_db
     before = data_fingerprints(db)
-    migrate(db)
+    migrate(db, backup=TEST_COPY)
 
     # Every historical ejecución is reachable through a proceso with its own id, date and state.
     rows = db.execute(
@@ -84,7 +87,7 @@ def test_backfill_keeps_every_historical_execution_reachable_and_every_row_intac
 
 def test_running_the_backfill_again_changes_nothing(legacy_db):
     db = legacy_db
-    migrate(db)
+    migrate(db, backup=TEST_COPY)
     logs = ("logs.Procesos", "logs.Ejecuciones")
     before = (data_fingerprints(db), _counts(db), {t: table_fingerprint(db, t) for t in logs})
     assert before[2]["logs.Procesos"][0] == len(LEGACY_RUNS)
@@ -104,7 +107,7 @@ def test_orphan_fund_rows_stop_the_migration_before_anything_is_applied(legacy_d
     before = data_fingerprints(db)
 
     with pytest.raises(PreflightError) as err:
-        migrate(db)
+        migrate(db, backup=TEST_COPY)
     message = str(err.value)
     assert f"{orphan} (1 fund row(s))" in message and "nothing was applied" in message
 
@@ -119,7 +122,7 @@ def test_orphan_fund_rows_stop_the_migration_before_anything_is_applied(legacy_d
         (orphan, LEGACY_RUNS[0][1], "OK", 1),
     )
     db.commit()
-    migrate(db)
+    migrate(db, backup=TEST_COPY)
     assert status(db).pending == []
     nxt = db.execute(
         "SELECT NEXTVAL('logs.seq_id') AS n" if db.dialect == "postgres" else "SELECT NEXT VALUE FOR logs.Seq_ID AS n"

@@ -10,6 +10,7 @@ import legacy_messy as messy
 import pytest
 
 from fondos import cli
+from fondos.db.backup import BackupPlan
 from fondos.db.calls import call
 from fondos.db.connection import database, open_database
 from fondos.db.legacy import PreflightError, canonical_estado
@@ -22,6 +23,8 @@ from legacy_data import data_fingerprints, table_fingerprint
 from pipeline_helpers import FECHA, run_all, start
 
 LOG_TABLES = ["logs.Procesos", "logs.Ejecuciones", "logs.Ejecucion_Fondos"]
+
+TEST_COPY = BackupPlan.none("test copy: the database is dropped after the test")
 
 
 @pytest.fixture
@@ -146,7 +149,7 @@ def test_unmigratable_history_is_refused_before_anything_is_applied(legacy_db):
     before = _everything_legacy(db)
 
     with pytest.raises(PreflightError) as err:
-        migrate(db)
+        migrate(db, backup=TEST_COPY)
     message = str(err.value)
     # every problem, with its value or id and its count, why, and what to do
     assert "2 problem(s); nothing was applied" in message
@@ -162,7 +165,7 @@ def test_unmigratable_history_is_refused_before_anything_is_applied(legacy_db):
     # The DBA decides what COMPLETADO meant and restores the missing run: the same command goes through.
     db.execute("UPDATE logs.Ejecuciones SET Estado = 'OK' WHERE Estado = 'COMPLETADO'")
     messy.restore_orphan_run(db)
-    migrate(db)
+    migrate(db, backup=TEST_COPY)
     assert status(db).pending == []
 
 
@@ -180,9 +183,9 @@ def migrated_history(legacy_db):
     history = messy.build(db)
     data_before = data_fingerprints(db)
     with pytest.raises(PreflightError, match=str(messy.ORPHAN)):
-        migrate(db)
+        migrate(db, backup=TEST_COPY)
     messy.restore_orphan_run(db)  # the advice followed: restore, migrate again
-    migrate(db)
+    migrate(db, backup=TEST_COPY)
     return db, history, data_before
 
 
@@ -213,7 +216,7 @@ def test_ids_stay_above_rows_that_appear_after_the_migration(db):
                 "Moneda, Cantidad, CostoLocal) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
                 (high, FECHA, "X", "X", "RV", "USD", 1, 1))
     db.commit()
-    migrate(db)
+    migrate(db, backup=TEST_COPY)
     assert _next_id(db) > high
     higher = high + 5000
     db.execute("INSERT INTO staging.UBS_Final (ID_Ejecucion, ID_Fund, NumInstrumentos, NumQuiebres) "
@@ -339,7 +342,7 @@ def test_each_check_of_the_backfill_can_fail_and_rolls_it_back(fresh_pg_db, case
     migrate(db, target=11)
     history = messy.build(db)
     messy.restore_orphan_run(db)
-    migrate(db, target=14)
+    migrate(db, target=14, backup=TEST_COPY)
     table, when, body, expected = SABOTAGE[case]
     db.execute_script(
         "CREATE FUNCTION public.sabotaje() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
@@ -349,7 +352,7 @@ def test_each_check_of_the_backfill_can_fail_and_rolls_it_back(fresh_pg_db, case
     before = _everything(db)
 
     with pytest.raises(MigrationError) as err:
-        migrate(db)
+        migrate(db, backup=TEST_COPY)
     message = str(err.value)
     assert "015_BACKFILL_ID_PROCESO" in message and expected in message, message
     assert "015 was rolled back; nothing of it was kept" in message
@@ -362,12 +365,12 @@ def test_each_check_of_the_backfill_can_fail_and_rolls_it_back(fresh_pg_db, case
 def test_an_orphan_created_after_the_preflight_still_stops_015(legacy_db):
     db = legacy_db
     messy.build(db, orphan=False)
-    migrate(db, target=12)  # the preflight passed; 012 committed
+    migrate(db, target=12, backup=TEST_COPY)  # the preflight passed; 012 committed
     db.execute("INSERT INTO logs.Ejecucion_Fondos (ID_Ejecucion, ID_Fund, FundShortName, Portfolio_Geneva) "
                "VALUES (%s, %s, %s, %s)", (messy.ORPHAN, 101, "FONDO 101", "LAFID01"))
     db.commit()
     with pytest.raises(MigrationError) as err:
-        migrate(db)
+        migrate(db, backup=TEST_COPY)
     message = str(err.value)
     assert f"have no row in logs.Ejecuciones ({messy.ORPHAN})" in message
     assert ("committed before it in this run: migrations/013_ALTER_EJECUCIONES_ADD_ID_PROCESO.sql, "

@@ -1,7 +1,8 @@
 """`fondos` (.venv/bin/fondos, or python -m fondos): the operator's command line.
 
     fondos db start|stop|url        the embedded PostgreSQL
-    fondos db migrate [--target N]  apply migrations and changed repeatable objects
+    fondos db migrate [--target N] [--backup-dir DIR | --backup FILE | --sin-backup REASON]
+                                    apply migrations and changed repeatable objects
     fondos db status                applied, pending and edited files
     fondos demo seed --fecha D --fondos N [--posiciones M]
     fondos proceso estado (--id N | --fecha D)     figures and per-fund stages
@@ -43,13 +44,18 @@ def _cmd_db_url(args) -> int:
 
 
 def _cmd_db_status(args) -> int:
+    from fondos.db.backup import last_record
     from fondos.db.connection import database
     from fondos.db.migrate import status
 
     embedded.ensure_connection()
     with database() as db:
         st = status(db)
+        backup = last_record(db)
     print(f"dialect: {db.dialect}   schema version: {st.current_version:03d}")
+    if backup:
+        print(f"last backup record: {backup['fecha']:%Y-%m-%d %H:%M} {backup['tipo']} by {backup['usuario']} "
+              f"before {backup['migraciones']}: {backup['ruta'] or backup['motivo']} ({backup['verificacion']})")
     for label, names in (
         ("applied", st.applied),
         ("pending", st.pending),
@@ -63,13 +69,35 @@ def _cmd_db_status(args) -> int:
     return 2 if st.changed_migrations else 0
 
 
+def _backup_arguments(parser) -> None:
+    how = parser.add_mutually_exclusive_group()
+    how.add_argument("--backup-dir", metavar="DIR",
+                     help="before a risky migration (012-015) on a database with rows: take a backup in DIR "
+                          "and verify it (SQL Server: a directory on the database server)")
+    how.add_argument("--backup", metavar="FILE", help="before a risky migration: a backup already taken")
+    how.add_argument("--sin-backup", metavar="REASON", help="before a risky migration: go on without a backup")
+
+
+def _backup_plan(args):
+    from fondos.db.backup import BackupPlan
+
+    if args.backup_dir:
+        return BackupPlan.take(args.backup_dir)
+    if args.backup:
+        return BackupPlan.existing(args.backup)
+    if args.sin_backup is not None:
+        return BackupPlan.none(args.sin_backup)
+    return None
+
+
 def _cmd_db_migrate(args) -> int:
     from fondos.db.connection import database
     from fondos.db.migrate import migrate, status
 
     embedded.ensure_connection()
     with database() as db:
-        done = migrate(db, target=args.target)
+        done = migrate(db, target=args.target, backup=_backup_plan(args),
+                       on_backup=lambda record: print(record.describe()))
         st = status(db)
     for name in done:
         print(f"applied {name}")
@@ -100,7 +128,8 @@ def _cmd_db_bootstrap_mssql(args) -> int:
     others = [(lg, os.environ[env], role) for lg, env, role in (
         (args.api_login, args.api_password_env, "fondos_lector"),
         (args.operator_login, args.operator_password_env, "fondos_operador")) if os.environ.get(env)]
-    applied = bootstrap(args.admin_conn, args.owner_conn, args.database, args.login, password, others)
+    applied = bootstrap(args.admin_conn, args.owner_conn, args.database, args.login, password, others,
+                        backup=_backup_plan(args), on_backup=lambda record: print(record.describe()))
     roles = "".join(f", login {lg} in role {role}" for lg, _, role in others)
     print(f"database {args.database}: READ_COMMITTED_SNAPSHOT on, {len(applied)} file(s) applied, "
           f"login {args.login} in role fondos_pipeline{roles}")
@@ -286,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_parser("status", help="applied and pending files").set_defaults(func=_cmd_db_status)
     mig = db.add_parser("migrate", help="apply migrations and repeatable objects")
     mig.add_argument("--target", type=int, help="stop after this migration number")
+    _backup_arguments(mig)
     mig.set_defaults(func=_cmd_db_migrate)
     boot = db.add_parser("bootstrap-mssql", help="SQL Server: database with RCSI, migrations, pipeline login")
     boot.add_argument("--admin-conn", default="fondos_admin", help="connection id of a server administrator (master)")
@@ -300,6 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     boot.add_argument("--operator-login", default="fondos_operator", help="the operator's login (role fondos_operador)")
     boot.add_argument("--operator-password-env", default="FONDOS_OPERATOR_PASSWORD",
                       help="its password's environment variable (unset: no operator login)")
+    _backup_arguments(boot)
     boot.set_defaults(func=_cmd_db_bootstrap_mssql)
 
     chk = sub.add_parser("check-secrets", help="compose: refuse placeholder or missing secrets and Fernet key")

@@ -24,9 +24,11 @@ import hashlib
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from fondos.db import backup as backups
 from fondos.db import legacy
 from fondos.db.connection import Database
 from fondos.db.tsql import split_batches
@@ -125,6 +127,7 @@ class Status:
 
 def status(db: Database, files: list[ScriptFile] | None = None) -> Status:
     db.execute_script(HISTORY_DDL[db.dialect])
+    db.execute_script(backups.BACKUP_DDL[db.dialect])  # the runner's record of backups, beside its history
     db.commit()
     files = files if files is not None else discover(db.dialect)
     applied = _applied(db)
@@ -314,11 +317,18 @@ def _apply(db: Database, f: ScriptFile) -> float:
         raise
 
 
-def migrate(db: Database, target: int | None = None, files: list[ScriptFile] | None = None) -> list[str]:
+def migrate(db: Database, target: int | None = None, files: list[ScriptFile] | None = None,
+            backup: backups.BackupPlan | None = None,
+            on_backup: Callable[[backups.BackupRecord], None] | None = None) -> list[str]:
     """Apply pending migrations (up to `target` if given), then changed repeatables.
 
     With a `target`, repeatable objects are not deployed: they are written for
     the latest schema. Returns the names of the files applied.
+
+    When a risky migration (012-015, or a file marked `-- fondos: risky`) is to
+    run on a database that holds rows, `backup` must say how it is backed up
+    (see fondos.db.backup); without it the runner refuses with nothing applied.
+    The backup comes before the legacy preflight, which may normalise rows.
     """
     files = files if files is not None else discover(db.dialect)
     _lock(db)  # first: even creating the history table must not race another runner
@@ -332,6 +342,11 @@ def migrate(db: Database, target: int | None = None, files: list[ScriptFile] | N
                 + ". Restore the original file(s) and put the change in a new migration."
             )
         todo = set(st.pending) | set(st.changed_repeatables)
+        risky = _risky_pending(files, todo, target)
+        if risky and backups.holds_data(db):
+            record = backups.ensure(db, backup, risky)
+            if on_backup is not None:
+                on_backup(record)
         if legacy.needed(st.pending, target):
             legacy.preflight(db)  # before 012: refuses unmigratable history with nothing applied
         for f in files:
@@ -357,6 +372,12 @@ def migrate(db: Database, target: int | None = None, files: list[ScriptFile] | N
     finally:
         _unlock(db)
     return done
+
+
+def _risky_pending(files: list[ScriptFile], todo: set[str], target: int | None) -> list[str]:
+    return [f.name for f in files
+            if f.kind == "migration" and f.name in todo and (target is None or (f.version or 0) <= target)
+            and backups.is_risky(f.version, f.path.read_text(encoding="utf-8"))]
 
 
 def _ids_above_history(db: Database) -> None:

@@ -102,9 +102,10 @@ def add_user(owner: Database, login: str, role: str) -> None:
 
 
 def bootstrap(admin_conn_id: str, owner_conn_id: str, database: str, login: str, password: str,
-              others: list[tuple[str, str, str]] = ()) -> list[str]:
+              others: list[tuple[str, str, str]] = (), backup=None, on_backup=None) -> list[str]:
     """The database, the pipeline's login, and `others`: (login, password, role) for the API's reader
-    (fondos_lector) and the operator (fondos_operador), each a login of its own."""
+    (fondos_lector) and the operator (fondos_operador), each a login of its own. `backup`: as for
+    `migrate`, needed when the database already holds legacy rows."""
     from fondos.db.migrate import migrate
 
     admin = open_database(admin_conn_id)
@@ -118,7 +119,7 @@ def bootstrap(admin_conn_id: str, owner_conn_id: str, database: str, login: str,
         admin.close()
     owner = open_database(owner_conn_id)
     try:
-        applied = migrate(owner)
+        applied = migrate(owner, backup=backup, on_backup=on_backup)
         add_pipeline_user(owner, login)
         for other, _, role in others:
             add_user(owner, other, role)
