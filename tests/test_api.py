@@ -220,7 +220,7 @@ def test_fuzz_the_api_against_a_real_database(api, mode):
     headers = {"Authorization": f"Bearer {api['tokens']['VIEWER']}"}
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {op.path for op in operations} == {"/api/procesos", "/api/procesos/{id_proceso}",
-                                              "/api/ejecuciones/{id_ejecucion}"}
+                                              "/api/ejecuciones/{id_ejecucion}", "/api/procesos/comparacion"}
     seen = []
     for op in operations:
         @given(case=op.as_strategy(generation_mode=schemathesis.GenerationMode(mode)))

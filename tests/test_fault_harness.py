@@ -22,7 +22,7 @@ from fault_harness import Injector, RandomDropper
 
 from fondos.airflow import aviso as envio
 from fondos.db.connection import database
-from fondos.pipeline import proceso
+from fondos.pipeline import arquitectura, proceso
 from fondos.web import lectura
 from oracle_check import differences, expected, fuentes
 from pipeline_helpers import FECHA, fund_fingerprints, seed
@@ -31,6 +31,9 @@ FUNDS = 3
 
 
 def _day(clave: str) -> tuple[list[dict], dict, str]:
+    # the operator's switch (028): a fund already on v3 moved to v3 again changes nothing, through the procedure
+    assert [r["actual"] for r in arquitectura.asignar([101], "v3", usuario="harness")] == ["v3"]
+    assert len(arquitectura.listar()) == FUNDS
     items = proceso.inicializar_proceso(FECHA, "harness", clave)
     id_proceso = items[0]["id_proceso"]
 
@@ -44,8 +47,36 @@ def _day(clave: str) -> tuple[list[dict], dict, str]:
     for item in items:
         proceso.ejecutar_fondo(item)
     api_reads()
+    for p in proceso.vigilar_en_curso():  # the watcher DAG's pass while the proceso is still open
+        assert p["id_proceso"] == id_proceso
     cerrado = proceso.cerrar_proceso(id_proceso)
-    return items, cerrado, envio.enviar(cerrado)
+    message = envio.enviar(cerrado)
+    # the rollback trigger the planted history fires (DURACION): its message, once
+    cerrado["alertas_enviadas"] = envio.enviar_alertas(cerrado)
+    with database(autocommit=True) as db:  # the parallel run against the planted legacy run (GET .../comparacion)
+        comp = lectura.comparacion(db, FECHA, id_proceso, None, 1000)
+    cerrado["comparacion"] = (comp["total_diferencias"],
+                              [(f["id_fund"], f["filas_nuevo"], f["filas_legado"]) for f in comp["fondos"]])
+    return items, cerrado, message
+
+
+def _plant_history(c) -> None:
+    """Four slow closed report dates before FECHA, so every harness day closes the fifth and fires the duration
+    trigger (its record and message are paths of the day too), and a legacy run of FECHA to compare with."""
+    from datetime import datetime, timedelta
+
+    for i in range(1, 5):
+        inicio = datetime.combine(FECHA, datetime.min.time()) - timedelta(days=i)
+        c.execute("INSERT INTO logs.Procesos (ID_Proceso, FechaReporte, Estado, Usuario, TotalFondos, FondosExitosos, "
+                  "FondosFallidos, FechaInicio, FechaFin) VALUES (%s, %s, 'OK', 'harness', 1, 1, 0, %s, %s)",
+                  (10**15 + 10**9 + i, inicio.date(), inicio, inicio + timedelta(hours=3)))
+    legacy = 1773400000000
+    c.execute("INSERT INTO logs.Ejecuciones (ID_Ejecucion, FechaReporte, Estado, Usuario, TotalFondos) "
+              "VALUES (%s, %s, 'OK', 'node-backend', %s)", (legacy, FECHA, FUNDS))
+    for k in range(101, 101 + FUNDS):
+        c.execute("INSERT INTO logs.Ejecucion_Fondos (ID_Ejecucion, ID_Fund, FundShortName, Portfolio_Geneva) "
+                  "VALUES (%s, %s, %s, %s)", (legacy, k, f"FONDO {k}", f"LAFID{k - 100:03d}"))
+    c.commit()
 
 
 @pytest.fixture
@@ -54,22 +85,36 @@ def harness(migrated_pg_db, smtp, monkeypatch):
     with database() as m:
         conninfo = m.conn.info.dsn
     seed(FUNDS, 30)
+    with database() as c:
+        _plant_history(c)
     injector = Injector(conninfo)
     injector.install(monkeypatch)
     calm_items, calm, message = _day("calm")
     assert calm["estado"] == "OK" and message.startswith("sent"), (calm["estado"], message)
+    assert [a["disparador"] for a in calm["alertas"]] == ["DURACION"], calm["alertas"]
+    assert calm["alertas_enviadas"][0].startswith("rollback alert DURACION sent by smtp"), calm["alertas_enviadas"]
+    assert len(smtp.messages) == 2 and "ROLLBACK TRIGGER" in smtp.messages[1]["Subject"]
     with database(autocommit=True) as c:
         for it in calm_items:  # the undisturbed day is right: every figure equals the oracle's
             exp = expected(fuentes(c, it["id_fund"], FECHA), derivados="Derivados" in it["etapas"], ubs="UBS" in it["etapas"])
             assert not differences(c, it["id_fund"], it["id_ejecucion"], exp)
         reference = {it["id_fund"]: fund_fingerprints(c, it["id_ejecucion"]) for it in calm_items}
+    reference["comparacion"] = calm["comparacion"]
+    assert calm["comparacion"][0] > 0  # every new row is "only new" against the planted, empty legacy run
     return injector, reference, smtp
 
 
 def _check_day(label: str, reference: dict, smtp, sent_before: int, items: list[dict], cerrado: dict, message: str):
     assert cerrado["estado"] == "OK", f"{label}: the proceso ended {cerrado['estado']}: {cerrado.get('fondos')}"
     assert message.startswith("sent"), f"{label}: {message}"
-    assert len(smtp.messages) == sent_before + 1, f"{label}: {len(smtp.messages) - sent_before} morning messages"
+    subjects = [m["Subject"] for m in smtp.messages[sent_before:]]
+    assert len(subjects) == 2 and "ROLLBACK TRIGGER" not in subjects[0] and "ROLLBACK TRIGGER" in subjects[1], \
+        f"{label}: expected the morning message and one rollback alert, got {subjects}"
+    with database(autocommit=True) as c:
+        alertas = c.execute("SELECT Disparador, Envio FROM logs.vw_Proceso_Alertas WHERE ID_Proceso = %s",
+                            (items[0]["id_proceso"],))
+    assert [(a["disparador"], a["envio"]) for a in alertas] == [("DURACION", "ENVIADO")], f"{label}: {alertas}"
+    assert cerrado["comparacion"] == reference["comparacion"], f"{label}: the parallel run's comparison differs"
     with database(autocommit=True) as c:
         for it in items:
             assert fund_fingerprints(c, it["id_ejecucion"]) == reference[it["id_fund"]], \
@@ -85,7 +130,8 @@ def test_a_dropped_connection_at_every_call_site_of_the_day_heals(harness):
     injector, reference, smtp = harness
     sites = sorted(injector.sites)
     assert len(sites) >= 12, sites  # creation, stages, closing, metrics, message, API reads
-    for area in ("pipeline/proceso.py", "pipeline/metrics.py", "pipeline/aviso.py", "web/lectura.py"):
+    for area in ("pipeline/proceso.py", "pipeline/metrics.py", "pipeline/aviso.py", "web/lectura.py",
+                 "pipeline/disparadores.py", "pipeline/arquitectura.py", "pipeline/comparar.py"):
         assert any(s.startswith(area) for s in sites), (area, sites)
     failures = []
     for n, site in enumerate(sites):

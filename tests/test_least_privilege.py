@@ -2,8 +2,9 @@
 
 * fondos_pipeline runs the whole pipeline through routines and views, cannot touch a table, and cannot
   delete a proceso or revert a fund;
-* fondos_lector (the proceso API) reads the four views and nothing else;
-* fondos_operador reverts, deletes and closes, and cannot run a stage or touch a table;
+* fondos_lector (the proceso API) reads the views of logs (four in 026, five since 029) and nothing else;
+* fondos_operador reverts, deletes and closes, moves funds between architectures (028) and reads the
+  rows the parallel run compares, and cannot run a stage or write a table;
 * a role outside them cannot even call the routines.
 
 Each test fails if its role's grant is widened: every statement below must be refused."""
@@ -34,6 +35,7 @@ FORBIDDEN = [
     "SELECT * FROM logs.Proceso_Metricas",
     "DELETE FROM logs.Proceso_Avisos",
     "SELECT * FROM source.Geneva_Posiciones",
+    "UPDATE config.Fondos SET Arquitectura = 'v2'",  # 028: only through config.sp_Asignar_Arquitectura
     # internal routines: a direct call could delete a fund's rows without recording anything
     "SELECT * FROM logs.sp_Borrar_Filas_Ejecucion(1)",
     "SELECT logs.sp_Recalcular_Proceso(1)",
@@ -87,6 +89,7 @@ def test_pipeline_role_runs_the_pipeline_but_cannot_touch_tables(as_role):
 OPERATOR_ONLY = [  # 026: no task deletes a proceso or reverts a fund
     "SELECT * FROM logs.sp_Eliminar_Proceso(1)",
     "SELECT * FROM logs.sp_Revertir_Ejecucion(1)",
+    "SELECT * FROM config.sp_Asignar_Arquitectura('101', 'v2', 'x')",  # 028: no task moves a fund
 ]
 PIPELINE_ONLY = [
     "SELECT * FROM logs.sp_Inicializar_Proceso(FechaReporte => '2026-03-13', Usuario => 'x', ClaveEjecucion => 'x')",
@@ -94,7 +97,8 @@ PIPELINE_ONLY = [
     "SELECT * FROM staging.PNL_02_ConsolidarFinal_v2(1, '2026-03-13', 101)",
     "SELECT * FROM logs.sp_Reservar_Aviso(1, 'x', 'smtp', 'OK')",
 ]
-VIEWS = ["logs.vw_Procesos", "logs.vw_Ejecucion_Etapas", "logs.vw_Proceso_Metricas", "logs.vw_Proceso_Avisos"]
+VIEWS = ["logs.vw_Procesos", "logs.vw_Ejecucion_Etapas", "logs.vw_Proceso_Metricas", "logs.vw_Proceso_Avisos",
+         "logs.vw_Proceso_Alertas"]
 
 
 def _refused(statements: list[str]) -> None:
@@ -128,6 +132,14 @@ def test_the_operator_reverts_deletes_and_closes_but_runs_no_stage(as_role):
     assert proceso.eliminar_proceso(items[0]["id_proceso"]) == 0
     with database(autocommit=True) as db:
         assert db.execute("SELECT COUNT(*) AS n FROM logs.vw_Procesos")[0]["n"] == 0
+    # 028: the operator moves funds, and reads (only reads) the rows the parallel run compares
+    from fondos.pipeline import arquitectura
+
+    assert [r["actual"] for r in arquitectura.asignar([101], "v2")] == ["v2"]
+    assert [r["id_fund"] for r in arquitectura.listar() if r["arquitectura"] == "v2"] == [101]
+    with database(autocommit=True) as db:
+        for table in ("extract.IPA", "staging.PNL_Final", "logs.Ejecuciones", "logs.Ejecucion_Fondos"):
+            db.execute(f"SELECT COUNT(*) AS n FROM {table}")  # noqa: S608 - our table names
     _refused(FORBIDDEN + PIPELINE_ONLY)
 
 
@@ -151,7 +163,8 @@ def _grants(dialect: str) -> dict[str, set[str]]:
     files += sorted((PROJECT_ROOT / "sql" / dialect).rglob("*.sql"))
     for path in files:
         text = re.sub(r"--[^\n]*", "", path.read_text(encoding="utf-8-sig"))
-        for m in re.finditer(r"\b(GRANT|DENY|REVOKE)\s+(\w+)\s+ON\s+(?:FUNCTION\s+|SCHEMA::|SCHEMA\s+)?([\w.]+)"
+        for m in re.finditer(r"\b(GRANT|DENY|REVOKE)\s+(\w+)\s+ON\s+"
+                             r"(?:FUNCTION\s+|SCHEMA::|SCHEMA\s+|ALL\s+TABLES\s+IN\s+SCHEMA\s+)?([\w.]+)"
                              r"[^;]*?\b(?:TO|FROM)\s+([\w, ]+);", text, re.IGNORECASE):
             for role in (r.strip() for r in m.group(4).split(",")):
                 if role.startswith("fondos_"):
@@ -159,9 +172,14 @@ def _grants(dialect: str) -> dict[str, set[str]]:
     return out
 
 
-VIEW_NAMES = {"logs.vw_procesos", "logs.vw_ejecucion_etapas", "logs.vw_proceso_metricas", "logs.vw_proceso_avisos"}
+VIEW_NAMES = {"logs.vw_procesos", "logs.vw_ejecucion_etapas", "logs.vw_proceso_metricas", "logs.vw_proceso_avisos",
+              "logs.vw_proceso_alertas"}
 OPERATOR_ROUTINES = {"logs.sp_revertir_ejecucion", "logs.sp_eliminar_proceso", "logs.sp_actualizar_estadisticas_proceso",
-                     "logs.sp_actualizar_estado_etapa", "logs.sp_registrar_metricas_proceso"}
+                     "logs.sp_actualizar_estado_etapa", "logs.sp_registrar_metricas_proceso",
+                     "config.sp_asignar_arquitectura", "logs.sp_registrar_alerta", "logs.sp_confirmar_alerta"}
+# 028: the funds' architecture (its two views) and the rows the parallel run compares, read only.
+OPERATOR_READS = {"config.vw_fondos_legado", "config.vw_fondos_arquitectura", "extract", "staging",
+                  "logs.ejecuciones", "logs.ejecucion_fondos"}
 
 
 @pytest.mark.parametrize("dialect", ["mssql", "postgres"])
@@ -171,7 +189,7 @@ def test_each_role_is_granted_exactly_its_share_in_both_dialects(dialect):
     g = _grants(dialect)
     assert g["fondos_lector"] - {f"GRANT USAGE ON {s}" for s in ("logs",)} == {f"GRANT SELECT ON {v}" for v in VIEW_NAMES}
     assert {x for x in g["fondos_operador"] if not x.startswith("GRANT USAGE")} == \
-        {f"GRANT SELECT ON {v}" for v in VIEW_NAMES} | {f"GRANT EXECUTE ON {r}" for r in OPERATOR_ROUTINES}
+        {f"GRANT SELECT ON {v}" for v in VIEW_NAMES | OPERATOR_READS} | {f"GRANT EXECUTE ON {r}" for r in OPERATOR_ROUTINES}
     take_back = "DENY" if dialect == "mssql" else "REVOKE"
     for routine in ("logs.sp_eliminar_proceso", "logs.sp_revertir_ejecucion"):
         assert f"{take_back} EXECUTE ON {routine}" in g["fondos_pipeline"], routine

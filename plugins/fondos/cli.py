@@ -5,10 +5,16 @@
                                     apply migrations and changed repeatable objects
     fondos db status                applied, pending and edited files
     fondos demo seed --fecha D --fondos N [--posiciones M]
+    fondos fondos lista                            every fund and the architecture processing it
+    fondos fondos arquitectura v3|v2 ID [ID ...]   move funds between procesos_diarios and the legacy writer
     fondos proceso estado (--id N | --fecha D)     figures and per-fund stages
     fondos proceso cerrar --id N                   close a proceso whose run died
     fondos proceso revertir --ejecucion N          roll back one fund
     fondos proceso eliminar --id N                 delete a proceso and its rows
+    fondos comparar --fecha D [--proceso N] [--legado N] [--csv PATH] [--tolerancia X]
+                                    the parallel run: the new proceso's figures against the
+                                    legacy v2 run of the same date; exit 0 when they agree,
+                                    3 when differences were found (listed in the CSV)
 
 Without `AIRFLOW_CONN_FONDOS_DB`, commands use (and start) the embedded server.
 Errors print one message saying what went wrong and what to do, and exit 1.
@@ -168,6 +174,7 @@ def _proceso_id(db, args) -> int:
 
 def _cmd_proceso_estado(args) -> int:
     from fondos.db.connection import database
+    from fondos.pipeline import disparadores
     from fondos.pipeline.metas import veredicto
     from fondos.pipeline.metrics import leer_metricas
     from fondos.pipeline.proceso import resumen_fondos
@@ -182,6 +189,7 @@ def _cmd_proceso_estado(args) -> int:
         p = dict(rows[0], fondos=resumen_fondos(db, pid))
         if not p.get("legado"):
             p["metricas"] = veredicto(leer_metricas(db, pid))
+            p["alertas"] = disparadores.leer(db, pid)
     print(format_proceso(p))
     return 0 if p["estado"] == "OK" else 1
 
@@ -204,12 +212,69 @@ def _cmd_proceso_revertir(args) -> int:
     return 0
 
 
+def _cmd_fondos_lista(args) -> int:
+    from fondos.pipeline.arquitectura import listar
+
+    embedded.ensure_connection()
+    rows = listar()
+    counts = {a: sum(1 for r in rows if r["activo"] and r["arquitectura"] == a) for a in ("v3", "v2")}
+    print(f"{len(rows)} fund(s): {counts['v3']} active on v3 (procesos_diarios), "
+          f"{counts['v2']} active on v2 (the legacy writer)")
+    for r in rows:
+        since = f"{r['arquitecturadesde']:%Y-%m-%d %H:%M}" if r["arquitecturadesde"] else "-"
+        print(f"  {r['id_fund']:>6}  {r['fundshortname']:<30} {r['arquitectura']}  "
+              f"{'' if r['activo'] else '(inactive) '}since {since} by {r['arquitecturausuario'] or '-'}")
+    return 0
+
+
+def _cmd_fondos_arquitectura(args) -> int:
+    from fondos.pipeline.arquitectura import ARQUITECTURAS, asignar
+
+    embedded.ensure_connection()
+    rows = asignar(args.fondos, args.arquitectura)
+    moved = [r for r in rows if r["anterior"] != r["actual"]]
+    print(f"{len(moved)} fund(s) moved to {args.arquitectura} ({ARQUITECTURAS[args.arquitectura]}), "
+          f"{len(rows) - len(moved)} already there")
+    for r in rows:
+        print(f"  {r['id_fund']:>6}  {r['fundshortname']:<30} {r['anterior']} -> {r['actual']}")
+    return 0
+
+
 def _cmd_proceso_eliminar(args) -> int:
     from fondos.pipeline.proceso import eliminar_proceso
 
     embedded.ensure_connection()
     print(f"proceso {args.id}: deleted with its ejecuciones and {eliminar_proceso(args.id)} extract/staging rows")
     return 0
+
+
+def _tolerancia(value: str):
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        tolerancia = Decimal(value)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"tolerancia {value!r} is not a number (for example 0.0001)") from None
+    if not tolerancia.is_finite() or tolerancia < 0:
+        raise argparse.ArgumentTypeError(f"tolerancia {value!r} must be a number >= 0")
+    return tolerancia
+
+
+def _cmd_comparar(args) -> int:
+    """Exit 0: everything agrees; 3: differences found (the CSV lists them); 1: an error (one message)."""
+    from pathlib import Path
+
+    from fondos.db.connection import database
+    from fondos.pipeline.comparar import comparar, escribir_csv, formatear
+
+    embedded.ensure_connection()
+    with database(autocommit=True) as db:
+        resultado = comparar(db, args.fecha, args.proceso, args.legado, args.tolerancia)
+    path = Path(args.csv or f"comparacion_{args.fecha.isoformat()}.csv")
+    escribir_csv(resultado, path)
+    print(formatear(resultado))
+    print(f"\nCSV: {path.resolve()} ({len(resultado.diferencias)} difference(s), one per line)")
+    return 0 if resultado.coincide else 3
 
 
 def _cmd_run(args) -> int:
@@ -358,6 +423,16 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--posiciones", type=int, default=200, help="positions per fund (default 200)")
     seed.set_defaults(func=_cmd_demo_seed)
 
+    fon = sub.add_parser("fondos", help="the funds and which architecture processes each").add_subparsers(
+        dest="command", required=True)
+    fon.add_parser("lista", help="every fund with its architecture (v3 procesos_diarios, v2 legacy writer)") \
+        .set_defaults(func=_cmd_fondos_lista)
+    arq = fon.add_parser("arquitectura", help="move funds to v3 (procesos_diarios) or back to v2 (the legacy "
+                                              "writer); refused while a listed fund's day runs")
+    arq.add_argument("arquitectura", choices=("v3", "v2"))
+    arq.add_argument("fondos", type=int, nargs="+", metavar="ID_FUND")
+    arq.set_defaults(func=_cmd_fondos_arquitectura)
+
     pro = sub.add_parser("proceso", help="inspect and repair procesos").add_subparsers(dest="command", required=True)
     est = pro.add_parser("estado", help="a proceso's figures and every fund's stages")
     which = est.add_mutually_exclusive_group(required=True)
@@ -373,6 +448,17 @@ def build_parser() -> argparse.ArgumentParser:
     eli = pro.add_parser("eliminar", help="delete a proceso with all its ejecuciones and rows")
     eli.add_argument("--id", type=int, required=True)
     eli.set_defaults(func=_cmd_proceso_eliminar)
+
+    com = sub.add_parser("comparar", help="the parallel run: the new proceso of a date against the legacy v2 run "
+                                          "(exit 0 agree, 3 differences, 1 error)")
+    com.add_argument("--fecha", type=_fecha, required=True, help="report date, YYYY-MM-DD")
+    com.add_argument("--proceso", type=int, help="ID_Proceso of the new side (default: the date's latest)")
+    com.add_argument("--legado", type=int, help="ID_Ejecucion of the legacy run (default: the date's latest OK one, "
+                                                "else its latest)")
+    com.add_argument("--csv", help="where to write the differences (default comparacion_<fecha>.csv here)")
+    com.add_argument("--tolerancia", type=_tolerancia, default="0.0001",
+                     help="largest difference of two numbers still equal (default 0.0001)")
+    com.set_defaults(func=_cmd_comparar)
     return parser
 
 

@@ -16,6 +16,10 @@ SQL_DIR = Path(os.environ.get("FONDOS_SQL_DIR", PROJECT_ROOT / "sql"))
 DAG_ID = "procesos_diarios"
 SCHEDULE = os.environ.get("FONDOS_SCHEDULE", "0 6 * * 1-5")
 TIMEZONE = os.environ.get("FONDOS_TIMEZONE", "America/Santiago")
+# The rollback-trigger watcher (dags/vigilancia_rollback.py) while a day runs: every 10 minutes, 05:00-11:59
+# Monday-Friday in FONDOS_TIMEZONE; `none` to never schedule it. Created paused: unpause it for the transition.
+VIGILANCIA_SCHEDULE = os.environ.get("FONDOS_VIGILANCIA_SCHEDULE", "*/10 5-11 * * 1-5")
+VIGILANCIA_DAG_ID = "vigilancia_rollback"
 # Business days: the `holidays` library's calendar for this country (ISO code, `CL-RM` for a region too),
 # or `none` for weekends only. Used by "previous business day" and by the DAG's timetable.
 CALENDAR = os.environ.get("FONDOS_CALENDAR", "CL")

@@ -21,7 +21,7 @@ import os
 from typing import Any
 
 from fondos.db.connection import database
-from fondos.pipeline import aviso
+from fondos.pipeline import aviso, disparadores
 
 log = logging.getLogger(__name__)
 CANALES = ("smtp", "slack", "none")
@@ -91,3 +91,34 @@ def enviar(p: dict[str, Any], context: dict[str, Any] | None = None, run: str | 
     where = cfg["para"] if cfg["canal"] == "smtp" else cfg["conn_id"]
     again = " (again: the previous try never confirmed it)" if accion == "REENVIAR" else ""
     return f"sent by {cfg['canal']} to {where}{again}: {mensaje.subject}"
+
+
+def enviar_alertas(p: dict[str, Any], context: dict[str, Any] | None = None) -> list[str]:
+    """Send the message of each rollback trigger recorded for this proceso, once; say what happened.
+
+    Reserve (logs.sp_Registrar_Alerta with the channel), send, confirm, as the morning message: a send
+    that fails raises (the task's retry sends it); another sender holding the reservation (under 10
+    minutes) is left alone; one that died is replaced after that."""
+    cfg = _config()
+    with database(autocommit=True) as db:
+        alertas = disparadores.leer(db, p["id_proceso"])
+    out = []
+    for a in alertas:
+        if a["envio"] == "ENVIADO":
+            continue
+        if cfg["canal"] == "none" or (cfg["canal"] == "smtp" and not cfg["para"]):
+            out.append(f"rollback alert {a['disparador']} recorded, not sent: no channel or recipients "
+                       "(FONDOS_AVISO_CANAL, FONDOS_AVISO_PARA)")
+            continue
+        alerta = disparadores.Alerta(a["disparador"], a["detalle"])
+        with database(autocommit=True) as db:
+            r = disparadores.registrar(db, p["id_proceso"], alerta, canal=cfg["canal"])
+        if r["resultado"] != "ENVIAR":
+            out.append(f"rollback alert {a['disparador']}: {r['resultado']}")
+            continue
+        mensaje = aviso.componer_alerta(p, a, base_url())
+        _notifier(cfg, mensaje, aviso.alerta_message_id(p["id_proceso"], a["disparador"])).notify(context or {})
+        with database(autocommit=True) as db:
+            disparadores.confirmar(db, p["id_proceso"], a["disparador"])
+        out.append(f"rollback alert {a['disparador']} sent by {cfg['canal']}: {mensaje.subject}")
+    return out

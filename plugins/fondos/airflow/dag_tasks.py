@@ -165,6 +165,14 @@ def cerrar_proceso() -> dict[str, Any]:
     except Exception as exc:
         raise RuntimeError(f"proceso {id_proceso} closed as {p['estado']}, but the morning message could not be "
                            f"sent ({exc}); Airflow retries this task, or clear cerrar_proceso to send it") from exc
+    for line in p.get("vigilancia") or []:
+        log.info("rollback triggers: %s", line)
+    try:  # a rollback trigger's message, once; the same retry if it cannot be sent
+        for line in aviso.enviar_alertas(p, context):
+            log.warning("%s", line)
+    except Exception as exc:
+        raise RuntimeError(f"proceso {id_proceso}: a rollback trigger fired but its message could not be sent "
+                           f"({exc}); Airflow retries this task, or clear cerrar_proceso to send it") from exc
     if p["estado"] != "OK":
         raise AirflowFailException(failure_message(p))
     return {"id_proceso": id_proceso, "estado": p["estado"], "fondos": p["totalfondos"],

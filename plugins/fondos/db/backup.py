@@ -293,15 +293,23 @@ def _pg_take(db: Database, directory: str | None, risky: list[str]) -> BackupRec
     return BackupRecord("tomado", str(path), path.stat().st_size, verification, None, risky)
 
 
+def _pg_connect(db: Database, dbname: str, autocommit: bool = True):
+    """A new connection as `db`'s login to another database of the same server."""
+    import psycopg
+
+    params = db.conn.info.get_parameters()  # host, port, user: never the password
+    params["dbname"] = dbname
+    if db.conn.info.password:
+        params["password"] = db.conn.info.password
+    return psycopg.connect(**params, autocommit=autocommit)
+
+
 def _pg_verify(db: Database, path: Path, source: dict[str, tuple]) -> str:
     import psycopg
     from psycopg import sql
 
-    info = db.conn.info
     scratch = f"fondos_verifica_{os.getpid()}_{int(time.time())}"
-    admin_kw = dict(host=info.host, port=info.port, user=info.user, password=info.password or None,
-                    dbname="postgres", autocommit=True)
-    with psycopg.connect(**admin_kw) as admin:
+    with _pg_connect(db, "postgres") as admin:
         try:
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
         except psycopg.Error as exc:
@@ -312,10 +320,8 @@ def _pg_verify(db: Database, path: Path, source: dict[str, tuple]) -> str:
             args, env = _pg_env(db, scratch)
             _run([pg_bin("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error", *args, str(path)],
                  env, f"pg_restore of {path} into {scratch}")
-            from fondos.db.connection import Database as _Db
-
-            with psycopg.connect(**dict(admin_kw, dbname=scratch, autocommit=False)) as raw:
-                restored = pg_fingerprint(_Db(raw, "postgres", "psycopg"))
+            with _pg_connect(db, scratch, autocommit=False) as raw:
+                restored = pg_fingerprint(Database(raw, "postgres", "psycopg"))
         finally:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch)))
     differ = sorted(k for k in set(source) | set(restored) if source.get(k) != restored.get(k))

@@ -7,7 +7,8 @@ which no single-session run can see. Each procedure of both dialects is read as 
 * WRITE  an INSERT / UPDATE / DELETE / MERGE of a table (table variables aside), or a call to one of
          our procedures that is not a lock or a check (it writes, or decides what is written);
 * LOCK   `stage`: logs.sp_Bloquear_Ejecucion; `app`: sp_getapplock / pg_advisory_xact_lock;
-         `row:<table>`: a row lock read (T-SQL UPDLOCK/XLOCK/HOLDLOCK hints, PostgreSQL FOR UPDATE/SHARE);
+         `row:<table>`: a row lock read (T-SQL UPDLOCK/XLOCK/HOLDLOCK/REPEATABLEREAD/SERIALIZABLE hints,
+         PostgreSQL FOR UPDATE/SHARE);
 * CHECK  a refusal branch (T-SQL `THROW <number>`, PostgreSQL `RAISE EXCEPTION`) or a call to a check
          procedure (sp_Validar_Ejecucion, sp_Rechazar_Legado, sp_Validar_TiposCambio);
 * BEGIN / COMMIT of a T-SQL transaction. A PostgreSQL function is one transaction: the caller's.
@@ -42,7 +43,7 @@ from fondos.settings import PROJECT_ROOT
 
 CHECK_PROCEDURES = {"logs.sp_validar_ejecucion", "logs.sp_rechazar_legado", "logs.sp_validar_tiposcambio"}
 LOCK_PROCEDURES = {"logs.sp_bloquear_ejecucion": "stage"}
-_ROW_HINTS = re.compile(r"\b(UPDLOCK|XLOCK|HOLDLOCK)\b", re.IGNORECASE)
+_ROW_HINTS = re.compile(r"\b(UPDLOCK|XLOCK|HOLDLOCK|REPEATABLEREAD|SERIALIZABLE)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

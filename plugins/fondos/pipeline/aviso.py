@@ -109,3 +109,25 @@ def confirmar(db: Database, id_proceso: int, secuencia: int) -> None:
 def message_id(id_proceso: int, secuencia: int) -> str:
     """The same for every send of one reservation, so a resent copy can be recognised and dropped."""
     return f"<fondos-proceso-{id_proceso}-aviso-{secuencia}@fondos.local>"
+
+
+def componer_alerta(p: dict[str, Any], alerta: dict[str, Any], base_url: str) -> Mensaje:
+    """The message of one rollback trigger (logs.vw_Proceso_Alertas row): what fired it and the plan's action."""
+    from fondos.pipeline.disparadores import TITULOS
+
+    fecha = str(p["fechareporte"])
+    board = board_link(base_url, fecha)
+    subject = f"[Fondos] ROLLBACK TRIGGER {fecha}: {TITULOS.get(alerta['disparador'], alerta['disparador'])}"
+    text = "\n".join([
+        f"Procesos diarios for {fecha} (proceso {p['id_proceso']}): the plan's rollback trigger "
+        f"{alerta['disparador']} fired.", "", str(alerta["detalle"]), "", f"What to do: {alerta['accion']}", "",
+        f"Board: {board}"])
+    body = (f"<p>Procesos diarios for <b>{html.escape(fecha)}</b> (proceso {p['id_proceso']}): the plan's rollback "
+            f"trigger <b>{html.escape(alerta['disparador'])}</b> fired.</p><p>{html.escape(str(alerta['detalle']))}</p>"
+            f"<p><b>What to do:</b> {html.escape(str(alerta['accion']))}</p>"
+            f"<p><a href=\"{html.escape(board)}\">Open the board</a></p>")
+    return Mensaje(subject, text, body)
+
+
+def alerta_message_id(id_proceso: int, disparador: str) -> str:
+    return f"<fondos-proceso-{id_proceso}-alerta-{disparador.lower()}@fondos.local>"

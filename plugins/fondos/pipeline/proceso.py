@@ -21,6 +21,7 @@ from typing import Any
 from fondos.db.calls import call, read
 from fondos.db.connection import Database, database
 from fondos.errors import DataError, InvalidInput
+from fondos.pipeline import disparadores
 from fondos.pipeline.metas import veredicto
 from fondos.pipeline.metrics import registrar_metricas
 from fondos.pipeline.stages import STAGES
@@ -198,7 +199,38 @@ def cerrar_proceso(id_proceso: int, conn_id: str = CONN_ID,
         proceso["id_proceso"] = id_proceso
         proceso["fondos"] = resumen_fondos(db, id_proceso)
         proceso["metricas"] = veredicto(registrar_metricas(db, id_proceso, "FIN"))
+        proceso["vigilancia"] = _vigilar(db, proceso)
+        proceso["alertas"] = disparadores.leer(db, id_proceso)
     return proceso
+
+
+def _vigilar(db: Database, proceso: dict[str, Any]) -> list[str]:
+    """The rollback triggers at close. Never fails the close: a trigger that cannot be evaluated is
+    logged as an error and said in the summary."""
+    try:
+        lines = disparadores.vigilar_y_registrar(db, proceso, cerrado=True)
+    except Exception as exc:  # a misconfigured baseline, a database error after the retries
+        log.error("rollback triggers of proceso %s not evaluated: %s", proceso["id_proceso"], exc)
+        return [f"rollback triggers not evaluated: {exc}"]
+    for line in lines:
+        log.info("%s", line)
+    return lines
+
+
+def vigilar_en_curso(conn_id: str = CONN_ID) -> list[dict[str, Any]]:
+    """Escenario 1 while procesos run (the vigilancia_rollback DAG): evaluate and record the trigger for every
+    proceso of procesos_diarios still EN_PROGRESO; each one returned with its recorded alertas, for sending."""
+    out = []
+    with database(conn_id, autocommit=True) as db:
+        rows = read(db, "SELECT ID_Proceso, FechaReporte, Estado, TotalFondos, FondosExitosos, FondosFallidos, "
+                        f"FechaInicio FROM logs.vw_Procesos WHERE Estado = {db.varchar()} AND Legado = %s",
+                    ("EN_PROGRESO", False))
+        for r in rows:
+            p = dict(r, fondos=resumen_fondos(db, r["id_proceso"]))
+            p["vigilancia"] = disparadores.vigilar_y_registrar(db, p, cerrado=False)
+            p["alertas"] = disparadores.leer(db, r["id_proceso"])
+            out.append(p)
+    return out
 
 
 def resumen_fondos(db: Database, id_proceso: int) -> list[dict[str, Any]]:

@@ -14,6 +14,9 @@ def format_proceso(p: dict[str, Any]) -> str:
     stages = stage_order()
     head = (f"proceso {p['id_proceso']}  fecha {p['fechareporte']}  estado {p['estado']}  "
             f"fondos {p['totalfondos']}  OK {p['fondosexitosos']}  ERROR {p['fondosfallidos']}")
+    if p.get("fondoslegado") is not None:
+        head += (f"\narchitecture: {p['totalfondos']} fund(s) on v3 (this proceso), {p['fondoslegado']} active "
+                 "with the legacy writer (v2) when it was created")
     if p.get("legado"):
         head += ("\nlegacy history (written by the legacy backend; read-only): one ID_Ejecucion shared by every fund, "
                  "stage states as the legacy Estado_Process_* columns hold them")
@@ -34,6 +37,9 @@ def format_proceso(p: dict[str, Any]) -> str:
         out.append("(no fund rows recorded for this proceso)")
     if p.get("metricas"):
         out += ["", "plan metrics: " + p["metricas"]["texto"]]
+    for a in p.get("alertas") or []:
+        out += ["", f"ROLLBACK TRIGGER {a['disparador']} (message {a['envio']}): {a['detalle']}",
+                f"  what to do: {a['accion']}"]
     for title, failed in (("errors:", True), ("notes:", False)):
         found = [(f, s, e["mensaje"]) for f in p["fondos"] for s, e in f["etapas"].items()
                  if e.get("mensaje") and (e.get("estado") in FAILED_STATES) == failed]

@@ -1,6 +1,8 @@
 """The proceso API and the board: a FastAPI app that Airflow's API server mounts under /fondos.
 
     GET /fondos/api/procesos?fecha=YYYY-MM-DD&estado=OK|ERROR|EN_PROGRESO&limit=N
+    GET /fondos/api/procesos/comparacion?fecha=YYYY-MM-DD&proceso=N&legado=N&limite=N
+                                               the parallel run: new proceso vs legacy v2 run
     GET /fondos/api/procesos/{id_proceso}      the plan's GET /api/procesos/v2/proceso/:id
     GET /fondos/api/ejecuciones/{id_ejecucion}
     GET /fondos/openapi.json                   this API's OpenAPI document
@@ -33,9 +35,11 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from fondos.db.connection import Database
+from fondos.errors import DataError
+from fondos.pipeline.comparar import SinPermiso
 from fondos.settings import DAG_ID
 from fondos.web import lectura, pool
-from fondos.web.modelos import Ejecucion, Proceso, ProcesoDetalle
+from fondos.web.modelos import Comparacion, Ejecucion, Proceso, ProcesoDetalle
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -140,6 +144,26 @@ def create_app() -> FastAPI:
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
     ) -> list[Proceso]:
         return lectura.procesos(db, fecha, estado.value if estado else None, limit)
+
+    # Before /api/procesos/{id_proceso}: "comparacion" must not be taken for an id.
+    @app.get("/api/procesos/comparacion", dependencies=read, tags=["procesos"],
+             summary="The parallel run: the new proceso's figures against the legacy v2 run of the same date",
+             responses={403: {"description": "The API's login may not read the tables compared"},
+                        404: {"description": "No new proceso or no legacy run for that date (or the ids given)"}})
+    def get_comparacion(
+        db: DbDep,
+        fecha: Annotated[date, Query(description="Report date, YYYY-MM-DD")],
+        proceso: Annotated[int | None, Query(ge=1, le=MAX_ID, description="ID_Proceso (default: the latest)")] = None,
+        legado: Annotated[int | None, Query(ge=1, le=MAX_ID, description="the legacy run's ID_Ejecucion "
+                                                                           "(default: the latest OK one)")] = None,
+        limite: Annotated[int, Query(ge=1, le=1000, description="differences listed at most")] = 1000,
+    ) -> Comparacion:
+        try:
+            return lectura.comparacion(db, fecha, proceso, legado, limite)
+        except SinPermiso as exc:
+            raise HTTPException(403, str(exc)) from None
+        except DataError as exc:
+            raise HTTPException(404, str(exc)) from None
 
     @app.get("/api/procesos/{id_proceso}", dependencies=read, tags=["procesos"],
              summary="One proceso: figures, plan metrics and verdict, every fund's stages and Airflow task",

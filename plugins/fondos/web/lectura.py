@@ -1,6 +1,7 @@
 """What the API and the board show, read only from the views (logs.vw_Procesos, logs.vw_Ejecucion_Etapas
 through fondos.pipeline.proceso.resumen_fondos, logs.vw_Proceso_Metricas) through the `fondos_db` connection.
-Every value is bound as a parameter."""
+Every value is bound as a parameter. Except `comparacion` (the parallel run, fondos.pipeline.comparar), which reads
+logs.Ejecucion_Fondos and the extract/staging tables: a login in fondos_lector gets its SinPermiso (403)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from urllib.parse import quote
 
 from fondos.db.calls import read
 from fondos.db.connection import Database
+from fondos.pipeline import comparar, disparadores
 from fondos.pipeline.metas import veredicto
 from fondos.pipeline.metrics import leer_metricas
 from fondos.pipeline.proceso import resumen_fondos
 from fondos.pipeline.stages import stage_order, task_id
 
 _PROCESO_COLS = ("ID_Proceso, FechaReporte, Estado, Usuario, ClaveEjecucion, TotalFondos, FondosExitosos, "
-                 "FondosFallidos, FondosEnProgreso, FechaInicio, FechaFin, DuracionSegundos, Legado")
+                 "FondosFallidos, FondosEnProgreso, FechaInicio, FechaFin, DuracionSegundos, Legado, FondosLegado")
 
 
 def _plain(value: Any) -> Any:
@@ -100,6 +102,7 @@ def proceso(db: Database, id_proceso: int) -> dict[str, Any] | None:
     p = _proceso(rows[0])
     p["ejecuciones"] = _fondos(db, id_proceso, p["airflow"])
     p["metricas"] = None if p["legado"] else _row_metricas(db, id_proceso)
+    p["alertas"] = [] if p["legado"] else [_row(a) for a in disparadores.leer(db, id_proceso)]
     p["etapas"] = stage_order()
     return p
 
@@ -119,3 +122,9 @@ def ejecucion(db: Database, id_ejecucion: int) -> dict[str, Any] | None:
     fondos = [f for f in p["ejecuciones"] if f["id_ejecucion"] == id_ejecucion]
     return {"id_ejecucion": id_ejecucion, "id_proceso": p["id_proceso"], "fechareporte": p["fechareporte"],
             "estado_proceso": p["estado"], "legado": p["legado"], "airflow": p["airflow"], "fondos": fondos}
+
+
+def comparacion(db: Database, fecha: date, id_proceso: int | None, id_legado: int | None,
+                limite: int) -> dict[str, Any]:
+    """The parallel run's comparison (fondos.pipeline.comparar); raises its DataError for a missing side."""
+    return comparar.como_dict(comparar.comparar(db, fecha, id_proceso, id_legado), limite)

@@ -69,13 +69,27 @@ class Proceso(BaseModel):
     fechafin: str | None
     duracionsegundos: int | None
     legado: bool
+    fondoslegado: int | None = Field(
+        default=None, description="active funds with the legacy writer (v2) when the proceso was created (028)")
     airflow: AirflowRun | None
+
+
+class AlertaRollback(BaseModel):
+    disparador: str = Field(description="FALLOS_2H (Escenario 1) or DURACION (Escenario 2) of the plan's Rollback Plan")
+    detalle: str = Field(description="the figures that fired it, as first recorded")
+    accion: str = Field(description="the plan's action for it")
+    fecharegistro: str
+    envio: str = Field(description="PENDIENTE (recorded, not sent), RESERVADO (being sent), ENVIADO")
+    canal: str | None
+    fechaenvio: str | None
 
 
 class ProcesoDetalle(Proceso):
     etapas: list[str] = Field(description="the stages, in the order they run")
     ejecuciones: list[Fondo]
     metricas: Veredicto | None = Field(description="the plan's success metrics and verdict (None for history)")
+    alertas: list[AlertaRollback] = Field(default_factory=list,
+                                          description="the plan's rollback triggers that fired for this proceso (029)")
 
 
 class Ejecucion(BaseModel):
@@ -86,3 +100,41 @@ class Ejecucion(BaseModel):
     legado: bool
     airflow: AirflowRun | None
     fondos: list[Fondo]
+
+
+class ComparacionFondo(BaseModel):
+    id_fund: int
+    fundshortname: str | None
+    id_ejecucion: int | None = Field(description="the fund's ejecución in the new proceso (None: only in the legacy run)")
+    presente: str = Field(description="ambos, solo_nuevo, solo_legado: in whose logs.Ejecucion_Fondos the fund is")
+    tablas: int = Field(description="extract/staging tables compared")
+    filas_nuevo: int
+    filas_legado: int
+    filas_distintas: int = Field(description="rows only on one side, or matched with a column differing")
+    diferencias: int
+
+
+class ComparacionDiferencia(BaseModel):
+    id_fund: int
+    fundshortname: str | None
+    tabla: str
+    clave: str = Field(description="the row's natural key, col=value, ...; empty for a row count, a sum or a fund")
+    columna: str = Field(description="lower case; empty for a whole row or a row count")
+    valor_nuevo: str | None = Field(description="exact text (decimals at their scale, ISO dates)")
+    valor_legado: str | None
+    diferencia: str | None = Field(description="new - legacy, for numbers")
+    tipo: str = Field(description="solo_nuevo, solo_legado, valor, filas, suma")
+
+
+class Comparacion(BaseModel):
+    fecha: str
+    id_proceso: int
+    estado_proceso: str
+    id_legado: int = Field(description="the legacy run's ID_Ejecucion")
+    estado_legado: str
+    tolerancia: str
+    coincide: bool = Field(description="true when there is no difference at all")
+    fondos: list[ComparacionFondo]
+    total_diferencias: int
+    diferencias: list[ComparacionDiferencia] = Field(description="the first `limite` differences")
+    truncado: bool = Field(description="true when there are more differences than listed")

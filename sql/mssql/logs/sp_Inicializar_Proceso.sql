@@ -10,6 +10,9 @@
 --   @ClaveEjecucion  the run key (Airflow run_id); calling again with the same
 --                    key returns the same proceso and ejecuciones
 --   @Fondos          optional comma-separated ID_Fund list; NULL = all active
+--                    funds on the new architecture (config.Fondos.Arquitectura
+--                    = 'v3', 028); funds with the legacy writer ('v2') are not
+--                    processed, and named in the list they are refused (50009)
 -- Refuses: a date with no active funds, an unknown or inactive fund in the
 -- list, a run key already used for another date, a second run key for a
 -- date whose proceso is still EN_PROGRESO (two runs of one date at once), and
@@ -24,7 +27,11 @@
 -- 30 s, 50015 run key of another date (or one this collation cannot tell
 -- from another proceso's key, see below), 50016 the date's proceso still
 -- EN_PROGRESO, 50017 unknown or inactive fund, 50018 no active funds, 50019
--- no source data for the date. sp_getapplock on the date serialises
+-- no source data for the date, 50009 a listed fund with the legacy writer.
+-- The active funds' rows of config.Fondos are read under REPEATABLEREAD (S locks
+-- to the end of the transaction): config.sp_Asignar_Arquitectura (XLOCK) waits
+-- for the proceso to commit, then sees its ejecuciones and refuses to move a
+-- fund whose day runs. sp_getapplock on the date serialises
 -- concurrent initialisations of the same date; before taking ids,
 -- logs.sp_Ajustar_Secuencia_ID moves logs.Seq_ID above every id that exists
 -- (its lock serialises that step and the draws across dates).
@@ -66,6 +73,9 @@ BEGIN
     DECLARE @OtraClave NVARCHAR(250);
     DECLARE @ClaveExistente NVARCHAR(250);
     DECLARE @Total INT;
+    DECLARE @Legado INT;
+    DECLARE @Activos INT;
+    DECLARE @EnV2 VARCHAR(MAX);
     DECLARE @Desconocidos VARCHAR(MAX);
     DECLARE @Recurso NVARCHAR(255);
     DECLARE @Bloqueo INT;
@@ -171,6 +181,11 @@ BEGIN
                         THROW 50016, @Msg, 1;
                     END;
 
+                -- Shared locks on the active funds' rows, held to the end (see the header).
+                SELECT @Activos = COUNT(*)
+                FROM config.Fondos AS f WITH (REPEATABLEREAD, ROWLOCK)
+                WHERE f.Activo = 1;
+
                 IF @Fondos IS NOT NULL
                     BEGIN
                         SELECT @Desconocidos = STRING_AGG(CAST(l.ID_Fund AS VARCHAR(12)), ', ') WITHIN GROUP (ORDER BY l.ID_Fund)
@@ -184,16 +199,44 @@ BEGIN
                                 SET @Msg = CONCAT(N'unknown or inactive fund(s): ', @Desconocidos, N' (see config.Fondos)');
                                 THROW 50017, @Msg, 1;
                             END;
+                        SELECT @EnV2 = STRING_AGG(CAST(f.ID_Fund AS VARCHAR(12)), ', ') WITHIN GROUP (ORDER BY f.ID_Fund)
+                        FROM config.Fondos AS f
+                        INNER JOIN @Lista AS l ON f.ID_Fund = l.ID_Fund
+                        WHERE f.Arquitectura <> 'v3';
+                        IF @EnV2 IS NOT NULL
+                            BEGIN
+                                SET @Msg = CONCAT(
+                                    N'fund(s) ', @EnV2, N' are processed by the legacy writer ',
+                                    N'(config.Fondos.Arquitectura = v2), not by procesos_diarios: nothing was created. ',
+                                    N'Move them first (fondos fondos arquitectura v3 ', REPLACE(@EnV2, ',', ''),
+                                    N'), or leave them out of the list'
+                                );
+                                THROW 50009, @Msg, 1;
+                            END;
                     END;
 
                 SELECT @Total = COUNT(*)
                 FROM config.Fondos AS f
                 WHERE
                     f.Activo = 1
+                    AND f.Arquitectura = 'v3'
                     AND (@Fondos IS NULL OR EXISTS (
                         SELECT 1 FROM @Lista AS l
                         WHERE l.ID_Fund = f.ID_Fund
                     ));
+                SELECT @Legado = COUNT(*)
+                FROM config.Fondos AS f
+                WHERE f.Activo = 1 AND f.Arquitectura = 'v2';
+                IF @Total = 0 AND @Legado > 0
+                    BEGIN
+                        SET @Msg = CONCAT(
+                            N'no active funds on the new architecture to process for ',
+                            CONVERT(CHAR(10), @FechaReporte, 23), N': all ', @Legado,
+                            N' active fund(s) are with the legacy writer (config.Fondos.Arquitectura = v2). ',
+                            N'Nothing was created. Move funds over with fondos fondos arquitectura v3 ID [ID ...]'
+                        );
+                        THROW 50018, @Msg, 1;
+                    END;
                 IF @Total = 0
                     BEGIN
                         SET @Msg = CONCAT(
@@ -224,6 +267,7 @@ BEGIN
                             ON f.Portfolio_Geneva = s.Portfolio AND s.FechaReporte = @FechaReporte
                         WHERE
                             f.Activo = 1
+                            AND f.Arquitectura = 'v3'
                             AND (@Fondos IS NULL OR EXISTS (
                                 SELECT 1 FROM @Lista AS l
                                 WHERE l.ID_Fund = f.ID_Fund
@@ -249,8 +293,10 @@ BEGIN
                 INSERT INTO @Ajuste (Anterior, Siguiente)
                 EXEC logs.sp_Ajustar_Secuencia_ID;
                 SET @ID_Proceso = NEXT VALUE FOR logs.Seq_ID;
-                INSERT INTO logs.Procesos (ID_Proceso, FechaReporte, Estado, Usuario, ClaveEjecucion, TotalFondos)
-                VALUES (@ID_Proceso, @FechaReporte, 'EN_PROGRESO', @Usuario, @ClaveEjecucion, @Total);
+                INSERT INTO logs.Procesos (
+                    ID_Proceso, FechaReporte, Estado, Usuario, ClaveEjecucion, TotalFondos, FondosLegado
+                )
+                VALUES (@ID_Proceso, @FechaReporte, 'EN_PROGRESO', @Usuario, @ClaveEjecucion, @Total, @Legado);
 
                 INSERT INTO logs.Ejecuciones (
                     ID_Ejecucion, ID_Proceso, ID_Fund, FechaReporte, Estado, Usuario, TotalFondos
@@ -269,6 +315,7 @@ BEGIN
                 FROM config.Fondos AS f
                 WHERE
                     f.Activo = 1
+                    AND f.Arquitectura = 'v3'
                     AND (@Fondos IS NULL OR EXISTS (
                         SELECT 1 FROM @Lista AS l
                         WHERE l.ID_Fund = f.ID_Fund

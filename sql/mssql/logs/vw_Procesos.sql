@@ -6,6 +6,8 @@
 -- row without ID_Proceso, shown as the proceso of the same id, as 015 would
 -- backfill it). DuracionSegundos is NULL (unknown) when the end is missing or
 -- before the start, as legacy rows sometimes have.
+-- FondosLegado: how many active funds were with the legacy writer when the
+-- proceso was created (028); NULL for history and older procesos.
 -- DuracionSegundos is the duration rounded to whole seconds (half away from
 -- zero), BIGINT, as in the PostgreSQL twin: DATEDIFF(SECOND, ...) returns INT
 -- and raised error 535 on every read once one row spanned more than 68 years
@@ -35,7 +37,8 @@ SELECT
     CASE
         WHEN p.FechaFin >= p.FechaInicio THEN CAST(ROUND(DATEDIFF_BIG(MILLISECOND, p.FechaInicio, p.FechaFin) / 1000.0, 0) AS BIGINT)
     END AS DuracionSegundos,
-    p.Legado
+    p.Legado,
+    p.FondosLegado
 FROM logs.Procesos AS p
 UNION ALL
 SELECT
@@ -53,7 +56,8 @@ SELECT
     CASE
         WHEN e.FechaFin >= e.FechaInicio THEN CAST(ROUND(DATEDIFF_BIG(MILLISECOND, e.FechaInicio, e.FechaFin) / 1000.0, 0) AS BIGINT)
     END,
-    CAST(1 AS BIT)
+    CAST(1 AS BIT),
+    CAST(NULL AS INT)
 FROM logs.Ejecuciones AS e
 WHERE e.ID_Proceso IS NULL;
 GO

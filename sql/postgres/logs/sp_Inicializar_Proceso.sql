@@ -10,6 +10,9 @@
 --   ClaveEjecucion  the run key (Airflow run_id); calling again with the same
 --                   key returns the same proceso and ejecuciones
 --   Fondos          optional comma-separated ID_Fund list; NULL = all active
+--                   funds on the new architecture (config.Fondos.Arquitectura
+--                   = 'v3', 028); funds with the legacy writer ('v2') are not
+--                   processed, and named in the list they are refused
 -- Refuses: a date with no active funds, an unknown or inactive fund in the
 -- list, a run key already used for another date, a second run key for a
 -- date whose proceso is still EN_PROGRESO (two runs of one date at once), and
@@ -54,6 +57,8 @@ DECLARE
     v_lista INTEGER[];
     v_desconocidos TEXT;
     v_total INTEGER;
+    v_legado INTEGER;
+    v_en_v2 TEXT;
 BEGIN
     IF p_fecha IS NULL THEN
         RAISE EXCEPTION 'FechaReporte is required (YYYY-MM-DD)';
@@ -86,6 +91,10 @@ BEGIN
                 v_otro.ID_Proceso, p_fecha, v_otro.ClaveEjecucion, v_otro.ID_Proceso;
         END IF;
 
+        -- The funds' rows, shared, to the end: config.sp_Asignar_Arquitectura (FOR UPDATE) waits for this
+        -- proceso to be committed, and then sees its ejecuciones and refuses to move a fund whose day runs.
+        PERFORM 1 FROM config.Fondos AS f WHERE f.Activo ORDER BY f.ID_Fund FOR SHARE;
+
         IF p_fondos IS NOT NULL THEN
             IF EXISTS (SELECT 1 FROM UNNEST(STRING_TO_ARRAY(p_fondos, ',')) AS x(v) WHERE TRIM(x.v) !~ '^[0-9]{1,9}$') THEN
                 RAISE EXCEPTION 'Fondos must be a comma-separated list of ID_Fund numbers, got %', p_fondos;
@@ -97,10 +106,21 @@ BEGIN
             IF v_desconocidos IS NOT NULL THEN
                 RAISE EXCEPTION 'unknown or inactive fund(s): % (see config.Fondos)', v_desconocidos;
             END IF;
+            SELECT STRING_AGG(f.ID_Fund::TEXT, ', ' ORDER BY f.ID_Fund) INTO v_en_v2
+            FROM config.Fondos AS f WHERE f.ID_Fund = ANY(v_lista) AND f.Arquitectura <> 'v3';
+            IF v_en_v2 IS NOT NULL THEN
+                RAISE EXCEPTION 'fund(s) % are processed by the legacy writer (config.Fondos.Arquitectura = v2), not by procesos_diarios: nothing was created. Move them first (fondos fondos arquitectura v3 %), or leave them out of the list',
+                    v_en_v2, REPLACE(v_en_v2, ',', '');
+            END IF;
         END IF;
 
         SELECT COUNT(*) INTO v_total FROM config.Fondos AS f
-        WHERE f.Activo AND (v_lista IS NULL OR f.ID_Fund = ANY(v_lista));
+        WHERE f.Activo AND f.Arquitectura = 'v3' AND (v_lista IS NULL OR f.ID_Fund = ANY(v_lista));
+        SELECT COUNT(*) INTO v_legado FROM config.Fondos AS f WHERE f.Activo AND f.Arquitectura = 'v2';
+        IF v_total = 0 AND v_legado > 0 THEN
+            RAISE EXCEPTION 'no active funds on the new architecture to process for %: all % active fund(s) are with the legacy writer (config.Fondos.Arquitectura = v2). Nothing was created. Move funds over with fondos fondos arquitectura v3 ID [ID ...]',
+                p_fecha, v_legado;
+        END IF;
         IF v_total = 0 THEN
             RAISE EXCEPTION 'no active funds in config.Fondos to process for %', p_fecha;
         END IF;
@@ -112,7 +132,7 @@ BEGIN
         IF NOT EXISTS (
             SELECT 1 FROM config.Fondos AS f
             JOIN source.Geneva_Posiciones AS s ON s.Portfolio = f.Portfolio_Geneva AND s.FechaReporte = p_fecha
-            WHERE f.Activo AND (v_lista IS NULL OR f.ID_Fund = ANY(v_lista))
+            WHERE f.Activo AND f.Arquitectura = 'v3' AND (v_lista IS NULL OR f.ID_Fund = ANY(v_lista))
         ) THEN
             RAISE EXCEPTION 'no source data for %: source.Geneva_Posiciones has no positions for any of the % fund(s) to process (feeds checked: Geneva positions, FX rates). Nothing was created. Load the feeds for %, then trigger again.',
                 p_fecha, v_total, p_fecha;
@@ -121,14 +141,14 @@ BEGIN
         -- ids above every id that exists anywhere (legacy rows can appear after 012)
         PERFORM logs.sp_Ajustar_Secuencia_ID();
         v_proceso := NEXTVAL('logs.seq_id');
-        INSERT INTO logs.Procesos (ID_Proceso, FechaReporte, Estado, Usuario, ClaveEjecucion, TotalFondos)
-        VALUES (v_proceso, p_fecha, 'EN_PROGRESO', p_usuario, p_clave, v_total);
+        INSERT INTO logs.Procesos (ID_Proceso, FechaReporte, Estado, Usuario, ClaveEjecucion, TotalFondos, FondosLegado)
+        VALUES (v_proceso, p_fecha, 'EN_PROGRESO', p_usuario, p_clave, v_total, v_legado);
 
         INSERT INTO logs.Ejecuciones (ID_Ejecucion, ID_Proceso, ID_Fund, FechaReporte, Estado, Usuario, TotalFondos)
         SELECT NEXTVAL('logs.seq_id'), v_proceso, f.ID_Fund, p_fecha, 'EN_PROGRESO', p_usuario, 1
         FROM (
             SELECT f.ID_Fund FROM config.Fondos AS f
-            WHERE f.Activo AND (v_lista IS NULL OR f.ID_Fund = ANY(v_lista))
+            WHERE f.Activo AND f.Arquitectura = 'v3' AND (v_lista IS NULL OR f.ID_Fund = ANY(v_lista))
             ORDER BY f.ID_Fund
         ) AS f;
 

@@ -6,6 +6,8 @@
 -- row without ID_Proceso, shown as the proceso of the same id, as 015 would
 -- backfill it). DuracionSegundos is NULL (unknown) when the end is missing or
 -- before the start, as legacy rows sometimes have.
+-- FondosLegado: how many active funds were with the legacy writer when the
+-- proceso was created (028); NULL for history and older procesos.
 -- DuracionSegundos is the duration rounded to whole seconds (the numeric
 -- cast rounds half away from zero), BIGINT: an INTEGER overflowed once one
 -- row spanned more than 68 years (a legacy default start of 1900-01-01, say).
@@ -27,7 +29,8 @@ SELECT
         WHEN p.FechaFin >= p.FechaInicio
             THEN CAST(EXTRACT(EPOCH FROM (p.FechaFin - p.FechaInicio)) AS BIGINT)
     END AS DuracionSegundos,
-    p.Legado
+    p.Legado,
+    p.FondosLegado
 FROM logs.Procesos AS p
 UNION ALL
 SELECT
@@ -46,7 +49,8 @@ SELECT
         WHEN e.FechaFin >= e.FechaInicio
             THEN CAST(EXTRACT(EPOCH FROM (e.FechaFin - e.FechaInicio)) AS BIGINT)
     END,
-    TRUE
+    TRUE,
+    CAST(NULL AS INTEGER)
 FROM logs.Ejecuciones AS e
 WHERE e.ID_Proceso IS NULL;
 

@@ -73,11 +73,13 @@ function render(p) {
     el("strong", {}, `Proceso ${p.id_proceso} · ${p.fechareporte} · `),
     el("span", { id: "estado-proceso", class: p.estado, "data-estado": p.estado }, p.estado),
     ` · ${p.totalfondos} funds: ${p.fondosexitosos} OK, ${p.fondosfallidos} failed, ${p.fondosenprogreso} running`,
+    p.fondoslegado !== null && p.fondoslegado !== undefined ? el("span", { id: "arquitectura" }, ` · ${p.fondoslegado} with the legacy writer (v2)`) : "",
     p.duracionsegundos !== null ? ` · ${seconds(p.duracionsegundos)}` : "",
     p.airflow ? el("span", {}, " · Airflow run ", el("a", { href: `${ROOT}dags/${p.airflow.dag_id}/runs/${encodeURIComponent(p.airflow.run_id)}`, target: "_top" }, p.airflow.run_id)) : "",
     p.legado ? " · legacy history (read-only)" : "",
   );
   renderMetricas(p.metricas);
+  renderAlertas(p.alertas || []);
   const head = el("tr", {}, el("th", {}, "Fund"), el("th", {}, "Estado"),
     ...p.etapas.map((s) => el("th", {}, s)), el("th", {}, ""));
   const rows = p.ejecuciones.map((f) => {
@@ -101,6 +103,13 @@ function render(p) {
   const f = selected && p.ejecuciones.find((x) => x.id_fund === selected.fund);
   const e = f && f.etapas.find((x) => x.etapa === selected.etapa);
   if (e) detail(f, e); else { $("detalle").hidden = true; selected = null; }
+}
+
+function renderAlertas(alertas) {
+  // the plan's rollback triggers that fired for this proceso (029): what fired it and the plan's action
+  $("alertas").replaceChildren(...alertas.map((a) => el("div", { class: "alerta", "data-disparador": a.disparador },
+    el("strong", {}, `Rollback trigger ${a.disparador}`), ` (message ${a.envio}): ${a.detalle}`,
+    el("div", {}, `What to do: ${a.accion}`))));
 }
 
 function renderMetricas(m) {

@@ -1,0 +1,15 @@
+-- config.vw_Fondos_Arquitectura
+-- Every fund with the architecture that processes it (028): 'v3'
+-- procesos_diarios, 'v2' the legacy writer, since when and set by whom. What
+-- `fondos fondos lista` shows; the operator's login reads it.
+CREATE OR REPLACE VIEW config.vw_Fondos_Arquitectura AS
+SELECT
+    f.ID_Fund,
+    f.FundShortName,
+    f.Activo,
+    f.Arquitectura,
+    f.ArquitecturaDesde,
+    f.ArquitecturaUsuario
+FROM config.Fondos AS f;
+
+GRANT SELECT ON config.vw_Fondos_Arquitectura TO fondos_operador;
