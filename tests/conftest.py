@@ -27,6 +27,11 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "dags"))
 os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(ROOT / "plugins"))
 os.environ.setdefault("FONDOS_PGDATA", str(ROOT / ".pgdata-test"))
+# The metrics snapshot waits 0.6 s for other backends to flush their statistics (fondos.pipeline.metrics): it
+# matters only to a test that counts deadlocks, and each of those sets it back (STATS_WAIT below). Every other
+# proceso of the suite would spend 1.2 s on it for nothing.
+os.environ.setdefault("FONDOS_METRICS_STATS_WAIT_S", "0")
+STATS_WAIT = "0.6"
 
 MSSQL_URL = os.environ.get("FONDOS_TEST_MSSQL_URL")
 CONN_ENV = "AIRFLOW_CONN_FONDOS_DB"

@@ -112,6 +112,23 @@ def test_a_fund_whose_day_runs_is_not_moved_and_nothing_of_the_list_changes(db, 
     db.commit()
 
 
+def test_a_stage_still_running_beside_a_failed_one_blocks_the_fund(db):
+    """An ejecución turns ERROR at its first failed stage while sibling stages still run: still its day."""
+    seed(6, 5)
+    items = start("arq-hermana")
+    item = next(it for it in items if "Derivados" in it["etapas"])
+    from fondos.pipeline.proceso import _registrar
+
+    for etapa, estado in (("IPA", "EN_PROGRESO"), ("IPA", "OK"), ("Derivados", "EN_PROGRESO"),
+                          ("Derivados", "ERROR"), ("CAPM", "EN_PROGRESO")):
+        _registrar(db, item, etapa, estado, mensaje="prueba" if estado == "ERROR" else None)
+    estado = db.execute("SELECT Estado FROM logs.Ejecuciones WHERE ID_Ejecucion = %s", (item["id_ejecucion"],))
+    db.commit()
+    assert estado[0]["estado"] == "ERROR"
+    with pytest.raises(DataError, match=rf"{item['id_fund']} \(stage CAPM EN_PROGRESO of ejecución"):
+        arquitectura.asignar([item["id_fund"]], "v2")
+
+
 def test_a_running_legacy_run_blocks_its_funds_and_a_crashed_old_one_does_not(db, capsys):
     seed(3, 5)
     arquitectura.asignar([101, 102, 103], "v2")
@@ -154,8 +171,8 @@ def test_initialisation_refuses_a_listed_v2_fund_and_a_day_with_every_fund_on_v2
 
 
 def test_a_switch_waits_for_an_initialisation_in_flight_and_then_sees_its_day_running(db):
-    """The initialisation holds the funds' rows (FOR SHARE) until it commits; the switch (FOR UPDATE) waits,
-    then finds the new ejecuciones and refuses. Without the row locks it would move a fund mid-creation."""
+    """The initialisation holds the architecture lock shared until it commits; the switch takes it exclusive,
+    so it waits, then finds the new ejecuciones and refuses. Without the lock it would move a fund mid-creation."""
     seed(2, 5)
     init = open_database()  # a transaction of its own, left open
     init.execute("SELECT * FROM logs.sp_Inicializar_Proceso(%s, %s, %s)", (FECHA, "pytest", "arq-carrera"))
@@ -170,7 +187,7 @@ def test_a_switch_waits_for_an_initialisation_in_flight_and_then_sees_its_day_ru
     t = threading.Thread(target=switch)
     t.start()
     time.sleep(1.0)
-    assert t.is_alive(), "the switch did not wait for the initialisation's row locks"
+    assert t.is_alive(), "the switch did not wait for the initialisation's architecture lock"
     init.commit()
     init.close()
     t.join(30)
@@ -178,23 +195,26 @@ def test_a_switch_waits_for_an_initialisation_in_flight_and_then_sees_its_day_ru
     assert _arquitecturas(db)[101] == "v3"
 
 
-def test_028_leaves_each_existing_fund_with_the_writer_that_processes_it_today(fresh_pg_db):
+def test_028_leaves_each_existing_fund_with_the_writer_that_processed_it_last(fresh_pg_db):
     db = open_database()
     migrate(db, target=27)
     seed(3, 5)
-    # fund 101 already runs on the new pipeline: a proceso and its ejecución with new ids (>= 10^15)
+    db.execute("INSERT INTO config.Fondos (ID_Fund, FundShortName, Portfolio_Geneva, Portfolio_CAPM) "
+               "VALUES (104, 'NUNCA CORRIDO', 'P104', 'C104')")  # active, never processed by anyone
+    _legacy_run_for(db, [101, 102, 103], FECHA - timedelta(days=3))
+    # fund 101 moved on already: a proceso of procesos_diarios after that legacy run (new ids, >= 10^15)
     db.execute("INSERT INTO logs.Procesos (ID_Proceso, FechaReporte, Estado, Usuario, TotalFondos) "
                "VALUES (%s, %s, 'OK', 'pytest', 1)", (10**15, FECHA))
     db.execute("INSERT INTO logs.Ejecuciones (ID_Ejecucion, ID_Proceso, ID_Fund, FechaReporte, Estado, Usuario, "
                "TotalFondos) VALUES (%s, %s, 101, %s, 'OK', 'pytest', 1)", (10**15 + 1, 10**15, FECHA))
     db.commit()
-    _legacy_run_for(db, [102, 103], FECHA)
+    _legacy_run_for(db, [103], FECHA)  # and fund 103's last run is the legacy writer's
     migrate(db, backup=BackupPlan.none("test copy"))
-    assert _arquitecturas(db) == {101: "v3", 102: "v2", 103: "v2"}
+    assert _arquitecturas(db) == {101: "v3", 102: "v2", 103: "v2", 104: "v3"}
     db.execute("INSERT INTO config.Fondos (ID_Fund, FundShortName, Portfolio_Geneva, Portfolio_CAPM) "
-               "VALUES (104, 'NUEVO', 'P104', 'C104')")
+               "VALUES (105, 'NUEVO', 'P105', 'C105')")
     db.commit()
-    assert _arquitecturas(db)[104] == "v3"  # a fund added later: the new pipeline
+    assert _arquitecturas(db)[105] == "v3"  # a fund added later: the new pipeline
     db.close()
 
 

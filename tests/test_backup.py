@@ -168,9 +168,14 @@ def test_a_later_migration_marked_risky_asks_for_a_backup_too(fresh_pg_db, tmp_p
 
 def test_mssql_backup_statements_are_copy_only_with_checksum_verified_and_bind_the_path():
     assert "COPY_ONLY" in backups.MSSQL_BACKUP and "CHECKSUM" in backups.MSSQL_BACKUP
-    assert "RESTORE VERIFYONLY" in backups.MSSQL_VERIFY and "WITH CHECKSUM" in backups.MSSQL_VERIFY
-    for text in (backups.MSSQL_BACKUP, backups.MSSQL_VERIFY, backups.MSSQL_HEADER, backups.MSSQL_SIZE):
-        assert text.count("%s") == 1 and "{" not in text  # one bound parameter, nothing formatted in
+    assert "RESTORE VERIFYONLY" in backups.MSSQL_VERIFY and "CHECKSUM;" in backups.MSSQL_VERIFY
+    for text in (backups.MSSQL_BACKUP, backups.MSSQL_VERIFY, backups.MSSQL_HEADER, backups.MSSQL_SIZE,
+                 backups.MSSQL_PERMS):
+        assert "{" not in text  # bound parameters only, nothing formatted in
+    assert [t.count("%s") for t in (backups.MSSQL_BACKUP, backups.MSSQL_VERIFY, backups.MSSQL_HEADER)] == [1, 2, 1]
+    assert "WITH FILE = @pos, CHECKSUM" in backups.MSSQL_VERIFY  # the chosen set, not always set 1
+    assert "CREATE ANY DATABASE" in backups.MSSQL_PERMS and "BACKUP DATABASE" in backups.MSSQL_PERMS
+    sqlglot.parse_one(backups.MSSQL_PERMS, read="tsql")
     # the statements other than BACKUP/RESTORE (which sqlglot does not model) parse as T-SQL
     sqlglot.parse_one(backups.MSSQL_SIZE.replace("%s", "@ruta"), read="tsql")
     assert re.search(r"BACKUP DATABASE @bd TO DISK = @ruta WITH", backups.MSSQL_BACKUP)
@@ -181,3 +186,19 @@ def test_mssql_backup_file_names_are_new_and_use_the_servers_separator():
     assert re.fullmatch(r"D:\\Backups\\Fondos_\d{8}T\d{6}Z_antes_de_012\.bak", win)
     linux = backups.mssql_backup_path("/var/opt/mssql/backup", "Fondos", "012")
     assert re.fullmatch(r"/var/opt/mssql/backup/Fondos_\d{8}T\d{6}Z_antes_de_012\.bak", linux)
+
+
+def test_an_existing_sql_server_backup_file_is_verified_at_its_newest_full_set_of_this_database():
+    """RESTORE HEADERONLY rows (column names as Database.execute returns them): logs, differentials, another
+    database's backup, a damaged or checksum-less set are passed over; the newest usable full set is chosen."""
+    header = [
+        {"position": 1, "backuptype": 1, "databasename": "Fondos", "hasbackupchecksums": 1, "isdamaged": 0},
+        {"position": 2, "backuptype": 2, "databasename": "Fondos", "hasbackupchecksums": 1, "isdamaged": 0},
+        {"position": 3, "backuptype": 1, "databasename": "fondos", "hasbackupchecksums": 1, "isdamaged": 0},
+        {"position": 4, "backuptype": 5, "databasename": "Fondos", "hasbackupchecksums": 1, "isdamaged": 0},
+        {"position": 5, "backuptype": 1, "databasename": "Fondos", "hasbackupchecksums": 0, "isdamaged": 0},
+        {"position": 6, "backuptype": 1, "databasename": "Fondos", "hasbackupchecksums": 1, "isdamaged": 1},
+        {"position": 7, "backuptype": 1, "databasename": "Otra", "hasbackupchecksums": 1, "isdamaged": 0},
+    ]
+    assert backups.newest_full_backup(header, "FONDOS")["position"] == 3
+    assert backups.newest_full_backup(header[1:2] + header[3:], "Fondos") is None

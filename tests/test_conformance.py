@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from conftest import STATS_WAIT
 from fondos.db.connection import database
 from fondos.errors import DataError, InvalidInput
 from fondos.pipeline import proceso
@@ -420,8 +421,9 @@ def test_deleting_a_proceso_removes_everything_of_it_and_nothing_else(conn):
 
 # --- isolation ---------------------------------------------------------------
 
-def test_fifty_funds_in_parallel_no_deadlocks_and_same_rows_as_alone(conn, caplog):
+def test_fifty_funds_in_parallel_no_deadlocks_and_same_rows_as_alone(conn, caplog, monkeypatch):
     """The plan's isolation test: 50 funds x 2,000 positions at once, one connection each."""
+    monkeypatch.setenv("FONDOS_METRICS_STATS_WAIT_S", STATS_WAIT)  # counting deadlocks: let backends flush them
     seed(50, 2000)
     items = start("isolation-parallel")
     before = lock_counters(conn)

@@ -297,7 +297,7 @@ def test_bootstrap_gives_the_api_and_the_operator_logins_of_their_own_roles(monk
     sent = conn.sent
 
     monkeypatch.setattr(mssql_bootstrap, "open_database", lambda conn_id: Database(conn, "mssql", "pymssql"))
-    monkeypatch.setattr("fondos.db.migrate.migrate", lambda db: [])
+    monkeypatch.setattr("fondos.db.migrate.migrate", lambda db, **kwargs: [])
     mssql_bootstrap.bootstrap("admin", "owner", "Fondos", "fondos_airflow", "Pipe-1!",
                               [("fondos_api", "Api-1!", "fondos_lector"), ("fondos_operator", "Op-1!", "fondos_operador")])
     logins = [p for sql, p in sent if "CREATE LOGIN" in sql]

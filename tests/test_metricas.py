@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import psycopg
 import pytest
 
+from conftest import STATS_WAIT
 from fondos.db.calls import call
 from fondos.db.connection import database
 from fondos.errors import DataError
@@ -139,8 +140,9 @@ def test_refusals_unknown_proceso_bad_moment(conn):
         _registrar(conn, pid, "INICIO", motor=conn.dialect + " ")
 
 
-def test_a_real_deadlock_during_the_proceso_is_counted(migrated_pg_db):
+def test_a_real_deadlock_during_the_proceso_is_counted(migrated_pg_db, monkeypatch):
     """PostgreSQL: two sessions deadlock while the proceso runs; its close counts exactly that one."""
+    monkeypatch.setenv("FONDOS_METRICS_STATS_WAIT_S", STATS_WAIT)  # counting deadlocks: let backends flush them
 
     seed(2, 5)
     items = start("metricas-deadlock")

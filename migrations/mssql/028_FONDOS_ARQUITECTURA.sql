@@ -7,9 +7,12 @@
 -- funds). ArquitecturaDesde and ArquitecturaUsuario say when and by whom it was
 -- last set. Changed only through config.sp_Asignar_Arquitectura, which refuses a
 -- fund whose day is running.
--- Existing funds start where they are processed today: on a database holding
--- legacy runs (ids below 10^15), a fund with no new ejecución yet stays with the
--- legacy writer ('v2'); every other fund, and every fund added later, is 'v3'.
+-- Existing funds start with the writer that processed them last: a fund listed
+-- in a legacy run (ids below 10^15, logs.Ejecucion_Fondos) with no ejecución of
+-- procesos_diarios for that report date or a later one stays with the legacy
+-- writer ('v2'); every other fund (already on procesos_diarios, or never run),
+-- and every fund added later, is 'v3'. Check the result right after migrating
+-- (fondos fondos lista) against what the v2 backend still processes.
 -- logs.Procesos.FondosLegado: how many active funds were with the legacy writer
 -- when the proceso was created (NULL for procesos created before this).
 -- fondos_operador may read the rows the parallel run compares (at the end).
@@ -34,12 +37,19 @@ SET
     f.Arquitectura = CASE
         WHEN
             EXISTS (
-                SELECT 1 FROM logs.Ejecuciones AS e
-                WHERE e.ID_Ejecucion < 1000000000000000
-            )
-            AND NOT EXISTS (
-                SELECT 1 FROM logs.Ejecuciones AS e
-                WHERE e.ID_Fund = f.ID_Fund AND e.ID_Ejecucion >= 1000000000000000
+                SELECT 1
+                FROM logs.Ejecucion_Fondos AS lf
+                INNER JOIN logs.Ejecuciones AS le ON lf.ID_Ejecucion = le.ID_Ejecucion
+                WHERE
+                    lf.ID_Fund = f.ID_Fund
+                    AND le.ID_Ejecucion < 1000000000000000
+                    AND NOT EXISTS (
+                        SELECT 1 FROM logs.Ejecuciones AS n
+                        WHERE
+                            n.ID_Fund = f.ID_Fund
+                            AND n.ID_Ejecucion >= 1000000000000000
+                            AND n.FechaReporte >= le.FechaReporte
+                    )
             )
             THEN 'v2'
         ELSE 'v3'
@@ -53,11 +63,13 @@ GO
 ALTER TABLE config.Fondos ALTER COLUMN Arquitectura VARCHAR(2) NOT NULL;
 GO
 
-ALTER TABLE config.Fondos ADD CONSTRAINT DF_Fondos_Arquitectura DEFAULT ('v3') FOR Arquitectura;
+IF OBJECT_ID(N'config.DF_Fondos_Arquitectura', N'D') IS NULL
+    ALTER TABLE config.Fondos ADD CONSTRAINT DF_Fondos_Arquitectura DEFAULT ('v3') FOR Arquitectura;
 GO
 
-ALTER TABLE config.Fondos ADD CONSTRAINT CK_Fondos_Arquitectura
-CHECK (Arquitectura COLLATE Latin1_General_100_BIN2 IN ('v2', 'v3'));
+IF OBJECT_ID(N'config.CK_Fondos_Arquitectura', N'C') IS NULL
+    ALTER TABLE config.Fondos ADD CONSTRAINT CK_Fondos_Arquitectura
+    CHECK (Arquitectura COLLATE Latin1_General_100_BIN2 IN ('v2', 'v3'));
 GO
 
 IF COL_LENGTH(N'logs.Procesos', N'FondosLegado') IS NULL

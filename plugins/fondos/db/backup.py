@@ -80,7 +80,16 @@ MSSQL_BACKUP = (
     "DECLARE @bd SYSNAME = DB_NAME(); DECLARE @ruta NVARCHAR(4000) = %s; "
     "BACKUP DATABASE @bd TO DISK = @ruta WITH COPY_ONLY, CHECKSUM, INIT, NAME = N'fondos db migrate';"
 )
-MSSQL_VERIFY = "DECLARE @ruta NVARCHAR(4000) = %s; RESTORE VERIFYONLY FROM DISK = @ruta WITH CHECKSUM;"
+MSSQL_VERIFY = (
+    "DECLARE @ruta NVARCHAR(4000) = %s; DECLARE @pos INT = %s; "
+    "RESTORE VERIFYONLY FROM DISK = @ruta WITH FILE = @pos, CHECKSUM;"
+)
+# BACKUP needs db_owner or db_backupoperator; RESTORE VERIFYONLY and HEADERONLY need CREATE DATABASE permission,
+# which a database owner's login usually lacks: checked first, so nothing large is written in vain.
+MSSQL_PERMS = (
+    "SELECT HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'BACKUP DATABASE') AS respaldar, "
+    "HAS_PERMS_BY_NAME(NULL, NULL, 'CREATE ANY DATABASE') AS verificar;"
+)
 MSSQL_HEADER = "DECLARE @ruta NVARCHAR(4000) = %s; RESTORE HEADERONLY FROM DISK = @ruta;"
 MSSQL_SIZE = (
     "SELECT TOP (1) s.backup_size AS bytes, s.compressed_backup_size AS comprimido "
@@ -366,10 +375,23 @@ def mssql_backup_path(directory: str, database_name: str, first: str) -> str:
     return f"{directory.rstrip(sep)}{sep}{database_name}_{_stamp()}_antes_de_{first}.bak"
 
 
+def _mssql_permissions(db: Database, take: bool) -> None:
+    row = db.execute(MSSQL_PERMS)[0]
+    db.commit()
+    if take and row["respaldar"] != 1:
+        raise BackupError("this login may not BACKUP DATABASE (db_owner or db_backupoperator needed); nothing "
+                          "was applied")
+    if row["verificar"] != 1:
+        raise BackupError("this login cannot verify a backup: RESTORE VERIFYONLY and HEADERONLY need CREATE "
+                          "DATABASE permission (e.g. GRANT CREATE ANY DATABASE in master for the migration window, "
+                          "then revoke it); nothing was written and nothing was applied")
+
+
 def _mssql_take(db: Database, directory: str | None, risky: list[str]) -> BackupRecord:
     if not directory:
         raise BackupError("--backup-dir needs a directory on the database server")
     db.commit()
+    _mssql_permissions(db, take=True)
     name = db.execute("SELECT DB_NAME() AS n")[0]["n"]
     db.commit()
     path = mssql_backup_path(directory, name, risky[0].split("/")[-1][:3])
@@ -380,7 +402,7 @@ def _mssql_take(db: Database, directory: str | None, risky: list[str]) -> Backup
         except Exception as exc:
             raise BackupError(f"BACKUP DATABASE to {path} failed; nothing was applied:\n  {exc}") from exc
         try:
-            db.execute(MSSQL_VERIFY, (path,))
+            db.execute(MSSQL_VERIFY, (path, 1))
         except Exception as exc:
             raise BackupError(f"RESTORE VERIFYONLY of {path} failed; nothing was applied:\n  {exc}") from exc
         size = _mssql_size(db, path)
@@ -399,26 +421,40 @@ def _mssql_size(db: Database, path: str) -> int | None:
     return int(rows[0]["comprimido"] or rows[0]["bytes"]) if rows else None
 
 
+def newest_full_backup(header: list[dict], database_name: str) -> dict | None:
+    """The newest full backup set (BackupType 1) of `database_name` with checksums and not damaged."""
+    usable = [h for h in header if h.get("backuptype") == 1 and h.get("hasbackupchecksums")
+              and not h.get("isdamaged") and str(h.get("databasename", "")).casefold() == database_name.casefold()]
+    return max(usable, key=lambda h: h["position"], default=None)
+
+
 def _mssql_existing(db: Database, path: str | None, risky: list[str]) -> BackupRecord:
     if not path:
         raise BackupError("--backup needs the backup file's path on the database server")
+    db.commit()
+    _mssql_permissions(db, take=False)
+    name = db.execute("SELECT DB_NAME() AS n")[0]["n"]
     db.commit()
     _set_autocommit(db, True)
     try:
         try:
             header = db.execute(MSSQL_HEADER, (path,))
-            name = db.execute("SELECT DB_NAME() AS n")[0]["n"]
-            of = {h.get("databasename") for h in header}
-            if name not in of:
-                raise BackupError(f"--backup {path} holds backups of {', '.join(sorted(map(str, of)))}, "
-                                  f"not {name}; nothing was applied")
-            db.execute(MSSQL_VERIFY, (path,))
-        except BackupError:
-            raise
         except Exception as exc:
-            raise BackupError(f"--backup {path} could not be verified; nothing was applied:\n  {exc}") from exc
-        size = _mssql_size(db, path)
+            raise BackupError(f"--backup {path} could not be read; nothing was applied:\n  {exc}") from exc
+        chosen = newest_full_backup(header, name)
+        if chosen is None:
+            kinds = ", ".join(sorted({f"{h.get('databasename')} type {h.get('backuptype')}" for h in header}))
+            raise BackupError(f"--backup {path} holds no full backup of {name} taken WITH CHECKSUM (it holds: "
+                              f"{kinds or 'nothing'}); nothing was applied. Take one with --backup-dir")
+        try:
+            db.execute(MSSQL_VERIFY, (path, int(chosen["position"])))
+        except Exception as exc:
+            raise BackupError(f"RESTORE VERIFYONLY of {path} (backup set {chosen['position']}) failed; nothing "
+                              f"was applied:\n  {exc}") from exc
     finally:
         _set_autocommit(db, False)
-    return BackupRecord("existente", path, size, "RESTORE HEADERONLY names this database; RESTORE VERIFYONLY "
-                        "WITH CHECKSUM passed; not restored", None, risky)
+    size = chosen.get("compressedbackupsize") or chosen.get("backupsize")
+    return BackupRecord("existente", path, int(size) if size else None,
+                        f"full backup set {chosen['position']} of {name}, finished {chosen.get('backupfinishdate')} on "
+                        f"{chosen.get('servername')}: RESTORE VERIFYONLY WITH FILE, CHECKSUM passed; not restored",
+                        None, risky)

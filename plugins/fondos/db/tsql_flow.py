@@ -6,7 +6,7 @@ which no single-session run can see. Each procedure of both dialects is read as 
 
 * WRITE  an INSERT / UPDATE / DELETE / MERGE of a table (table variables aside), or a call to one of
          our procedures that is not a lock or a check (it writes, or decides what is written);
-* LOCK   `stage`: logs.sp_Bloquear_Ejecucion; `app`: sp_getapplock / pg_advisory_xact_lock;
+* LOCK   `stage`: logs.sp_Bloquear_Ejecucion; `app`: sp_getapplock / pg_advisory_xact_lock(_shared);
          `row:<table>`: a row lock read (T-SQL UPDLOCK/XLOCK/HOLDLOCK/REPEATABLEREAD/SERIALIZABLE hints,
          PostgreSQL FOR UPDATE/SHARE);
 * CHECK  a refusal branch (T-SQL `THROW <number>`, PostgreSQL `RAISE EXCEPTION`) or a call to a check
@@ -152,7 +152,7 @@ def pg_events(text: str) -> list[Event]:
         return []
     pattern = re.compile(
         r"(?P<commit>\bCOMMIT\b)"
-        r"|(?P<applock>\bpg_advisory_xact_lock\b)"
+        r"|(?P<applock>\bpg_advisory_xact_lock(?:_shared)?\b)"
         r"|(?P<call>\b(?:PERFORM|FROM|SELECT)\s+" + _n("c") + r"\s*\()"
         r"|(?P<forupdate>\bFOR\s+(?:NO\s+KEY\s+)?(?:UPDATE|SHARE)\b)"
         r"|(?P<raise>\bRAISE\s+EXCEPTION\b)"

@@ -5,18 +5,23 @@
 --   @Fondos        comma-separated ID_Fund list (1 to 9 digits each)
 --   @Arquitectura  'v2' or 'v3' (exactly: compared as bytes)
 --   @Usuario       who asked (recorded in ArquitecturaUsuario, with the time in ArquitecturaDesde)
--- Refuses, changing nothing: a bad list or architecture (50070), an unknown
--- fund (50071), a fund whose day is running (50072): an ejecución EN_PROGRESO
--- of procesos_diarios, or a legacy run EN_PROGRESO started in the last 24
--- hours that lists the fund (older ones are crashed history, not a running
--- day). A fund moved while its day runs would be processed by both writers,
--- or by neither. 50073: another switch held the lock for 30 s.
--- Locks, all inside the transaction: one switch at a time (sp_getapplock);
--- then the funds' rows with XLOCK, which waits for an initialisation holding
--- them (logs.sp_Inicializar_Proceso reads them under REPEATABLEREAD); only
--- then the running check, with READCOMMITTEDLOCK so it reads the latest
--- committed rows (that initialisation's ejecuciones), not row versions
--- (READ_COMMITTED_SNAPSHOT).
+-- Refuses, changing nothing: a bad list, architecture or user (50070), an
+-- unknown fund (50071), a fund whose day is running (50072): an ejecución
+-- EN_PROGRESO of procesos_diarios, a stage of one still EN_PROGRESO or
+-- REINTENTANDO (an ejecución already ERROR can have sibling stages running),
+-- or a legacy run EN_PROGRESO started in the last 24 hours that lists the fund
+-- (older ones are crashed history, not a running day). A fund moved while its
+-- day runs would be processed by both writers, or by neither. 50073: the lock
+-- was not granted in 30 s.
+-- Locks, inside the transaction: the application lock
+-- 'fondos.config.Fondos.Arquitectura', Exclusive: one switch at a time, and it
+-- waits for every initialisation in flight (logs.sp_Inicializar_Proceso holds it
+-- Shared), so the running check, a statement that starts after they committed,
+-- sees their ejecuciones, and no initialisation starts until this one commits.
+-- The running check reads with READCOMMITTEDLOCK: it waits for a writer's
+-- uncommitted run rows (the legacy writer's, which takes no such lock) instead
+-- of reading around them. LOCK_TIMEOUT 30 s bounds that wait (error 1222,
+-- which fondos.db.calls retries).
 -- A fund already on the requested architecture is left as it is (its
 -- ArquitecturaDesde too). Returns one row per listed fund: ID_Fund,
 -- FundShortName, Anterior (before), Actual (now).
@@ -28,22 +33,26 @@ GO
 
 CREATE OR ALTER PROCEDURE config.sp_Asignar_Arquitectura
     @Fondos VARCHAR(MAX),
-    @Arquitectura VARCHAR(2),
-    @Usuario VARCHAR(100)
+    @Arquitectura VARCHAR(10),
+    @Usuario VARCHAR(200)
 AS
 BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
+    SET LOCK_TIMEOUT 30000;
 
     DECLARE @Msg NVARCHAR(2048);
     DECLARE @Bloqueo INT;
-    DECLARE @Bloqueados INT;
     DECLARE @Desconocidos VARCHAR(MAX);
     DECLARE @Ocupados NVARCHAR(MAX);
     DECLARE @Lista TABLE (ID_Fund INT NOT NULL PRIMARY KEY);
     DECLARE @Antes TABLE (ID_Fund INT NOT NULL PRIMARY KEY, Anterior VARCHAR(2) NOT NULL);
 
-    IF @Arquitectura IS NULL OR @Arquitectura COLLATE Latin1_General_100_BIN2 NOT IN ('v2', 'v3')
+    -- Exact, as in PostgreSQL: BIN2 sees case; DATALENGTH sees the trailing spaces NOT IN ignores.
+    IF
+        @Arquitectura IS NULL
+        OR @Arquitectura COLLATE Latin1_General_100_BIN2 NOT IN ('v2', 'v3')
+        OR DATALENGTH(@Arquitectura) <> 2
         BEGIN
             SET @Msg = CONCAT(
                 N'Arquitectura must be v2 (the legacy writer) or v3 (procesos_diarios), got ', COALESCE(@Arquitectura, N'NULL')
@@ -64,8 +73,8 @@ BEGIN
             SET @Msg = CONCAT(N'Fondos must be a comma-separated list of ID_Fund numbers, got ', LEFT(@Fondos, 200));
             THROW 50070, @Msg, 1;
         END;
-    IF NULLIF(TRIM(@Usuario), '') IS NULL
-        THROW 50070, N'Usuario (who moves the funds) is required', 1;
+    IF NULLIF(TRIM(@Usuario), '') IS NULL OR LEN(@Usuario) > 100
+        THROW 50070, N'Usuario (who moves the funds) is required, at most 100 characters', 1;
     INSERT INTO @Lista (ID_Fund)
     SELECT DISTINCT CAST(TRIM(s.value) AS INT) FROM STRING_SPLIT(@Fondos, ',') AS s;
 
@@ -73,10 +82,10 @@ BEGIN
         BEGIN TRANSACTION;
 
         EXEC @Bloqueo = sys.sp_getapplock
-            @Resource = N'fondos.config.sp_Asignar_Arquitectura', @LockMode = 'Exclusive',
+            @Resource = N'fondos.config.Fondos.Arquitectura', @LockMode = 'Exclusive',
             @LockOwner = 'Transaction', @LockTimeout = 30000;
         IF @Bloqueo < 0
-            THROW 50073, N'another switch of funds is running; try again in a minute', 1;
+            THROW 50073, N'a switch of funds or an initialisation holds the architecture lock; try again in a minute', 1;
 
         SELECT @Desconocidos = STRING_AGG(CAST(l.ID_Fund AS VARCHAR(12)), ', ') WITHIN GROUP (ORDER BY l.ID_Fund)
         FROM @Lista AS l
@@ -90,13 +99,8 @@ BEGIN
                 THROW 50071, @Msg, 1;
             END;
 
-        -- Exclusive row locks to the end: an initialisation holding shared ones commits first.
-        SELECT @Bloqueados = COUNT(*)
-        FROM config.Fondos AS f WITH (XLOCK, HOLDLOCK, ROWLOCK)
-        INNER JOIN @Lista AS l ON f.ID_Fund = l.ID_Fund;
-
-        -- Re-checked under the locks: that initialisation's ejecuciones are committed now, and
-        -- READCOMMITTEDLOCK reads them (row versions might be older).
+        -- Under the lock every initialisation that was in flight has committed: this statement sees their
+        -- ejecuciones. READCOMMITTEDLOCK waits for a writer's uncommitted run rows (see the header).
         SELECT @Ocupados = STRING_AGG(x.Detalle, N', ') WITHIN GROUP (ORDER BY x.ID_Fund)
         FROM (
             SELECT
@@ -105,6 +109,17 @@ BEGIN
             FROM @Lista AS l
             INNER JOIN logs.Ejecuciones AS e WITH (READCOMMITTEDLOCK) ON l.ID_Fund = e.ID_Fund
             WHERE e.Estado = 'EN_PROGRESO' AND e.ID_Ejecucion >= 1000000000000000
+            UNION ALL
+            SELECT
+                e.ID_Fund,
+                CONCAT(e.ID_Fund, N' (stage ', t.Etapa, N' ', t.Estado, N' of ejecución ', e.ID_Ejecucion, N')') AS Detalle
+            FROM @Lista AS l
+            INNER JOIN logs.Ejecuciones AS e WITH (READCOMMITTEDLOCK) ON l.ID_Fund = e.ID_Fund
+            INNER JOIN logs.Ejecucion_Etapas AS t WITH (READCOMMITTEDLOCK) ON e.ID_Ejecucion = t.ID_Ejecucion
+            WHERE
+                e.Estado <> 'EN_PROGRESO'
+                AND e.ID_Ejecucion >= 1000000000000000
+                AND t.Estado IN ('EN_PROGRESO', 'REINTENTANDO')
             UNION ALL
             SELECT
                 ef.ID_Fund,

@@ -25,7 +25,9 @@ BEGIN
     FROM logs.Proceso_Alertas AS a
     WHERE
         a.ID_Proceso = @ID_Proceso
-        AND a.Disparador = @Disparador
+        -- Exact, as in PostgreSQL: BIN2 sees case; DATALENGTH sees trailing spaces (= ignores them).
+        AND a.Disparador = @Disparador COLLATE Latin1_General_BIN2
+        AND DATALENGTH(a.Disparador) = DATALENGTH(@Disparador)
         AND a.Envio IN ('RESERVADO', 'ENVIADO');
 
     IF @@ROWCOUNT = 0

@@ -27,11 +27,13 @@
 -- 30 s, 50015 run key of another date (or one this collation cannot tell
 -- from another proceso's key, see below), 50016 the date's proceso still
 -- EN_PROGRESO, 50017 unknown or inactive fund, 50018 no active funds, 50019
--- no source data for the date, 50009 a listed fund with the legacy writer.
--- The active funds' rows of config.Fondos are read under REPEATABLEREAD (S locks
--- to the end of the transaction): config.sp_Asignar_Arquitectura (XLOCK) waits
--- for the proceso to commit, then sees its ejecuciones and refuses to move a
--- fund whose day runs. sp_getapplock on the date serialises
+-- no source data for the date, 50009 a listed fund with the legacy writer,
+-- 50008 a switch of funds between architectures held its lock for 30 s.
+-- The application lock 'fondos.config.Fondos.Arquitectura' is held Shared to the
+-- end of the transaction: config.sp_Asignar_Arquitectura takes it Exclusive, so
+-- it waits for this proceso to commit, then sees its ejecuciones and refuses to
+-- move a fund whose day runs (an application lock, not row locks: row locks
+-- would only collide when both plans chose the same index). sp_getapplock on the date serialises
 -- concurrent initialisations of the same date; before taking ids,
 -- logs.sp_Ajustar_Secuencia_ID moves logs.Seq_ID above every id that exists
 -- (its lock serialises that step and the draws across dates).
@@ -74,7 +76,6 @@ BEGIN
     DECLARE @ClaveExistente NVARCHAR(250);
     DECLARE @Total INT;
     DECLARE @Legado INT;
-    DECLARE @Activos INT;
     DECLARE @EnV2 VARCHAR(MAX);
     DECLARE @Desconocidos VARCHAR(MAX);
     DECLARE @Recurso NVARCHAR(255);
@@ -181,10 +182,12 @@ BEGIN
                         THROW 50016, @Msg, 1;
                     END;
 
-                -- Shared locks on the active funds' rows, held to the end (see the header).
-                SELECT @Activos = COUNT(*)
-                FROM config.Fondos AS f WITH (REPEATABLEREAD, ROWLOCK)
-                WHERE f.Activo = 1;
+                -- Shared with other initialisations, to the end (see the header).
+                EXEC @Bloqueo = sys.sp_getapplock
+                    @Resource = N'fondos.config.Fondos.Arquitectura', @LockMode = 'Shared',
+                    @LockOwner = 'Transaction', @LockTimeout = 30000;
+                IF @Bloqueo < 0
+                    THROW 50008, N'a switch of funds between architectures is running; try again in a minute', 1;
 
                 IF @Fondos IS NOT NULL
                     BEGIN

@@ -6,14 +6,16 @@
 --   Arquitectura  'v2' or 'v3'
 --   Usuario       who asked (recorded in ArquitecturaUsuario, with the time in ArquitecturaDesde)
 -- Refuses, changing nothing: a bad list or architecture, an unknown fund, and a
--- fund whose day is running: an ejecución EN_PROGRESO of procesos_diarios, or a
--- legacy run EN_PROGRESO started in the last 24 hours that lists the fund
--- (older ones are crashed history, not a running day). A fund moved while
--- its day runs would be processed by both writers, or by neither.
--- Locks: one switch at a time (advisory lock); then the funds' rows FOR UPDATE,
--- in ID order, which waits for an initialisation holding them (sp_Inicializar_Proceso
--- reads them FOR SHARE); only then the running check, which so sees that
--- initialisation's ejecuciones.
+-- fund whose day is running: an ejecución EN_PROGRESO of procesos_diarios, a
+-- stage of one still EN_PROGRESO or REINTENTANDO (an ejecución already ERROR
+-- can have sibling stages running), or a legacy run EN_PROGRESO started in the
+-- last 24 hours that lists the fund (older ones are crashed history, not a
+-- running day). A fund moved while its day runs would be processed by both
+-- writers, or by neither.
+-- Locks: the advisory lock 'fondos.config.Fondos.Arquitectura', exclusive, to
+-- the end: one switch at a time, and it waits for every initialisation in
+-- flight (logs.sp_Inicializar_Proceso holds it shared), so the running check
+-- below sees their ejecuciones, and none starts until this one commits.
 -- A fund already on the requested architecture is left as it is (its
 -- ArquitecturaDesde too). Returns one row per listed fund: ID_Fund,
 -- FundShortName, Anterior (before), Actual (now).
@@ -49,12 +51,12 @@ BEGIN
         OR EXISTS (SELECT 1 FROM UNNEST(STRING_TO_ARRAY(p_fondos, ',')) AS x(v) WHERE TRIM(x.v) !~ '^[0-9]{1,9}$') THEN
         RAISE EXCEPTION 'Fondos must be a comma-separated list of ID_Fund numbers, got %', p_fondos;
     END IF;
-    IF COALESCE(TRIM(p_usuario), '') = '' THEN
-        RAISE EXCEPTION 'Usuario (who moves the funds) is required';
+    IF COALESCE(TRIM(p_usuario), '') = '' OR LENGTH(p_usuario) > 100 THEN
+        RAISE EXCEPTION 'Usuario (who moves the funds) is required, at most 100 characters';
     END IF;
     v_lista := ARRAY(SELECT DISTINCT TRIM(x.v)::INTEGER FROM UNNEST(STRING_TO_ARRAY(p_fondos, ',')) AS x(v));
 
-    PERFORM PG_ADVISORY_XACT_LOCK(HASHTEXT('fondos.config.sp_Asignar_Arquitectura'));
+    PERFORM PG_ADVISORY_XACT_LOCK(HASHTEXT('fondos.config.Fondos.Arquitectura'));
 
     SELECT STRING_AGG(l.id::TEXT, ', ' ORDER BY l.id) INTO v_desconocidos
     FROM UNNEST(v_lista) AS l(id)
@@ -63,14 +65,18 @@ BEGIN
         RAISE EXCEPTION 'unknown fund(s): % (see config.Fondos): nothing was changed', v_desconocidos;
     END IF;
 
-    PERFORM 1 FROM config.Fondos AS f WHERE f.ID_Fund = ANY(v_lista) ORDER BY f.ID_Fund FOR UPDATE;
-
-    -- Under the row locks: an initialisation that held them has committed, so its ejecuciones are seen.
+    -- Under the lock: every initialisation that was in flight has committed, so its ejecuciones are seen.
     SELECT STRING_AGG(x.Detalle, ', ' ORDER BY x.ID_Fund) INTO v_ocupados
     FROM (
         SELECT e.ID_Fund, FORMAT('%s (ejecución %s of proceso %s)', e.ID_Fund, e.ID_Ejecucion, e.ID_Proceso) AS Detalle
         FROM logs.Ejecuciones AS e
         WHERE e.ID_Fund = ANY(v_lista) AND e.Estado = 'EN_PROGRESO' AND e.ID_Ejecucion >= 1000000000000000
+        UNION ALL
+        SELECT e.ID_Fund, FORMAT('%s (stage %s %s of ejecución %s)', e.ID_Fund, t.Etapa, t.Estado, e.ID_Ejecucion)
+        FROM logs.Ejecuciones AS e
+        JOIN logs.Ejecucion_Etapas AS t ON t.ID_Ejecucion = e.ID_Ejecucion
+        WHERE e.ID_Fund = ANY(v_lista) AND e.Estado <> 'EN_PROGRESO' AND e.ID_Ejecucion >= 1000000000000000
+            AND t.Estado IN ('EN_PROGRESO', 'REINTENTANDO')
         UNION ALL
         SELECT ef.ID_Fund, FORMAT('%s (legacy run %s)', ef.ID_Fund, e.ID_Ejecucion)
         FROM logs.Ejecuciones AS e

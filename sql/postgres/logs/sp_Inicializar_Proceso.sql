@@ -91,9 +91,10 @@ BEGIN
                 v_otro.ID_Proceso, p_fecha, v_otro.ClaveEjecucion, v_otro.ID_Proceso;
         END IF;
 
-        -- The funds' rows, shared, to the end: config.sp_Asignar_Arquitectura (FOR UPDATE) waits for this
-        -- proceso to be committed, and then sees its ejecuciones and refuses to move a fund whose day runs.
-        PERFORM 1 FROM config.Fondos AS f WHERE f.Activo ORDER BY f.ID_Fund FOR SHARE;
+        -- Shared with other initialisations, to the end: config.sp_Asignar_Arquitectura takes it exclusively,
+        -- so it waits for this proceso to be committed, then sees its ejecuciones and refuses to move a fund
+        -- whose day runs; and no fund changes architecture while this one reads them.
+        PERFORM PG_ADVISORY_XACT_LOCK_SHARED(HASHTEXT('fondos.config.Fondos.Arquitectura'));
 
         IF p_fondos IS NOT NULL THEN
             IF EXISTS (SELECT 1 FROM UNNEST(STRING_TO_ARRAY(p_fondos, ',')) AS x(v) WHERE TRIM(x.v) !~ '^[0-9]{1,9}$') THEN
