@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from conftest import STATS_WAIT
 from fondos.db.connection import database
 from pipeline_helpers import fund_fingerprints, proceso_row, run_all, seed, start
 
@@ -72,9 +73,11 @@ def _kill_once_created(clave: str, killed: list[int], stop: threading.Event) -> 
                 return
 
 
-def test_a_connection_dropped_during_the_metrics_at_creation_does_not_fail_the_run(migrated_pg_db, caplog):
+def test_a_connection_dropped_during_the_metrics_at_creation_does_not_fail_the_run(migrated_pg_db, caplog,
+                                                                                   monkeypatch):
     """Issue 19: the metrics snapshot taken right after sp_Inicializar_Proceso commits used to end the
     task with 'the connection is lost' (its rollback ran on the dead connection)."""
+    monkeypatch.setenv("FONDOS_METRICS_STATS_WAIT_S", STATS_WAIT)  # the snapshot's flush wait is the fault's window
     seed(2, 20)
     stop, killed = threading.Event(), []
     killer = threading.Thread(target=_kill_once_created, args=("dropped-at-metrics", killed, stop))
