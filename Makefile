@@ -109,9 +109,11 @@ lint: setup
 	@# Each T-SQL procedure's transaction structure (locks, re-checks, writes) against its PostgreSQL twin.
 	$(PY) -m fondos.db.tsql_flow
 
+# Two workers (pytest-xdist): the Airflow end-to-end tests (one group, one after another) beside the rest.
+TEST_WORKERS ?= 2
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 clean:
 	-$(FONDOS) db stop
-	rm -rf .pgdata .pgdata-test .airflow
+	rm -rf .pgdata .pgdata-test .pgdata-test-* .airflow

@@ -23,10 +23,15 @@ ROOT = Path(__file__).resolve().parents[1]
 # Airflow reads its configuration at import time: give the tests their own home.
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="fondos-test-airflow-"))
 os.environ.setdefault("AIRFLOW_HOME", str(_AIRFLOW_HOME))
+if os.environ.get("PYTEST_XDIST_WORKER"):  # a worker inherits the controller's home: each needs its own SQLite
+    os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "dags"))
 os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(ROOT / "plugins"))
 os.environ.setdefault("FONDOS_PGDATA", str(ROOT / ".pgdata-test"))
+# `make test` runs two pytest-xdist workers: each starts its own embedded server in a data directory of its own.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["FONDOS_PGDATA"] += "-" + os.environ["PYTEST_XDIST_WORKER"]
 # The metrics snapshot waits 0.6 s for other backends to flush their statistics (fondos.pipeline.metrics): it
 # matters only to a test that counts deadlocks, and each of those sets it back (STATS_WAIT below). Every other
 # proceso of the suite would spend 1.2 s on it for nothing.
@@ -35,6 +40,14 @@ STATS_WAIT = "0.6"
 
 MSSQL_URL = os.environ.get("FONDOS_TEST_MSSQL_URL")
 CONN_ENV = "AIRFLOW_CONN_FONDOS_DB"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under `make test` (pytest-xdist, --dist loadgroup) the tests that start real Airflow components run one
+    after another on one worker, never two stacks at once on two cores; everything else spreads over both."""
+    for item in items:
+        if item.get_closest_marker("e2e") or item.get_closest_marker("celery") or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("airflow"))
 
 
 @pytest.fixture(scope="session")
