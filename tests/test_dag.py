@@ -244,3 +244,39 @@ def database_autocommit():
     from fondos.db.connection import database
 
     return database(autocommit=True)
+
+
+def test_a_day_with_more_funds_than_airflow_maps_is_refused_before_anything_is_created(fund_db, monkeypatch):
+    """Airflow maps at most [core] max_map_length items: a day above it would fail at the expansion, after the
+    proceso exists. crear_proceso refuses it first, naming the setting and the number it needs."""
+    from pipeline_helpers import count, seed
+
+    seed(3, 5)
+    monkeypatch.setenv("AIRFLOW__CORE__MAX_MAP_LENGTH", "2")
+    dr = fresh_dag().test(run_conf={"fecha": "2026-03-13"})
+    assert dr.state == "failed"
+    [ti] = [ti for ti in dr.get_task_instances() if ti.task_id == "crear_proceso"]
+    assert ti.state == "failed" and ti.try_number == 1  # refused, not retried
+    assert count(fund_db, "SELECT COUNT(*) FROM logs.Procesos") == 0
+    from airflow.exceptions import AirflowFailException
+
+    from fondos.airflow import dag_tasks
+
+    with pytest.raises(AirflowFailException, match=r"3 active funds to process, one mapped task group each, and "
+                                                     r"Airflow's \[core\] max_map_length is 2. Set "
+                                                     r"AIRFLOW__CORE__MAX_MAP_LENGTH to at least 3"):
+        dag_tasks._refuse_beyond_map_limit()
+    monkeypatch.setenv("AIRFLOW__CORE__MAX_MAP_LENGTH", "3")
+    assert fresh_dag().test(run_conf={"fecha": "2026-03-13"}).state == "success"
+
+
+def test_the_projects_airflow_maps_five_thousand_funds():
+    """The project's own Airflow (make run, make airflow, the image, the compose stack) raises the limit."""
+    from fondos.airflow.local import LocalAirflow
+    from fondos.settings import MAX_MAP_LENGTH
+
+    assert MAX_MAP_LENGTH >= 5000
+    af = LocalAirflow(Path("/nonexistent-home"), "{}", metadata=None)
+    assert af.env["AIRFLOW__CORE__MAX_MAP_LENGTH"] == str(MAX_MAP_LENGTH)
+    assert "AIRFLOW__CORE__MAX_MAP_LENGTH=5000" in (ROOT / "docker" / "Dockerfile").read_text()
+    assert 'AIRFLOW__CORE__MAX_MAP_LENGTH: "5000"' in (ROOT / "docker-compose.yaml").read_text()

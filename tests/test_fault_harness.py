@@ -34,6 +34,7 @@ def _day(clave: str) -> tuple[list[dict], dict, str]:
     # the operator's switch (028): a fund already on v3 moved to v3 again changes nothing, through the procedure
     assert [r["actual"] for r in arquitectura.asignar([101], "v3", usuario="harness")] == ["v3"]
     assert len(arquitectura.listar()) == FUNDS
+    assert proceso.fondos_a_mapear() == FUNDS  # crear_proceso's count against Airflow's map limit
     items = proceso.inicializar_proceso(FECHA, "harness", clave)
     id_proceso = items[0]["id_proceso"]
 

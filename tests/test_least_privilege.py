@@ -66,6 +66,7 @@ def as_role(migrated_pg_db, monkeypatch):
 
 def test_pipeline_role_runs_the_pipeline_but_cannot_touch_tables(as_role):
     as_role(in_pipeline=True)
+    assert proceso.fondos_a_mapear() == 2  # crear_proceso's count against Airflow's map limit (config view, 028)
     items = start("least-privilege")
     assert set(proceso.ejecutar_fondo(items[0]).values()) <= {"OK", "OMITIDO"}
     closed = proceso.cerrar_proceso(items[0]["id_proceso"])  # includes the metrics snapshots (022)

@@ -53,8 +53,10 @@ ALTER TABLE config.Fondos ADD CONSTRAINT ck_fondos_arquitectura CHECK (Arquitect
 
 ALTER TABLE logs.Procesos ADD COLUMN IF NOT EXISTS FondosLegado INTEGER NULL;
 
--- The operator's command (config.sp_Asignar_Arquitectura grants its own EXECUTE) lives in config.
+-- The operator's command (config.sp_Asignar_Arquitectura grants its own EXECUTE) lives in config, and
+-- crear_proceso counts the funds it will map in config.vw_Fondos_Arquitectura (each view grants its SELECT).
 GRANT USAGE ON SCHEMA config TO fondos_operador;
+GRANT USAGE ON SCHEMA config TO fondos_pipeline;
 
 -- The parallel run (fondos comparar) reads both writers' rows: the operator's login may read, never
 -- write, the extract and staging tables and the two logs tables that say whose rows they are. (A table

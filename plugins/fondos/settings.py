@@ -20,6 +20,9 @@ TIMEZONE = os.environ.get("FONDOS_TIMEZONE", "America/Santiago")
 # Monday-Friday in FONDOS_TIMEZONE; `none` to never schedule it. Created paused: unpause it for the transition.
 VIGILANCIA_SCHEDULE = os.environ.get("FONDOS_VIGILANCIA_SCHEDULE", "*/10 5-11 * * 1-5")
 VIGILANCIA_DAG_ID = "vigilancia_rollback"
+# Airflow maps at most [core] max_map_length items (1,024 by default): the project's Airflow sets this, and
+# crear_proceso refuses a day with more active funds than the setting Airflow actually runs with.
+MAX_MAP_LENGTH = int(os.environ.get("FONDOS_MAX_MAP_LENGTH", "5000"))
 # Business days: the `holidays` library's calendar for this country (ISO code, `CL-RM` for a region too),
 # or `none` for weekends only. Used by "previous business day" and by the DAG's timetable.
 CALENDAR = os.environ.get("FONDOS_CALENDAR", "CL")

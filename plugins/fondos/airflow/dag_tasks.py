@@ -18,7 +18,7 @@ from fondos.errors import DataError, InvalidInput
 from fondos.pipeline import proceso
 from fondos.pipeline.fechas import parse_fecha, previous_business_day
 from fondos.pipeline.stages import GROUP_ID  # noqa: F401  (the DAG file reads dag_tasks.GROUP_ID)
-from fondos.settings import CALENDAR, POOL, RETRY_DELAY_S, STAGE_TIMEOUT_S, TIMEZONE
+from fondos.settings import CALENDAR, MAX_MAP_LENGTH, POOL, RETRY_DELAY_S, STAGE_TIMEOUT_S, TIMEZONE
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ def resolve_fecha(context: dict[str, Any]):
 def crear_proceso() -> list[dict[str, Any]]:
     """Create (or, on a retry or clear, find again) the proceso of this run; one item per fund."""
     context = get_current_context()
+    _refuse_beyond_map_limit()
     try:
         fecha = resolve_fecha(context)
         usuario = getattr(context["dag_run"], "triggering_user_name", None) or "scheduler"
@@ -60,6 +61,20 @@ def crear_proceso() -> list[dict[str, Any]]:
         raise AirflowFailException(f"crear_proceso refused the run, and nothing was created: {exc}") from exc
     log.info("proceso %s for %s: %d funds", items[0]["id_proceso"], fecha, len(items))
     return items
+
+
+def _refuse_beyond_map_limit() -> None:
+    """Airflow would fail the expansion of procesar_fondo after the proceso exists; refuse before creating it."""
+    from airflow.configuration import conf
+
+    limite = conf.getint("core", "max_map_length")
+    n = proceso.fondos_a_mapear()
+    if n > limite:
+        raise AirflowFailException(
+            f"crear_proceso refused the run, and nothing was created: {n} active funds to process, one mapped task "
+            f"group each, and Airflow's [core] max_map_length is {limite}. Set AIRFLOW__CORE__MAX_MAP_LENGTH to at "
+            f"least {n} on the scheduler, the API server and the workers (the project sets {MAX_MAP_LENGTH}), "
+            "then trigger again")
 
 
 def _record(context: dict[str, Any], etapa: str, estado: str, mensaje: str) -> None:

@@ -19,7 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from fondos.settings import CONN_ID, POOL, POOL_SLOTS, PROJECT_ROOT
+from fondos.settings import CONN_ID, MAX_MAP_LENGTH, POOL, POOL_SLOTS, PROJECT_ROOT
 
 AIRFLOW_BIN = Path(sys.executable).parent / "airflow"
 EXECUTORS = {"local": "LocalExecutor", "celery": "CeleryExecutor"}
@@ -202,6 +202,7 @@ class LocalAirflow:
             "AIRFLOW__API__HOST": "127.0.0.1",
             "AIRFLOW__API__BASE_URL": self.base,
             "AIRFLOW__API__MAXIMUM_PAGE_LIMIT": "5000",  # one request lists a whole run's task instances
+            "AIRFLOW__CORE__MAX_MAP_LENGTH": str(MAX_MAP_LENGTH),  # one mapped group per fund, past 1,024
             "AIRFLOW__API_AUTH__JWT_SECRET": os.urandom(24).hex(),
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_SEC": "5",

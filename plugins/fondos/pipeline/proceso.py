@@ -217,6 +217,14 @@ def _vigilar(db: Database, proceso: dict[str, Any]) -> list[str]:
     return lines
 
 
+def fondos_a_mapear(conn_id: str = CONN_ID) -> int:
+    """How many active funds procesos_diarios would map now (config.vw_Fondos_Arquitectura, v3)."""
+    with database(conn_id, autocommit=True) as db:
+        rows = read(db, f"SELECT COUNT(*) AS n FROM config.vw_Fondos_Arquitectura WHERE Activo = %s "
+                        f"AND Arquitectura = {db.varchar()}", (True, "v3"))
+    return int(rows[0]["n"])
+
+
 def vigilar_en_curso(conn_id: str = CONN_ID) -> list[dict[str, Any]]:
     """Escenario 1 while procesos run (the vigilancia_rollback DAG): evaluate and record the trigger for every
     proceso of procesos_diarios still EN_PROGRESO; each one returned with its recorded alertas, for sending."""
