@@ -45,7 +45,8 @@ def _day(clave: str) -> tuple[list[dict], dict, str]:
             assert lectura.ejecucion(db, items[0]["id_ejecucion"])
 
     api_reads()
-    for item in items:
+    for item in items:  # a mapped stage task receives only the id and reads its fund itself
+        assert proceso.item_de_ejecucion(item["id_ejecucion"]) == item
         proceso.ejecutar_fondo(item)
     api_reads()
     for p in proceso.vigilar_en_curso():  # the watcher DAG's pass while the proceso is still open

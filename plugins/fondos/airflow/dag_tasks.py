@@ -49,8 +49,12 @@ def resolve_fecha(context: dict[str, Any]):
 
 
 @task(task_id="crear_proceso", retries=2, retry_delay=timedelta(seconds=20))
-def crear_proceso() -> list[dict[str, Any]]:
-    """Create (or, on a retry or clear, find again) the proceso of this run; one item per fund."""
+def crear_proceso() -> list[int]:
+    """Create (or, on a retry or clear, find again) the proceso of this run; one ID_Ejecucion per fund.
+
+    Only the ids go to XCom: every mapped task pulls this whole list (Airflow resolves an unmapped
+    upstream's XCom whole, then picks its index), so its size is paid once per task; each task reads
+    the rest of its fund from logs.vw_Ejecucion_Fondos itself."""
     context = get_current_context()
     _refuse_beyond_map_limit()
     try:
@@ -60,7 +64,7 @@ def crear_proceso() -> list[dict[str, Any]]:
     except InvalidInput as exc:
         raise AirflowFailException(f"crear_proceso refused the run, and nothing was created: {exc}") from exc
     log.info("proceso %s for %s: %d funds", items[0]["id_proceso"], fecha, len(items))
-    return items
+    return [int(it["id_ejecucion"]) for it in items]
 
 
 def _refuse_beyond_map_limit() -> None:
@@ -120,14 +124,16 @@ def stage_task(etapa: str):
         on_failure_callback=_stage_failure_callback(etapa),
         on_retry_callback=_stage_retry_callback(etapa),
     )
-    def run_stage(ejecucion: dict[str, Any]) -> dict[str, Any]:
+    def run_stage(ejecucion: int) -> dict[str, Any]:
+        """`ejecucion`: this fund's ID_Ejecucion, all the task receives; the rest it reads itself."""
         context = get_current_context()
-        context["fondo"] = f"{ejecucion['id_fund']} {ejecucion['fundshortname']}"
         ti = context["ti"]
         reintento = (f"Airflow retries it (this was try {ti.try_number} of {ti.max_tries + 1})"
                      if ti.try_number <= ti.max_tries else None)
         try:
-            return proceso.ejecutar_etapa(ejecucion, etapa, reintento=reintento)
+            item = proceso.item_de_ejecucion(int(ejecucion))
+            context["fondo"] = f"{item['id_fund']} {item['fundshortname']}"
+            return proceso.ejecutar_etapa(item, etapa, reintento=reintento)
         except DataError as exc:  # retrying cannot fix data: fail now, say what to do
             raise AirflowFailException(str(exc)) from exc
 

@@ -80,6 +80,27 @@ def _registrar(db: Database, item: dict[str, Any], etapa: str, estado: str,
     return rows[0] if rows else {}
 
 
+def item_de_ejecucion(id_ejecucion: int, conn_id: str = CONN_ID) -> dict[str, Any]:
+    """The item of one ejecución, as inicializar_proceso returns it, read from logs.vw_Ejecucion_Fondos: what a
+    mapped stage task needs when it receives only its ID_Ejecucion."""
+    with database(conn_id, autocommit=True) as db:
+        rows = read(db, "SELECT ID_Proceso, ID_Ejecucion, ID_Fund, FechaReporte, FundShortName, Portfolio_Geneva, "
+                        "Portfolio_CAPM, Portfolio_Derivados, Portfolio_UBS, Estado_Process_IPA, Estado_Process_CAPM, "
+                        "Estado_Process_PNL, Estado_Process_Derivados, Estado_Process_UBS "
+                        "FROM logs.vw_Ejecucion_Fondos WHERE ID_Ejecucion = %s", (id_ejecucion,))
+    if not rows:
+        raise DataError(f"ID_Ejecucion {id_ejecucion} is not an ejecución of procesos_diarios (deleted meanwhile?): "
+                        "nothing was run")
+    r = rows[0]
+    item = {k: r[k] for k in ("id_proceso", "id_ejecucion", "id_fund", "fundshortname", "portfolio_geneva",
+                              "portfolio_capm", "portfolio_derivados", "portfolio_ubs")}
+    item["fechareporte"] = r["fechareporte"].isoformat()
+    # in sp_Inicializar_Proceso's order (its Etapas column), so the item is the same either way
+    item["etapas"] = [s for s in ("IPA", "CAPM", "PNL", "Derivados", "UBS")
+                      if r[f"estado_process_{s.lower()}"] != "OMITIDO"]
+    return item
+
+
 def ejecutar_etapa(item: dict[str, Any], etapa: str, conn_id: str = CONN_ID,
                    reintento: str | None = None) -> dict[str, Any]:
     """Run one stage of one fund and record its state; raise on failure after recording it.
