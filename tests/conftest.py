@@ -231,6 +231,18 @@ def db(backend, monkeypatch, request):
     backend.drop(dbname)
 
 
+@pytest.fixture
+def pg_db(pg_backend, monkeypatch, request):
+    """A connection to a fresh, fully migrated PostgreSQL database: for tests whose own SQL is PostgreSQL's."""
+    from fondos.db.connection import open_database
+
+    dbname = _migrated_database(pg_backend, monkeypatch, request)
+    database = open_database()
+    yield database
+    database.close()
+    pg_backend.drop(dbname)
+
+
 @pytest.fixture(scope="session")
 def airflow_metadata():
     """Airflow's own metadata database (SQLite in the test AIRFLOW_HOME) and the fund pool."""

@@ -176,7 +176,8 @@ def test_a_fund_only_in_the_legacy_run_is_reported_and_sides_can_be_chosen(db):
     assert {d.tipo for d in only} == {"solo_legado", "filas", "suma"}
     assert sum(d.tipo == "solo_legado" for d in only) == 1 + r.fondos[1].filas_legado  # the fund, then each row
     assert comparar(db, FECHA, id_proceso=items[0]["id_proceso"]).coincide  # the first proceso: both funds
-    assert not comparar(db, FECHA, id_legado=V2_ID + 3_600_000).coincide  # the failed v2 attempt: nothing written
+    r = comparar(db, FECHA, id_legado=V2_ID + 3_600_000)  # the failed v2 attempt: nothing written
+    assert not r.coincide and (r.id_legado, r.estado_legado) == (V2_ID + 3_600_000, "ERROR")
 
 
 def test_a_missing_side_is_one_message_saying_what_to_do_and_exit_1(db, capsys, tmp_path):

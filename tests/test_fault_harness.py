@@ -45,12 +45,12 @@ def _day(clave: str) -> tuple[list[dict], dict, str]:
             assert lectura.ejecucion(db, items[0]["id_ejecucion"])
 
     api_reads()
+    en_curso = proceso.vigilar_en_curso()  # the watcher DAG's pass while the proceso is open, before any fund ran
+    assert [p["id_proceso"] for p in en_curso] == [id_proceso] and en_curso[0]["alertas"] == []
     for item in items:  # a mapped stage task receives only the id and reads its fund itself
         assert proceso.item_de_ejecucion(item["id_ejecucion"]) == item
         proceso.ejecutar_fondo(item)
     api_reads()
-    for p in proceso.vigilar_en_curso():  # the watcher DAG's pass while the proceso is still open
-        assert p["id_proceso"] == id_proceso
     cerrado = proceso.cerrar_proceso(id_proceso)
     message = envio.enviar(cerrado)
     # the rollback trigger the planted history fires (DURACION): its message, once
@@ -102,7 +102,9 @@ def harness(migrated_pg_db, smtp, monkeypatch):
             assert not differences(c, it["id_fund"], it["id_ejecucion"], exp)
         reference = {it["id_fund"]: fund_fingerprints(c, it["id_ejecucion"]) for it in calm_items}
     reference["comparacion"] = calm["comparacion"]
-    assert calm["comparacion"][0] > 0  # every new row is "only new" against the planted, empty legacy run
+    total, fondos = calm["comparacion"]  # against the planted legacy run, which has no rows: all only new
+    assert [f for f, _, _ in fondos] == [101, 102, 103]
+    assert all(legado == 0 and nuevo > 0 for _, nuevo, legado in fondos) and total >= sum(n for _, n, _ in fondos)
     return injector, reference, smtp
 
 

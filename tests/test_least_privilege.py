@@ -141,7 +141,15 @@ def test_the_operator_reverts_deletes_and_closes_but_runs_no_stage(as_role):
     with database(autocommit=True) as db:
         for table in ("extract.IPA", "staging.PNL_Final", "logs.Ejecuciones", "logs.Ejecucion_Fondos"):
             db.execute(f"SELECT COUNT(*) AS n FROM {table}")  # noqa: S608 - our table names
-    _refused(FORBIDDEN + PIPELINE_ONLY)
+    _refused(FORBIDDEN + PIPELINE_ONLY + [  # 028 opened these to the operator for reading only
+        "DELETE FROM logs.Ejecuciones", "UPDATE logs.Ejecucion_Fondos SET FundShortName = 'x'",
+        "INSERT INTO extract.SONA SELECT * FROM extract.SONA"])
+    from fondos.db.legacy import DATA_TABLES
+    from fondos.pipeline import comparar
+
+    with database(autocommit=True) as db:
+        for table in DATA_TABLES:  # the parallel run's column read, as the operator, for every compared table
+            assert comparar._columnas(db, table)
 
 
 def test_role_outside_the_pipeline_cannot_call_the_routines(as_role):

@@ -30,3 +30,20 @@ def test_a_mapped_task_not_yet_expanded_is_not_counted_as_a_fund():
     tis = [_ti("crear_proceso", -1, "running"), _ti("procesar_fondo.ipa", -1, None), _ti("procesar_fondo.pnl", -1, None)]
     snap = Snapshot.from_task_instances(tis)
     assert snap.funds() == 0 and snap.line(1) == "[    1s] crear_proceso running"
+
+
+def test_every_task_instance_is_counted_past_one_page():
+    """The REST API answers at most a page of task instances (limit, offset, total_entries): a 1,100-fund day
+    has 5,502, and the progress line showed 1,000 per stage until it read every page."""
+    from fondos.pipeline.progress import task_instances
+
+    everything = [_ti("procesar_fondo.ipa", i, "success") for i in range(1100)] + [_ti("crear_proceso", -1, "success")]
+
+    class Api:  # the REST API's paging contract, over a list
+        def api(self, method, path):
+            query = dict(kv.split("=") for kv in path.split("?")[1].split("&"))
+            start, limit = int(query["offset"]), int(query["limit"])
+            return 200, {"task_instances": everything[start:start + limit], "total_entries": len(everything)}
+
+    assert len(task_instances(Api(), "d", "r", page=500)) == 1101
+    assert "IPA 1100/1100" in Snapshot.from_task_instances(task_instances(Api(), "d", "r", page=500)).line(1)

@@ -55,6 +55,18 @@ class Snapshot:
         return f"[{elapsed:5.0f}s] " + " | ".join(parts) + (f" | cerrar_proceso {close}" if close else "")
 
 
+def task_instances(af, dag_id: str, run_id: str, page: int = 5000) -> list[dict]:
+    """Every task instance of the run, page by page: a day of 1,100 funds has 5,502, more than one page
+    (the API server's maximum_page_limit) holds. An answer other than 200 ends the list (shown as is)."""
+    tis: list[dict] = []
+    while True:
+        status, body = af.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances?limit={page}&offset={len(tis)}")
+        got = body.get("task_instances", []) if status == 200 else []
+        tis += got
+        if not got or len(tis) >= body.get("total_entries", 0):
+            return tis
+
+
 def follow(af, dag_id: str, run_id: str, timeout: float, every: float = 10.0, console=None) -> str:
     """Wait for the run to finish while showing its progress; return its final state."""
     from rich.console import Console
@@ -64,8 +76,7 @@ def follow(af, dag_id: str, run_id: str, timeout: float, every: float = 10.0, co
     started = time.monotonic()
 
     def snapshot() -> Snapshot:
-        status, body = af.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances?limit=5000")
-        return Snapshot.from_task_instances(body.get("task_instances", []) if status == 200 else [])
+        return Snapshot.from_task_instances(task_instances(af, dag_id, run_id))
 
     def finished() -> str | None:
         state = af.run_state(dag_id, run_id)
