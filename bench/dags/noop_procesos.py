@@ -21,14 +21,14 @@ N = int(os.environ.get("FONDOS_BENCH_FONDOS", "50"))
 def noop_procesos():
     @task
     def crear_proceso():
-        return [{"id_fund": i} for i in range(N)]
+        return [10**15 + i for i in range(N)]  # ids, as procesos_diarios' crear_proceso returns
 
     @task_group(group_id="procesar_fondo")
     def procesar_fondo(ejecucion):
         def stage(name):
             @task(task_id=name.lower(), pool=POOL, map_index_template="{{ fondo | default('') }}")
             def run(ejecucion):
-                get_current_context()["fondo"] = str(ejecucion["id_fund"])
+                get_current_context()["fondo"] = str(ejecucion)
                 return name
 
             return run
