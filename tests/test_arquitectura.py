@@ -14,7 +14,7 @@ import pytest
 from conftest import fresh_dag
 from fondos import cli
 from fondos.db.backup import BackupPlan
-from fondos.db.connection import open_database
+from fondos.db.connection import database, open_database
 from fondos.db.migrate import migrate
 from fondos.errors import DataError, InvalidInput
 from fondos.pipeline import arquitectura
@@ -94,6 +94,11 @@ def test_a_ten_fund_day_with_four_switched_runs_those_four_and_leaves_the_six_un
     fund_db.commit()
     code, out = _cli(capsys, "proceso", "estado", "--id", str(p["id_proceso"]))
     assert "architecture: 4 fund(s) on v3 (this proceso), 6 active with the legacy writer (v2)" in out
+    from fondos.web import lectura
+
+    with database(autocommit=True) as c:  # what the API answers and the board shows
+        assert (lectura.proceso(c, p["id_proceso"])["fondoslegado"], lectura.proceso(c, p["id_proceso"])["totalfondos"]) \
+            == (6, 4)
     code, out = _cli(capsys, "fondos", "lista")
     assert "10 fund(s): 4 active on v3 (procesos_diarios), 6 active on v2 (the legacy writer)" in out
     legado = fund_db.execute("SELECT ID_Fund FROM config.vw_Fondos_Legado ORDER BY ID_Fund")
