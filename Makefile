@@ -13,7 +13,7 @@ EXECUTOR ?= local
 WORKERS ?= 2
 export EXECUTOR WORKERS
 
-.PHONY: help setup run test lint psql db-start db-stop db-status clean bench bench-api bench-restart airflow up down test-mssql mutate
+.PHONY: help setup run test lint psql db-start db-stop db-status clean bench bench-ladder bench-api bench-restart airflow up down test-mssql mutate
 
 help:
 	@echo "make run    - embedded PostgreSQL up, migrated, pipeline run for FECHA ($(FECHA)) with live progress; EXECUTOR=celery WORKERS=N"
@@ -88,6 +88,12 @@ test-mssql: setup
 
 bench: setup
 	$(PY) bench/bench.py
+
+# The scale ladder: the DAG at each size against its floor (LADDER, default 50,200,1000; the 1,000 rung alone
+# takes the better part of an hour here, see README "Benchmark").
+LADDER ?= 50,200,1000
+bench-ladder: setup
+	FONDOS_BENCH_LADDER=$(LADDER) $(PY) bench/bench.py
 
 # The proceso API under load (100 clients) while a 30-fund x 2,000-position day runs (bench/api_load.py).
 bench-api: setup

@@ -31,9 +31,27 @@ def group_pss_mib(groups: set[int]) -> float:
     return sum(pss_kib(str(pid)) for pid, _, _, pgrp in processes() if pgrp in groups) / 1024
 
 
+def tree_pss_mib(root: int) -> float:
+    """PSS of a process and all its descendants: PostgreSQL's backends each get a process group of their own."""
+    from fondos.airflow.local import processes
+
+    children: dict[int, list[int]] = {}
+    for pid, _, ppid, _ in processes():
+        children.setdefault(ppid, []).append(pid)
+    seen, todo = set(), [root]
+    while todo:
+        pid = todo.pop()
+        if pid not in seen:
+            seen.add(pid)
+            todo.extend(children.get(pid, []))
+    return sum(pss_kib(str(pid)) for pid in seen) / 1024
+
+
 class Sampler:
-    def __init__(self, groups: set[int], db_factory=None):
+    def __init__(self, groups: set[int], db_factory=None, root: int | None = None):
+        """Memory of the processes in `groups`, or (`root`) of a process and its descendants."""
         self.groups = groups
+        self.root = root
         self.db_factory = db_factory
         self.peak_mib = 0.0
         self.wait_samples = 0
@@ -57,7 +75,8 @@ class Sampler:
 
     def _memory(self) -> None:
         while not self._stop.is_set():
-            self.peak_mib = max(self.peak_mib, group_pss_mib(self.groups))
+            mib = tree_pss_mib(self.root) if self.root is not None else group_pss_mib(self.groups)
+            self.peak_mib = max(self.peak_mib, mib)
             self._stop.wait(1.0)
 
     def _locks(self) -> None:
