@@ -37,6 +37,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -119,7 +120,9 @@ def dag_part(N: int, rounds: int = ROUNDS) -> dict:  # noqa: N803 - the module's
     (dags / "noop_procesos.py").symlink_to(ROOT / "bench" / "dags" / "noop_procesos.py")
     with database() as db:
         seed(db, FECHA, N, POS)
-    extra = {"FONDOS_BENCH_FONDOS": str(N)}
+    # The scheduler logs each loop's duration at DEBUG ("Ran scheduling loop in X ms"): that logger only.
+    extra = {"FONDOS_BENCH_FONDOS": str(N),
+             "AIRFLOW__LOGGING__NAMESPACE_LEVELS": "airflow.jobs.scheduler_job_runner=DEBUG"}
     executor = f"CeleryExecutor ({WORKERS} workers)" if EXECUTOR == "celery" else "LocalExecutor"
     print(f"machine: {os.cpu_count()} cores; {N} funds x {POS} positions; {rounds} rounds; {executor}, "
           f"parallelism {PARALLELISM}; Airflow's metadata in PostgreSQL", flush=True)
@@ -134,12 +137,17 @@ def dag_part(N: int, rounds: int = ROUNDS) -> dict:  # noqa: N803 - the module's
         with database() as db:
             before = lock_counters(db)
         with Sampler(groups, db_factory=open_database) as sampler, Sampler(set(), root=_postmaster()) as db_sampler:
+            loops: dict[str, list[float]] = {"noop": [], "real": []}
             for i in range(rounds):
-                seconds, _ = timed_run(af, "noop_procesos", None)
+                with SchedulerLoops(home / "scheduler.out") as seen:
+                    seconds, _ = timed_run(af, "noop_procesos", None)
+                loops["noop"] += seen.ms
                 noop.append(seconds)
                 print(f"  round {i + 1}: noop_procesos {seconds:.1f} s", flush=True)
                 cerrar_procesos_en_progreso()
-                seconds, last_run = timed_run(af, "procesos_diarios", {"fecha": FECHA.isoformat()})
+                with SchedulerLoops(home / "scheduler.out") as seen:
+                    seconds, last_run = timed_run(af, "procesos_diarios", {"fecha": FECHA.isoformat()})
+                loops["real"] += seen.ms
                 real.append(seconds)
                 print(f"  round {i + 1}: procesos_diarios {seconds:.1f} s", flush=True)
         with database() as db:
@@ -159,9 +167,35 @@ def dag_part(N: int, rounds: int = ROUNDS) -> dict:  # noqa: N803 - the module's
         "lock_samples": sampler.samples, "max_lock_waiters": sampler.max_waiting,
         "airflow_pss_peak_mib": round(sampler.peak_mib), "airflow_pss_idle_mib": round(idle.peak_mib),
         "db_pss_peak_mib": round(db_sampler.peak_mib), "scheduling_delay_s": scheduling_delays(timeline),
+        "scheduler_loop_ms": {k: loop_stats(v) for k, v in loops.items()},
         "timeline": timeline,
     }
     return result
+
+
+class SchedulerLoops:
+    """The scheduler's loop durations logged while a run goes (the part of its .out written meanwhile)."""
+
+    PATTERN = re.compile(r"Ran scheduling loop in ([0-9.]+) ms")
+
+    def __init__(self, path: Path):
+        self.path, self.ms = path, []
+
+    def __enter__(self):
+        self.start = self.path.stat().st_size if self.path.exists() else 0
+        return self
+
+    def __exit__(self, *exc):
+        with self.path.open("rb") as f:
+            f.seek(self.start)
+            self.ms = [float(m) for m in self.PATTERN.findall(f.read().decode("utf-8", "replace"))]
+
+
+def loop_stats(ms: list[float]) -> dict:
+    if not ms:
+        return {"loops": 0, "median": None, "p95": None}
+    ms = sorted(ms)
+    return {"loops": len(ms), "median": round(statistics.median(ms), 1), "p95": round(ms[int(0.95 * (len(ms) - 1))], 1)}
 
 
 def _postmaster() -> int:
@@ -213,7 +247,9 @@ def report(result: dict) -> int:
     print(f"[dag] deadlocks {counters['deadlocks']}; lock waits seen in {result['lock_wait_samples']} of "
           f"{result['lock_samples']} samples (at most {result['max_lock_waiters']} at once); Airflow's processes peak "
           f"{result['airflow_pss_peak_mib']} MiB PSS (idle {result['airflow_pss_idle_mib']}); the database "
-          f"{result['db_pss_peak_mib']} MiB; scheduling delay median {result['scheduling_delay_s']['median']} s")
+          f"{result['db_pss_peak_mib']} MiB; scheduling delay median {result['scheduling_delay_s']['median']} s; "
+          f"scheduler loop median {result['scheduler_loop_ms']['real']['median']} ms (floor "
+          f"{result['scheduler_loop_ms']['noop']['median']} ms)")
     print(f"[dag] wrote {RESULTS / stamp}.json and .png")
     print(f"summary: executor={EXECUTOR} funds={N} positions={POS} rounds={ROUNDS} parallelism={PARALLELISM} "
           f"floor_s={noop_m:.1f} real_s={real_m:.1f} ratio={result['ratio']:.2f} "
@@ -236,7 +272,9 @@ def ladder_part() -> int:
         print(f"[ladder] {n} funds: {r['s_per_fund_over_floor']:.3f} s per fund over the floor "
               f"(floor {r['noop_median_s']:.1f} s, real {r['real_median_s']:.1f} s), {r['funds_per_hour']:.0f} "
               f"funds/hour, Airflow peak {r['airflow_pss_peak_mib']} MiB, database peak {r['db_pss_peak_mib']} MiB, "
-              f"scheduling delay median {r['scheduling_delay_s']['median']} s, p95 {r['scheduling_delay_s']['p95']} s",
+              f"scheduling delay median {r['scheduling_delay_s']['median']} s, p95 {r['scheduling_delay_s']['p95']} s; "
+              f"scheduler loop median {r['scheduler_loop_ms']['real']['median']} ms (floor "
+              f"{r['scheduler_loop_ms']['noop']['median']} ms), p95 {r['scheduler_loop_ms']['real']['p95']} ms",
               flush=True)
     first, last = rungs[0]["s_per_fund_over_floor"], rungs[-1]["s_per_fund_over_floor"]
     met = first > 0 and last <= first * 1.15
