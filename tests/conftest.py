@@ -219,9 +219,7 @@ def migrated_pg_db(pg_backend, monkeypatch, request):
     pg_backend.drop(dbname)
 
 
-@pytest.fixture
-def db(backend, monkeypatch, request):
-    """A connection to a fresh, fully migrated database on the current backend."""
+def _connected(backend: Backend, monkeypatch, request):
     from fondos.db.connection import open_database
 
     dbname = _migrated_database(backend, monkeypatch, request)
@@ -232,15 +230,15 @@ def db(backend, monkeypatch, request):
 
 
 @pytest.fixture
+def db(backend, monkeypatch, request):
+    """A connection to a fresh, fully migrated database on the current backend."""
+    yield from _connected(backend, monkeypatch, request)
+
+
+@pytest.fixture
 def pg_db(pg_backend, monkeypatch, request):
     """A connection to a fresh, fully migrated PostgreSQL database: for tests whose own SQL is PostgreSQL's."""
-    from fondos.db.connection import open_database
-
-    dbname = _migrated_database(pg_backend, monkeypatch, request)
-    database = open_database()
-    yield database
-    database.close()
-    pg_backend.drop(dbname)
+    yield from _connected(pg_backend, monkeypatch, request)
 
 
 @pytest.fixture(scope="session")

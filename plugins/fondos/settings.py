@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 from pathlib import Path
 
@@ -33,3 +34,12 @@ POOL_SLOTS = int(os.environ.get("FONDOS_POOL_SLOTS", "16"))
 RETRY_DELAY_S = int(os.environ.get("FONDOS_RETRY_DELAY_S", "30"))
 # A stage task's execution timeout (Airflow's execution_timeout), in seconds.
 STAGE_TIMEOUT_S = int(os.environ.get("FONDOS_STAGE_TIMEOUT_S", str(30 * 60)))
+
+
+def usuario_local(limit: int = 100) -> str:
+    """Who runs this command (recorded with a backup or a fund's move): the login name, or the uid in a
+    container whose user has no passwd entry."""
+    try:
+        return getpass.getuser()[:limit]
+    except Exception:  # getpass raises when no name can be found
+        return str(os.getuid())

@@ -25,7 +25,6 @@ verification, the pending migrations and who ran it, and printed.
 
 from __future__ import annotations
 
-import getpass
 import logging
 import os
 import re
@@ -37,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fondos.db.connection import Database
+from fondos.settings import usuario_local
 
 log = logging.getLogger(__name__)
 
@@ -195,29 +195,22 @@ def ensure(db: Database, plan: BackupPlan | None, risky: list[str]) -> BackupRec
 
 
 def _record(db: Database, r: BackupRecord) -> None:
-    db.execute_script(BACKUP_DDL[db.dialect])
+    """Called by migrate() after status(), which created the table."""
     db.execute(
         f"INSERT INTO {BACKUP_TABLE[db.dialect]} (Tipo, Ruta, Bytes, Verificacion, Motivo, Usuario, Migraciones) "
         "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-        (r.tipo, r.ruta, r.bytes, r.verificacion[:2000], r.motivo, _who(), ", ".join(r.migraciones)[:2000]))
+        (r.tipo, r.ruta, r.bytes, r.verificacion[:2000], r.motivo, usuario_local(200), ", ".join(r.migraciones)[:2000]))
     db.commit()
 
 
 def last_record(db: Database) -> dict | None:
-    db.execute_script(BACKUP_DDL[db.dialect])
+    """The newest record; after fondos.db.migrate.status(), which creates the table."""
     top = "TOP (1) " if db.dialect == "mssql" else ""
     limit = "" if db.dialect == "mssql" else " LIMIT 1"
     rows = db.execute(f"SELECT {top}Fecha, Tipo, Ruta, Bytes, Verificacion, Motivo, Usuario, Migraciones "
                       f"FROM {BACKUP_TABLE[db.dialect]} ORDER BY ID DESC{limit}")
     db.commit()
     return rows[0] if rows else None
-
-
-def _who() -> str:
-    try:
-        return getpass.getuser()[:200]
-    except Exception:  # no login name in a container without /etc/passwd entry
-        return str(os.getuid())
 
 
 def _stamp() -> str:

@@ -9,22 +9,14 @@ list or none, refused while a listed fund's day runs.
 
 from __future__ import annotations
 
-import getpass
 from typing import Any
 
 from fondos.db.calls import call, read
 from fondos.db.connection import database
 from fondos.errors import InvalidInput
-from fondos.settings import CONN_ID
+from fondos.settings import CONN_ID, usuario_local
 
 ARQUITECTURAS = {"v2": "the legacy writer", "v3": "procesos_diarios"}
-
-
-def _usuario() -> str:
-    try:
-        return getpass.getuser()[:100]
-    except Exception:  # a container user without a passwd entry
-        return "desconocido"
 
 
 def asignar(fondos: list[int], arquitectura: str, usuario: str | None = None,
@@ -37,7 +29,7 @@ def asignar(fondos: list[int], arquitectura: str, usuario: str | None = None,
     lista = ",".join(str(int(f)) for f in fondos)
     with database(conn_id, autocommit=True) as db:
         return call(db, "config.sp_Asignar_Arquitectura",
-                    {"Fondos": lista, "Arquitectura": arquitectura, "Usuario": usuario or _usuario()})
+                    {"Fondos": lista, "Arquitectura": arquitectura, "Usuario": usuario or usuario_local()})
 
 
 def listar(conn_id: str = CONN_ID) -> list[dict[str, Any]]:

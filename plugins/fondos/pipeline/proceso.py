@@ -32,6 +32,15 @@ log = logging.getLogger(__name__)
 ABIERTOS = ("EN_PROGRESO", "REINTENTANDO")  # an attempt started and has not recorded its outcome
 
 
+ITEM_KEYS = ("id_proceso", "id_ejecucion", "id_fund", "fundshortname", "portfolio_geneva", "portfolio_capm",
+             "portfolio_derivados", "portfolio_ubs")
+
+
+def _item(row: dict[str, Any], fecha: date, etapas: list[str]) -> dict[str, Any]:
+    """One fund's item, the same whether built at creation or read back by a mapped task."""
+    return {**{k: row[k] for k in ITEM_KEYS}, "fechareporte": fecha.isoformat(), "etapas": etapas}
+
+
 def _fecha_param(item: dict[str, Any]) -> date:
     return date.fromisoformat(item["fechareporte"])
 
@@ -53,13 +62,7 @@ def inicializar_proceso(
             raise InvalidInput(f"cannot start the proceso for {fecha}: {exc}") from exc
         if rows:  # the plan's metrics: the server counters as the proceso starts (kept on a retry)
             registrar_metricas(db, rows[0]["id_proceso"], "INICIO")
-    items = []
-    for r in rows:
-        item = {k: r[k] for k in ("id_proceso", "id_ejecucion", "id_fund", "fundshortname", "portfolio_geneva",
-                                  "portfolio_capm", "portfolio_derivados", "portfolio_ubs")}
-        item["fechareporte"] = fecha.isoformat()
-        item["etapas"] = [e for e in (r["etapas"] or "").split(",") if e]
-        items.append(item)
+    items = [_item(r, fecha, [e for e in (r["etapas"] or "").split(",") if e]) for r in rows]
     log.info("proceso %s for %s: %d ejecuciones", items[0]["id_proceso"] if items else "?", fecha, len(items))
     avisos = [f"fund {r['id_fund']} ({r['fundshortname']}): {r['aviso']}" for r in rows if r.get("aviso")]
     if avisos:
@@ -92,13 +95,9 @@ def item_de_ejecucion(id_ejecucion: int, conn_id: str = CONN_ID) -> dict[str, An
         raise DataError(f"ID_Ejecucion {id_ejecucion} is not an ejecución of procesos_diarios (deleted meanwhile?): "
                         "nothing was run")
     r = rows[0]
-    item = {k: r[k] for k in ("id_proceso", "id_ejecucion", "id_fund", "fundshortname", "portfolio_geneva",
-                              "portfolio_capm", "portfolio_derivados", "portfolio_ubs")}
-    item["fechareporte"] = r["fechareporte"].isoformat()
     # in sp_Inicializar_Proceso's order (its Etapas column), so the item is the same either way
-    item["etapas"] = [s for s in ("IPA", "CAPM", "PNL", "Derivados", "UBS")
-                      if r[f"estado_process_{s.lower()}"] != "OMITIDO"]
-    return item
+    return _item(r, r["fechareporte"], [s for s in ("IPA", "CAPM", "PNL", "Derivados", "UBS")
+                                        if r[f"estado_process_{s.lower()}"] != "OMITIDO"])
 
 
 def ejecutar_etapa(item: dict[str, Any], etapa: str, conn_id: str = CONN_ID,
