@@ -9,10 +9,21 @@ The daily per-fund processing of one report date (FechaReporte).
 * `procesar_fondo` is expanded once per fund: IPA → CAPM, Derivados, UBS → PNL,
   each stage working only on that fund's rows. The grid shows each fund's id
   and short name.
+* `controlar_fondos` runs the plausibility checks of every fund that ended OK:
+  net assets against the previous business day's approved figures, prices at
+  cost or stale, custodian breaks. A fund above a threshold is held (its
+  figures are not published), never failed.
 * `cerrar_proceso` runs whatever the funds did, recomputes the proceso's
   figures from its funds, records the plan's metrics, logs a per-fund summary
-  and the verdict, sends the morning message (once per outcome), and fails
-  the run if any fund failed.
+  and the verdict, sends the morning message (once per outcome: held funds and
+  where the sign-off stands), and fails the run if any fund failed.
+* `firmar_dia` (with `FONDOS_APROBADORES`): the four-eyes sign-off, Airflow's
+  approval task, answered by an approver other than the run's requester.
+  `publicar_dia` records the decision; an approval publishes the figures the
+  checks allow (logs.vw_Cifras_Aprobadas), a rejection nothing.
+
+**Deadline**: FONDOS_PLAZO (07:30) on the report date's next business day; if
+the day is not signed off by then, one message says what it waits for.
 
 **Schedule**: 06:00 Mon–Fri in `FONDOS_TIMEZONE` (`FONDOS_SCHEDULE`; `none`
 for manual runs only), never on a holiday of `FONDOS_CALENDAR` (default CL,
@@ -29,11 +40,11 @@ from datetime import datetime
 
 from airflow.sdk import Param, dag, task_group
 
-from fondos.airflow import aviso, dag_tasks
+from fondos.airflow import aviso, dag_tasks, firma_tasks, plazo
 from fondos.airflow.timetable import BusinessDayTimetable
 from fondos.pipeline.fechas import FECHA_SCHEMA
 from fondos.pipeline.stages import STAGES, stage_order
-from fondos.settings import DAG_ID, SCHEDULE, TIMEZONE
+from fondos.settings import APROBADORES, DAG_ID, SCHEDULE, TIMEZONE
 
 aviso.check_config()  # an unknown FONDOS_AVISO_CANAL is an import error naming the channels, not a 7 a.m. failure
 
@@ -45,6 +56,7 @@ aviso.check_config()  # an unknown FONDOS_AVISO_CANAL is an import error naming 
     catchup=False,
     max_active_runs=1,
     tags=["fondos", "sql-server"],
+    deadline=plazo.alerta(),  # FONDOS_PLAZO; none: no deadline alert; a malformed value is an import error
     default_args={"owner": "fondos", "retries": 1},
     params={
         "fecha": Param(
@@ -68,7 +80,9 @@ def procesos_diarios():
             for upstream in stage.upstream:
                 tasks[upstream] >> tasks[name]
 
-    procesar_fondo.expand(ejecucion=ejecuciones) >> dag_tasks.cerrar_proceso()
+    cierre = procesar_fondo.expand(ejecucion=ejecuciones) >> firma_tasks.controlar_fondos() >> dag_tasks.cerrar_proceso()
+    if APROBADORES:  # the four-eyes sign-off; without approvers nothing is ever published
+        cierre >> firma_tasks.firmar_dia() >> firma_tasks.publicar_dia()
 
 
 procesos_diarios()

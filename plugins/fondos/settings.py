@@ -34,6 +34,13 @@ POOL_SLOTS = int(os.environ.get("FONDOS_POOL_SLOTS", "16"))
 RETRY_DELAY_S = int(os.environ.get("FONDOS_RETRY_DELAY_S", "30"))
 # A stage task's execution timeout (Airflow's execution_timeout), in seconds.
 STAGE_TIMEOUT_S = int(os.environ.get("FONDOS_STAGE_TIMEOUT_S", str(30 * 60)))
+# The four-eyes sign-off (issue 21): the Airflow users who may approve or reject a day, comma-separated. Empty:
+# the DAG has no sign-off task and nothing is ever published (logs.vw_Cifras_Aprobadas stays empty).
+APROBADORES = [u.strip() for u in os.environ.get("FONDOS_APROBADORES", "").split(",") if u.strip()]
+# How long the sign-off waits for an answer (hours); then it fails and nothing is published.
+FIRMA_ESPERA_H = float(os.environ.get("FONDOS_FIRMA_ESPERA_H", "24"))
+# The deadline: HH:MM in FONDOS_TIMEZONE on the report date's next business day ("none": no deadline alert).
+PLAZO = os.environ.get("FONDOS_PLAZO", "07:30")
 
 
 def usuario_local(limit: int = 100) -> str:

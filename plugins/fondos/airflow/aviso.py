@@ -50,6 +50,10 @@ def base_url() -> str:
     return conf.get("api", "base_url", fallback="http://localhost:8080") or "http://localhost:8080"
 
 
+def board_url(fecha: str) -> str:
+    return aviso.board_link(base_url(), fecha)
+
+
 def _notifier(cfg: dict[str, str], mensaje: aviso.Mensaje, message_id: str):
     if cfg["canal"] == "smtp":
         from airflow.providers.smtp.notifications.smtp import SmtpNotifier

@@ -94,3 +94,11 @@ def is_business_day(day: date, code: str = CALENDAR) -> bool:
 def previous_business_day(day: date, code: str = CALENDAR) -> date:
     """The business day before `day` in the configured calendar (Monday after a holiday Friday -> Thursday)."""
     return calendar(code).previous_business_day(day)
+
+
+def next_business_day(day: date, code: str = CALENDAR) -> date:
+    """The first business day after `day` (weekends and the calendar's holidays skipped)."""
+    nxt = day + timedelta(days=1)
+    while not is_business_day(nxt, code):
+        nxt += timedelta(days=1)
+    return nxt

@@ -84,14 +84,15 @@ def controlar(id_proceso: int, calendario: str = CALENDAR, conn_id: str = CONN_I
 def verificacion(db: Database, id_proceso: int) -> list[dict[str, Any]]:
     """Per fund of the proceso, in fund order: its ejecución's state, where its checks leave it (Verificacion),
     who accepted a hold and why, whether its figures are published now, and each check with its reason."""
-    fondos = read(db, "SELECT v.ID_Ejecucion, v.ID_Fund, v.Estado, v.Verificacion, v.FechaControl, v.AceptadoPor, "
-                      "v.MotivoAceptacion, v.FechaAceptacion, a.Aprobador, a.FechaPublicacion "
+    fondos = read(db, "SELECT v.ID_Ejecucion, v.ID_Fund, f.FundShortName, v.Estado, v.Verificacion, v.FechaControl, "
+                      "v.AceptadoPor, v.MotivoAceptacion, v.FechaAceptacion, a.Aprobador, a.FechaPublicacion "
                       "FROM logs.vw_Ejecucion_Verificacion AS v "
+                      "INNER JOIN logs.vw_Ejecucion_Fondos AS f ON f.ID_Ejecucion = v.ID_Ejecucion "
                       "LEFT JOIN logs.vw_Cifras_Aprobadas AS a ON a.ID_Ejecucion = v.ID_Ejecucion "
                       "WHERE v.ID_Proceso = %s ORDER BY v.ID_Fund", (id_proceso,))
-    checks = read(db, "SELECT k.ID_Ejecucion, k.Control, k.Estado, k.Valor, k.ValorAnterior, k.Importe, k.Umbral, k.FechaAnterior "
-                      "FROM logs.vw_Ejecucion_Controles AS k WHERE k.ID_Proceso = %s ORDER BY k.ID_Ejecucion, k.Control",
-                  (id_proceso,))
+    checks = read(db, "SELECT k.ID_Ejecucion, k.Control, k.Estado, k.Valor, k.ValorAnterior, k.Importe, k.Umbral, "
+                      "k.FechaAnterior FROM logs.vw_Ejecucion_Controles AS k WHERE k.ID_Proceso = %s "
+                      "ORDER BY k.ID_Ejecucion, k.Control", (id_proceso,))
     by_ejecucion: dict[int, list[dict[str, Any]]] = {}
     for c in checks:
         c = dict(c, fechaanterior=str(c["fechaanterior"]) if c["fechaanterior"] else None)
@@ -133,14 +134,23 @@ def firmas(db: Database, id_proceso: int) -> list[dict[str, Any]]:
                     "FROM logs.vw_Proceso_Firmas WHERE ID_Proceso = %s ORDER BY Secuencia DESC", (id_proceso,))
 
 
-def estado_firma(db: Database, id_proceso: int) -> dict[str, Any]:
-    """Where the proceso's sign-off stands: the latest decision (None: awaiting sign-off) and the funds held."""
+def estado_firma(db: Database, id_proceso: int, aprobadores: list[str] | None = None) -> dict[str, Any]:
+    """Where the proceso's sign-off stands, for the messages, the API and the CLI: `estado` APROBADO or
+    RECHAZADO (the latest decision, with its user, comment and count published), PENDIENTE (approvers are
+    configured, no decision yet) or SIN_FIRMA (no sign-off configured); the held, accepted and no-comparison
+    funds; how many funds are published now."""
     decisiones = firmas(db, id_proceso)
     fondos = verificacion(db, id_proceso)
-    return {"decision": decisiones[0] if decisiones else None, "decisiones": decisiones,
+    ultima = decisiones[0] if decisiones else None
+    estado = ultima["decision"] if ultima else ("PENDIENTE" if aprobadores else "SIN_FIRMA")
+    return {"estado": estado, "usuario": ultima["usuario"] if ultima else None,
+            "comentario": ultima["comentario"] if ultima else None,
+            "publicadas": ultima["publicadas"] if ultima else 0, "secuencia": ultima["secuencia"] if ultima else None,
+            "fechafirma": ultima["fechafirma"] if ultima else None, "aprobadores": list(aprobadores or []),
+            "decisiones": decisiones,
             "retenidos": [f for f in fondos if f["verificacion"] == "RETENIDO"],
             "aceptados": [f for f in fondos if f["verificacion"] == "ACEPTADO"],
-            "sin_comparacion": [f for f in fondos if f["verificacion"] == "SIN_COMPARACION"],
+            "sin_comparacion": sum(1 for f in fondos if f["verificacion"] == "SIN_COMPARACION"),
             "publicados": sum(1 for f in fondos if f["publicado"]), "fondos": fondos}
 
 

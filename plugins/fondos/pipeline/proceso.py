@@ -21,11 +21,11 @@ from typing import Any
 from fondos.db.calls import call, read
 from fondos.db.connection import Database, database
 from fondos.errors import DataError, InvalidInput
-from fondos.pipeline import disparadores
+from fondos.pipeline import disparadores, firma
 from fondos.pipeline.metas import veredicto
 from fondos.pipeline.metrics import registrar_metricas
 from fondos.pipeline.stages import STAGES
-from fondos.settings import CONN_ID
+from fondos.settings import APROBADORES, CONN_ID
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +221,24 @@ def cerrar_proceso(id_proceso: int, conn_id: str = CONN_ID,
         proceso["metricas"] = veredicto(registrar_metricas(db, id_proceso, "FIN"))
         proceso["vigilancia"] = _vigilar(db, proceso)
         proceso["alertas"] = disparadores.leer(db, id_proceso)
+        proceso["firma"] = firma.estado_firma(db, id_proceso, APROBADORES)
     return proceso
+
+
+def resumen_proceso(db: Database, id_proceso: int) -> dict[str, Any]:
+    """A proceso as cerrar_proceso returns it, read only (nothing recomputed or recorded): its figures, every
+    fund, the plan metrics' verdict, its rollback alerts and where its sign-off stands."""
+    from fondos.pipeline.metrics import leer_metricas
+
+    rows = read(db, "SELECT ID_Proceso, FechaReporte, Estado, TotalFondos, FondosExitosos, FondosFallidos, FechaInicio, "
+                    "FechaFin FROM logs.vw_Procesos WHERE ID_Proceso = %s", (id_proceso,))
+    if not rows:
+        raise InvalidInput(f"unknown ID_Proceso {id_proceso}")
+    p = dict(rows[0], id_proceso=id_proceso, fondos=resumen_fondos(db, id_proceso))
+    p["metricas"] = veredicto(leer_metricas(db, id_proceso))
+    p["alertas"] = disparadores.leer(db, id_proceso)
+    p["firma"] = firma.estado_firma(db, id_proceso, APROBADORES)
+    return p
 
 
 def _vigilar(db: Database, proceso: dict[str, Any]) -> list[str]:
