@@ -1,12 +1,14 @@
 """One fault harness for every path of the day (issue 19).
 
 A day: create the proceso (with the metrics snapshot), read it as the API does, run every stage of
-every fund, read it again, close it (reconcile, recount, metrics), and send the morning message to a
-real SMTP server. It runs once undisturbed, recording every database call site it reaches
-(tests/fault_harness.py), and then once per call site with the connection dropped at that site's first
-call, and a few times with connections dropped at seeded random moments. Each time: the proceso ends
-OK, every fund's rows exist once and equal the undisturbed day's (which equal the oracle), exactly one
-morning message is sent, and the metrics are recorded.
+every fund, read it again, check every fund and accept the held ones (030), close it (reconcile,
+recount, metrics), send the morning message to a real SMTP server, sign it off (recorded once, every
+fund published) and ask the deadline what the day still waits for (nothing). It runs once
+undisturbed, recording every database call site it reaches (tests/fault_harness.py), and then once
+per call site with the connection dropped at that site's first call, and a few times with
+connections dropped at seeded random moments. Each time: the proceso ends OK, every fund's rows exist
+once and equal the undisturbed day's (which equal the oracle), exactly one morning message is sent,
+and the metrics are recorded.
 
 A site whose healing is removed (a read through `db.execute` instead of `fondos.db.calls.read`, a
 procedure called around `call`) fails the test, which names the site.
@@ -21,8 +23,9 @@ import pytest
 from fault_harness import Injector, RandomDropper
 
 from fondos.airflow import aviso as envio
+from fondos.airflow import plazo
 from fondos.db.connection import database
-from fondos.pipeline import arquitectura, proceso
+from fondos.pipeline import arquitectura, firma, proceso
 from fondos.web import lectura
 from oracle_check import differences, expected, fuentes
 from pipeline_helpers import FECHA, fund_fingerprints, seed
@@ -51,8 +54,22 @@ def _day(clave: str) -> tuple[list[dict], dict, str]:
         assert proceso.item_de_ejecucion(item["id_ejecucion"]) == item
         proceso.ejecutar_fondo(item)
     api_reads()
+    # the checks (030): every fund OK is checked; an operator accepts the held ones (the demo's 30 positions
+    # make some custodian breaks weigh more than 5 % of net assets)
+    fondos = firma.controlar(id_proceso)
+    assert all(f["verificacion"] in ("SIN_COMPARACION", "RETENIDO", "OK") for f in fondos), fondos
+    for f in fondos:
+        if f["verificacion"] == "RETENIDO":
+            firma.aceptar(f["id_ejecucion"], "harness-operador", "breaks confirmed with the custodian")
     cerrado = proceso.cerrar_proceso(id_proceso)
     message = envio.enviar(cerrado)
+    # the four-eyes sign-off (publicar_dia's call): recorded once, every fund published, nothing late
+    decision = firma.firmar(id_proceso, "APROBADO", "harness-aprobador", clave=f"{clave}/firmar_dia")
+    with database(autocommit=True) as db:
+        cerrado["firma"] = (decision["publicadas"], len(firma.firmas(db, id_proceso)),
+                            [r["id_ejecucion"] for r in firma.cifras_aprobadas(db, FECHA)],
+                            [(f["verificacion"], f["aceptadopor"]) for f in firma.verificacion(db, id_proceso)])
+    cerrado["plazo"] = plazo.pendientes(clave)
     # the rollback trigger the planted history fires (DURACION): its message, once
     cerrado["alertas_enviadas"] = envio.enviar_alertas(cerrado)
     with database(autocommit=True) as db:  # the parallel run against the planted legacy run (GET .../comparacion)
@@ -102,6 +119,7 @@ def harness(migrated_pg_db, smtp, monkeypatch):
             assert not differences(c, it["id_fund"], it["id_ejecucion"], exp)
         reference = {it["id_fund"]: fund_fingerprints(c, it["id_ejecucion"]) for it in calm_items}
     reference["comparacion"] = calm["comparacion"]
+    reference["verificacion"] = calm["firma"][3]
     total, fondos = calm["comparacion"]  # against the planted legacy run, which has no rows: all only new
     assert [f for f, _, _ in fondos] == [101, 102, 103]
     assert all(legado == 0 and nuevo > 0 for _, nuevo, legado in fondos) and total >= sum(n for _, n, _ in fondos)
@@ -119,6 +137,11 @@ def _check_day(label: str, reference: dict, smtp, sent_before: int, items: list[
                             (items[0]["id_proceso"],))
     assert [(a["disparador"], a["envio"]) for a in alertas] == [("DURACION", "ENVIADO")], f"{label}: {alertas}"
     assert cerrado["comparacion"] == reference["comparacion"], f"{label}: the parallel run's comparison differs"
+    publicadas, decisiones, cifras, verificacion = cerrado["firma"]
+    assert (publicadas, decisiones) == (FUNDS, 1), f"{label}: sign-off published {publicadas}, {decisiones} decision(s)"
+    assert cifras == [it["id_ejecucion"] for it in items], f"{label}: approved figures {cifras}"
+    assert verificacion == reference["verificacion"], f"{label}: checks {verificacion}"
+    assert cerrado["plazo"] is None, f"{label}: the deadline would still see {cerrado['plazo']}"
     with database(autocommit=True) as c:
         for it in items:
             assert fund_fingerprints(c, it["id_ejecucion"]) == reference[it["id_fund"]], \
@@ -135,8 +158,9 @@ def test_a_dropped_connection_at_every_call_site_of_the_day_heals(harness):
     sites = sorted(injector.sites)
     assert len(sites) >= 12, sites  # creation, stages, closing, metrics, message, API reads
     for area in ("pipeline/proceso.py", "pipeline/metrics.py", "pipeline/aviso.py", "web/lectura.py",
-                 "pipeline/disparadores.py", "pipeline/arquitectura.py", "pipeline/comparar.py"):
+                 "pipeline/disparadores.py", "pipeline/arquitectura.py", "pipeline/comparar.py", "pipeline/firma.py"):
         assert any(s.startswith(area) for s in sites), (area, sites)
+    assert any("< airflow/plazo.py:pendientes:" in s for s in sites), sites  # the deadline's reads (proceso's)
     failures = []
     for n, site in enumerate(sites):
         injector.target, injector.fired = site, []

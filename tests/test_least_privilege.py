@@ -2,7 +2,8 @@
 
 * fondos_pipeline runs the whole pipeline through routines and views, cannot touch a table, and cannot
   delete a proceso or revert a fund;
-* fondos_lector (the proceso API) reads the views of logs (four in 026, five since 029) and nothing else;
+* fondos_lector (the proceso API) reads the views of logs (four in 026, five since 029, ten and the checks'
+  thresholds since 030) and nothing else;
 * fondos_operador reverts, deletes and closes, moves funds between architectures (028) and reads the
   rows the parallel run compares, and cannot run a stage or write a table;
 * a role outside them cannot even call the routines.
@@ -182,10 +183,14 @@ def _grants(dialect: str) -> dict[str, set[str]]:
 
 
 VIEW_NAMES = {"logs.vw_procesos", "logs.vw_ejecucion_etapas", "logs.vw_proceso_metricas", "logs.vw_proceso_avisos",
-              "logs.vw_proceso_alertas"}
+              "logs.vw_proceso_alertas",
+              # 030: the checks, the sign-off and the approved figures; their thresholds; the funds' names
+              "logs.vw_ejecucion_verificacion", "logs.vw_ejecucion_controles", "logs.vw_proceso_firmas",
+              "logs.vw_cifras_aprobadas", "logs.vw_ejecucion_fondos", "config.controles", "config.fondos_controles"}
 OPERATOR_ROUTINES = {"logs.sp_revertir_ejecucion", "logs.sp_eliminar_proceso", "logs.sp_actualizar_estadisticas_proceso",
                      "logs.sp_actualizar_estado_etapa", "logs.sp_registrar_metricas_proceso",
-                     "config.sp_asignar_arquitectura", "logs.sp_registrar_alerta", "logs.sp_confirmar_alerta"}
+                     "config.sp_asignar_arquitectura", "logs.sp_registrar_alerta", "logs.sp_confirmar_alerta",
+                     "logs.sp_aceptar_retencion"}  # 030: the operator accepts a held fund
 # 028: the funds' architecture (its two views) and the rows the parallel run compares, read only.
 OPERATOR_READS = {"config.vw_fondos_legado", "config.vw_fondos_arquitectura", "extract", "staging",
                   "logs.ejecuciones", "logs.ejecucion_fondos"}
@@ -196,7 +201,8 @@ def test_each_role_is_granted_exactly_its_share_in_both_dialects(dialect):
     """The T-SQL cannot run here: its grants are read from the files (and the PostgreSQL ones, which the
     tests above also run, must say the same). Widening a role's grant fails this test."""
     g = _grants(dialect)
-    assert g["fondos_lector"] - {f"GRANT USAGE ON {s}" for s in ("logs",)} == {f"GRANT SELECT ON {v}" for v in VIEW_NAMES}
+    assert g["fondos_lector"] - {f"GRANT USAGE ON {s}" for s in ("logs", "config")} == \
+        {f"GRANT SELECT ON {v}" for v in VIEW_NAMES}
     assert {x for x in g["fondos_operador"] if not x.startswith("GRANT USAGE")} == \
         {f"GRANT SELECT ON {v}" for v in VIEW_NAMES | OPERATOR_READS} | {f"GRANT EXECUTE ON {r}" for r in OPERATOR_ROUTINES}
     take_back = "DENY" if dialect == "mssql" else "REVOKE"

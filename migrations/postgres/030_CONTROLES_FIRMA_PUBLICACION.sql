@@ -123,4 +123,5 @@ CREATE INDEX IF NOT EXISTS ix_ejecucion_publicaciones_proceso ON logs.Ejecucion_
 -- The reader and the operator see the thresholds (the API, the CLI); the pipeline reads them only in
 -- the checks' function, which runs with its owner's rights (018).
 GRANT USAGE ON SCHEMA config TO fondos_lector, fondos_operador;
-GRANT SELECT ON config.Controles, config.Fondos_Controles TO fondos_lector, fondos_operador;
+GRANT SELECT ON config.Controles TO fondos_lector, fondos_operador;
+GRANT SELECT ON config.Fondos_Controles TO fondos_lector, fondos_operador;

@@ -174,11 +174,12 @@ def _proceso_id(db, args) -> int:
 
 def _cmd_proceso_estado(args) -> int:
     from fondos.db.connection import database
-    from fondos.pipeline import disparadores
+    from fondos.pipeline import disparadores, firma
     from fondos.pipeline.metas import veredicto
     from fondos.pipeline.metrics import leer_metricas
     from fondos.pipeline.proceso import resumen_fondos
     from fondos.pipeline.report import format_proceso
+    from fondos.settings import APROBADORES
 
     embedded.ensure_connection()
     with database(autocommit=True) as db:
@@ -190,6 +191,7 @@ def _cmd_proceso_estado(args) -> int:
         if not p.get("legado"):
             p["metricas"] = veredicto(leer_metricas(db, pid))
             p["alertas"] = disparadores.leer(db, pid)
+            p["firma"] = firma.estado_firma(db, pid, APROBADORES)
     print(format_proceso(p))
     return 0 if p["estado"] == "OK" else 1
 
@@ -202,6 +204,23 @@ def _cmd_proceso_cerrar(args) -> int:
     proceso = cerrar_proceso(args.id)
     print(format_proceso(proceso))
     return 0 if proceso["estado"] == "OK" else 1  # closed as ERROR is a failure for a script
+
+
+def _cmd_proceso_aceptar(args) -> int:
+    from fondos.errors import InvalidInput
+    from fondos.pipeline import firma
+    from fondos.settings import usuario_local
+
+    embedded.ensure_connection()
+    usuario = usuario_local()
+    try:
+        r = firma.aceptar(args.ejecucion, usuario, args.motivo)
+    except InvalidInput as exc:
+        raise SystemExit(f"fondos: error: {exc}") from None
+    what = "accepted" if r["nueva"] else "already accepted (nothing changed)"
+    print(f"ID_Ejecucion {args.ejecucion}: held fund {what} by {usuario}: {args.motivo}\n"
+          "The next approval publishes it: clear the run's firmar_dia task (or wait for the pending one) to sign off.")
+    return 0
 
 
 def _cmd_proceso_revertir(args) -> int:
@@ -300,19 +319,48 @@ def _cmd_run(args) -> int:
     executor = f"CeleryExecutor with {args.workers} workers" if args.executor == "celery" else "LocalExecutor"
     print(f"starting Airflow (API server, scheduler, DAG processor; {executor}; metadata in "
           f"{_metadata_where()}) in {home}")
+    # Two named users: admin triggers the day, aprobador signs it off (four eyes: the requester may not).
+    aprobadores = os.environ.get("FONDOS_APROBADORES", DEMO_APROBADOR)
     with airflow_env.LocalAirflow(home, fund_db, parallelism=args.paralelo, executor=args.executor,
-                                  workers=args.workers) as af:
+                                  workers=args.workers, all_admins=False, users=DEMO_USERS,
+                                  extra={"FONDOS_APROBADORES": aprobadores}) as af:
         af.ready(DAG_ID)
-        status, body = af.trigger(DAG_ID, {"fecha": args.fecha.isoformat()})
+        status, body = af.trigger_as(DAG_ID, {"fecha": args.fecha.isoformat()}, "admin")
         if status != 200:
             raise RuntimeError(f"could not trigger procesos_diarios: {status} {body}")
-        print(f"running DAG procesos_diarios for {args.fecha}: run {body['dag_run_id']} (task logs in {home}/logs)")
+        run_id = body["dag_run_id"]
+        print(f"running DAG procesos_diarios for {args.fecha}: run {run_id}, triggered by admin (task logs in "
+              f"{home}/logs)")
         dag_started = time.monotonic()
-        state = follow(af, DAG_ID, body["dag_run_id"], timeout=args.timeout)
+        state = follow(af, DAG_ID, run_id, timeout=args.timeout,
+                       on_tick=_demo_sign_off(af, run_id) if DEMO_APROBADOR in aprobadores.split(",") else None)
         dag_seconds = time.monotonic() - dag_started
     code = _cmd_proceso_estado(argparse.Namespace(id=None, fecha=args.fecha))
     print(f"\nDAG run {state} in {dag_seconds:.1f} s; total {time.monotonic() - started:.1f} s")
     return code or (0 if state == "success" else 1)
+
+
+DEMO_APROBADOR = "aprobador"
+DEMO_USERS = {"admin": "admin", DEMO_APROBADOR: "user"}
+
+
+def _demo_sign_off(af, run_id: str):
+    """make run's second user: once firmar_dia waits for an answer, approve the day through the REST API as
+    `aprobador` (admin triggered it and may not), and say so."""
+    done = []
+
+    def tick() -> None:
+        if done or af.task_state(DAG_ID, run_id, "firmar_dia") != "awaiting_input":
+            return
+        status, body = af.responder(DAG_ID, run_id, "firmar_dia", "Approve", user=DEMO_APROBADOR,
+                                    params={"comentario": "make run: the demo's second user approves"})
+        if status != 200:
+            raise RuntimeError(f"the demo's approval was refused: {status} {body}")
+        done.append(body)
+        print(f"firmar_dia: approved through the REST API by {body['responded_by']['name']} "
+              "(the day was triggered by admin, who may not approve it)", flush=True)
+
+    return tick
 
 
 def _metadata_where() -> str:
@@ -335,7 +383,9 @@ def _cmd_airflow(args) -> int:
     # Locally the schedule is off unless asked for: the latest scheduled date has no demo data.
     af = airflow_env.LocalAirflow(home, fund_db, parallelism=args.paralelo, executor=args.executor,
                                   workers=args.workers, port=args.port, all_admins=False, triggerer=True,
-                                  extra={"FONDOS_SCHEDULE": os.environ.get("FONDOS_SCHEDULE", "none")})
+                                  users=DEMO_USERS,
+                                  extra={"FONDOS_SCHEDULE": os.environ.get("FONDOS_SCHEDULE", "none"),
+                                         "FONDOS_APROBADORES": os.environ.get("FONDOS_APROBADORES", DEMO_APROBADOR)})
     def interrupt(*_):
         raise KeyboardInterrupt
 
@@ -345,7 +395,8 @@ def _cmd_airflow(args) -> int:
     try:
         af.start()
         af.ready(DAG_ID)
-        print(f"Airflow at http://localhost:{args.port} (user admin; its password is in "
+        print(f"Airflow at http://localhost:{args.port} (users admin and {DEMO_APROBADOR}, who signs days off; "
+              "their passwords are in "
               f"{home}/simple_auth_manager_passwords.json.generated); metadata in {_metadata_where()}; "
               f"{', '.join(af.procs)} running, output in {home}/*.out. Ctrl-C stops them all.", flush=True)
         af.supervised = True  # a component that exits (its database restarted, say) is started again
@@ -442,6 +493,11 @@ def build_parser() -> argparse.ArgumentParser:
     cer = pro.add_parser("cerrar", help="close a proceso: unfinished stages of healthy funds become ERROR")
     cer.add_argument("--id", type=int, required=True)
     cer.set_defaults(func=_cmd_proceso_cerrar)
+    ace = pro.add_parser("aceptar", help="accept a held fund (a plausibility check above its threshold) with a "
+                                         "reason, so the next approval publishes it")
+    ace.add_argument("--ejecucion", type=int, required=True, help="ID_Ejecucion of the held fund")
+    ace.add_argument("--motivo", required=True, help="why its figures are right (recorded with who and when)")
+    ace.set_defaults(func=_cmd_proceso_aceptar)
     rev = pro.add_parser("revertir", help="roll back one fund (its rows everywhere, its stages to PENDIENTE)")
     rev.add_argument("--ejecucion", type=int, required=True, help="ID_Ejecucion")
     rev.set_defaults(func=_cmd_proceso_revertir)

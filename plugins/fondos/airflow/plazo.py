@@ -5,7 +5,8 @@ FONDOS_PLAZO (default 07:30) in FONDOS_TIMEZONE on the business day after the ru
 `fecha` of a manual run, else the business day before the run (as crear_proceso resolves it). A run created
 after its deadline gets it at once if its report date is the latest business day (a late scheduled run is
 late), and none if it is an older date (a deliberate re-run of history is not "late").
-FONDOS_PLAZO_SEGUNDOS=N (tests, demos) puts the deadline N seconds after the run is created instead.
+FONDOS_PLAZO_SEGUNDOS=N (tests, demos) puts the deadline N seconds after the run's `run_after` instead
+(a run triggered through the REST API with an earlier `run_after` is late sooner).
 
 When the deadline passes before the run ends, the triggerer runs `avisar_plazo`: unless the proceso has a
 sign-off decision (or, without sign-off configured, is closed), it sends one message through the morning
@@ -64,12 +65,14 @@ class PlazoFirma(BaseDeadlineReference):
         from fondos.settings import CALENDAR, PLAZO, TIMEZONE
 
         dr = session.scalar(select(DagRun).where(DagRun.dag_id == kwargs["dag_id"], DagRun.run_id == kwargs["run_id"]))
+        if dr is None:
+            return None
         creado = datetime.now(UTC)
         segundos = os.environ.get("FONDOS_PLAZO_SEGUNDOS")
         if segundos:
-            return creado + timedelta(seconds=float(segundos))
+            return dr.run_after.astimezone(UTC) + timedelta(seconds=float(segundos))
         hora = hora_plazo(PLAZO)
-        if dr is None or hora is None:
+        if hora is None:
             return None
         valor = (dr.conf or {}).get("fecha")
         try:

@@ -139,10 +139,12 @@ class TsqlProcedure:
         return out
 
     def result_variable(self) -> str | None:
-        """The variable of the procedure's result set (`SELECT @Filas AS Filas`)."""
+        """The variable of the procedure's result set (`SELECT @Filas AS Filas`; of its first column when it
+        has several, `SELECT @Filas AS Filas, @Retenidos AS Retenidos`: the others are in Runner.values)."""
         for st in reversed(self.statements):
             if isinstance(st.tree, exp.Select) and not _assignments(st.tree):
-                refs = _references(st.tree)
+                first = st.tree.expressions[0] if st.tree.expressions else None
+                refs = _references(first) if first is not None else set()
                 return next(iter(refs)) if len(refs) == 1 else None
         return None
 

@@ -100,9 +100,9 @@ def componer(p: dict[str, Any], base_url: str, run: str | None = None) -> Mensaj
     s = p.get("firma") or {}
     signoff = {"APROBADO": f" · approved by {s.get('usuario')}", "RECHAZADO": f" · REJECTED by {s.get('usuario')}",
                "PENDIENTE": " · awaiting sign-off"}.get(s.get("estado"), "")
-    held = f", {len(s['retenidos'])} held" if s.get("retenidos") else ""
-    subject = (f"[Fondos] {fecha} {p['estado']}: {p['fondosexitosos']} OK{held}, {p['fondosfallidos']} failed "
-               f"of {p['totalfondos']}{signoff} · plan metrics: {verdict}")
+    held = f" · {len(s['retenidos'])} held" if s.get("retenidos") else ""
+    subject = (f"[Fondos] {fecha} {p['estado']}: {p['fondosexitosos']} OK, {p['fondosfallidos']} failed "
+               f"of {p['totalfondos']}{held}{signoff} · plan metrics: {verdict}")
     failed = fallidos(p)
     lines = [f"Procesos diarios for {fecha} (proceso {p['id_proceso']}): {p['estado']}.",
              f"Funds: {p['totalfondos']} in all, {p['fondosexitosos']} OK, {p['fondosfallidos']} failed.",

@@ -67,8 +67,9 @@ def task_instances(af, dag_id: str, run_id: str, page: int = 5000) -> list[dict]
             return tis
 
 
-def follow(af, dag_id: str, run_id: str, timeout: float, every: float = 10.0, console=None) -> str:
-    """Wait for the run to finish while showing its progress; return its final state."""
+def follow(af, dag_id: str, run_id: str, timeout: float, every: float = 10.0, console=None, on_tick=None) -> str:
+    """Wait for the run to finish while showing its progress; return its final state. `on_tick()`, when given,
+    runs at every poll (make run's demo answers the sign-off from there)."""
     from rich.console import Console
     from rich.live import Live
 
@@ -79,6 +80,8 @@ def follow(af, dag_id: str, run_id: str, timeout: float, every: float = 10.0, co
         return Snapshot.from_task_instances(task_instances(af, dag_id, run_id))
 
     def finished() -> str | None:
+        if on_tick is not None:
+            on_tick()
         state = af.run_state(dag_id, run_id)
         return state if state in ("success", "failed") else None
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from fondos.pipeline.aviso import lineas_firma
 from fondos.pipeline.stages import FAILED_STATES, stage_order
 
+_CHECKS = {"OK": "OK", "SIN_COMPARACION": "no comparison", "RETENIDO": "HELD", "ACEPTADO": "accepted",
+           "PENDIENTE": "not run"}
 _SHORT = {"OK": "OK", "ERROR": "ERROR", "OMITIDO": "-", "PENDIENTE": "pend", "EN_PROGRESO": "run",
           "REINTENTANDO": "retry"}
 
@@ -20,7 +23,11 @@ def format_proceso(p: dict[str, Any]) -> str:
     if p.get("legado"):
         head += ("\nlegacy history (written by the legacy backend; read-only): one ID_Ejecucion shared by every fund, "
                  "stage states as the legacy Estado_Process_* columns hold them")
+    firma = p.get("firma")
+    checks = {f["id_ejecucion"]: f for f in (firma or {}).get("fondos", [])}
     cols = ["ID_Ejecucion", "fund", "short name", "estado"] + [f"{s} (rows)" for s in stages]
+    if firma:
+        cols += ["checks", "published"]
     lines = []
     for f in p["fondos"]:
         cells = [str(f["id_ejecucion"]), str(f["id_fund"]), f["fundshortname"][:28], f["estado"]]
@@ -28,6 +35,9 @@ def format_proceso(p: dict[str, Any]) -> str:
             e = f["etapas"].get(s, {})
             rows = f" ({e['filas']})" if e.get("filas") is not None else ""
             cells.append(_SHORT.get(e.get("estado"), e.get("estado") or "?") + rows)
+        if firma:
+            c = checks.get(f["id_ejecucion"]) or {}
+            cells += [_CHECKS.get(c.get("verificacion"), "-"), "yes" if c.get("publicado") else "no"]
         lines.append(cells)
     widths = [max([len(c)] + [len(r[i]) for r in lines]) for i, c in enumerate(cols)]
     out = [head, "", "  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)),
@@ -37,6 +47,8 @@ def format_proceso(p: dict[str, Any]) -> str:
         out.append("(no fund rows recorded for this proceso)")
     if p.get("metricas"):
         out += ["", "plan metrics: " + p["metricas"]["texto"]]
+    if firma:
+        out += ["", *lineas_firma(firma)]
     for a in p.get("alertas") or []:
         out += ["", f"ROLLBACK TRIGGER {a['disparador']} (message {a['envio']}): {a['detalle']}",
                 f"  what to do: {a['accion']}"]

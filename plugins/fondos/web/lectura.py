@@ -12,11 +12,12 @@ from urllib.parse import quote
 
 from fondos.db.calls import read
 from fondos.db.connection import Database
-from fondos.pipeline import comparar, disparadores
+from fondos.pipeline import comparar, disparadores, firma
 from fondos.pipeline.metas import veredicto
 from fondos.pipeline.metrics import leer_metricas
 from fondos.pipeline.proceso import resumen_fondos
 from fondos.pipeline.stages import stage_order, task_id
+from fondos.settings import APROBADORES
 
 _PROCESO_COLS = ("ID_Proceso, FechaReporte, Estado, Usuario, ClaveEjecucion, TotalFondos, FondosExitosos, "
                  "FondosFallidos, FondosEnProgreso, FechaInicio, FechaFin, DuracionSegundos, Legado, FondosLegado")
@@ -104,7 +105,22 @@ def proceso(db: Database, id_proceso: int) -> dict[str, Any] | None:
     p["metricas"] = None if p["legado"] else _row_metricas(db, id_proceso)
     p["alertas"] = [] if p["legado"] else [_row(a) for a in disparadores.leer(db, id_proceso)]
     p["etapas"] = stage_order()
+    p["firma"] = None if p["legado"] else _firma(db, id_proceso, p["ejecuciones"])
     return p
+
+
+def _firma(db: Database, id_proceso: int, fondos: list[dict[str, Any]]) -> dict[str, Any]:
+    """The checks of each fund (into its entry) and the proceso's sign-off (fondos.pipeline.firma)."""
+    s = firma.estado_firma(db, id_proceso, APROBADORES)
+    by_ejecucion = {f["id_ejecucion"]: f for f in s["fondos"]}
+    for f in fondos:
+        v = by_ejecucion.get(f["id_ejecucion"]) or {}
+        f.update(verificacion=v.get("verificacion"), aceptadopor=v.get("aceptadopor"),
+                 motivoaceptacion=v.get("motivoaceptacion"), publicado=bool(v.get("publicado")),
+                 controles=[_row(c) for c in v.get("controles", [])])
+    return {"estado": s["estado"], "usuario": s["usuario"], "comentario": s["comentario"],
+            "publicados": s["publicados"], "retenidos": len(s["retenidos"]), "aprobadores": s["aprobadores"],
+            "decisiones": [_row(d) for d in s["decisiones"]]}
 
 
 def _row_metricas(db: Database, id_proceso: int) -> dict[str, Any]:

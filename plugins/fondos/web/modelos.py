@@ -26,6 +26,17 @@ class Etapa(BaseModel):
                                             "relative to Airflow's base URL")
 
 
+class Control(BaseModel):
+    control: str = Field(description="PATRIMONIO, PRECIOS, QUIEBRES, QUIEBRES_MONTO (030)")
+    estado: str = Field(description="OK, RETENIDO (above its threshold: held), SIN_COMPARACION, NO_APLICA")
+    valor: float | None
+    valoranterior: float | None = Field(description="PATRIMONIO: the previous business day's approved net assets")
+    importe: float | None = Field(description="QUIEBRES_MONTO: the breaks' amount in base currency")
+    umbral: float
+    fechaanterior: str | None
+    razon: str = Field(description="what the check found, naming the figure, the previous value and the threshold")
+
+
 class Fondo(BaseModel):
     id_ejecucion: int
     id_fund: int
@@ -33,6 +44,14 @@ class Fondo(BaseModel):
     estado: str | None
     map_index: int | None = Field(description="the fund's map index in the Airflow run (i-th fund by ID_Fund)")
     etapas: list[Etapa]
+    verificacion: str | None = Field(
+        default=None, description="where the plausibility checks leave the fund: OK, SIN_COMPARACION, RETENIDO "
+                                  "(held: not published), ACEPTADO (held, accepted by an operator), PENDIENTE "
+                                  "(not run on its latest figures); None when the fund is not OK or for history")
+    aceptadopor: str | None = None
+    motivoaceptacion: str | None = None
+    publicado: bool = Field(default=False, description="its figures are in logs.vw_Cifras_Aprobadas now")
+    controles: list[Control] = Field(default_factory=list)
 
 
 class Metrica(BaseModel):
@@ -84,12 +103,35 @@ class AlertaRollback(BaseModel):
     fechaenvio: str | None
 
 
+class Decision(BaseModel):
+    secuencia: int
+    decision: str = Field(description="APROBADO or RECHAZADO")
+    usuario: str = Field(description="the Airflow user who signed")
+    solicitante: str | None = Field(description="who asked for the run (four eyes: never the signer)")
+    comentario: str | None
+    publicadas: int = Field(description="ejecuciones this approval published")
+    fechafirma: str
+
+
+class Firma(BaseModel):
+    estado: str = Field(description="APROBADO, RECHAZADO (the latest decision), PENDIENTE (awaiting sign-off) or "
+                                    "SIN_FIRMA (no sign-off configured: nothing is published)")
+    usuario: str | None
+    comentario: str | None
+    publicados: int = Field(description="funds of this proceso whose figures are published now")
+    retenidos: int = Field(description="funds held by a check and not accepted")
+    aprobadores: list[str]
+    decisiones: list[Decision]
+
+
 class ProcesoDetalle(Proceso):
     etapas: list[str] = Field(description="the stages, in the order they run")
     ejecuciones: list[Fondo]
     metricas: Veredicto | None = Field(description="the plan's success metrics and verdict (None for history)")
     alertas: list[AlertaRollback] = Field(default_factory=list,
                                           description="the plan's rollback triggers that fired for this proceso (029)")
+    firma: Firma | None = Field(default=None, description="the checks' holds and the four-eyes sign-off (030); "
+                                                          "None for history")
 
 
 class Ejecucion(BaseModel):

@@ -35,3 +35,8 @@ GO
 
 GRANT SELECT ON logs.vw_Ejecucion_Fondos TO fondos_pipeline;
 GO
+
+-- The proceso API's login (fondos_lector, 026) and the operator's (fondos_operador) read it too (the checks' fund names).
+GRANT SELECT ON logs.vw_Ejecucion_Fondos TO fondos_lector;
+GRANT SELECT ON logs.vw_Ejecucion_Fondos TO fondos_operador;
+GO

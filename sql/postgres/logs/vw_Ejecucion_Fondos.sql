@@ -28,3 +28,7 @@ INNER JOIN logs.Ejecucion_Fondos AS f ON e.ID_Ejecucion = f.ID_Ejecucion
 WHERE e.ID_Fund IS NOT NULL;
 
 GRANT SELECT ON logs.vw_Ejecucion_Fondos TO fondos_pipeline;
+
+-- The proceso API's login (fondos_lector, 026) and the operator's (fondos_operador) read it too (the checks' fund names).
+GRANT SELECT ON logs.vw_Ejecucion_Fondos TO fondos_lector;
+GRANT SELECT ON logs.vw_Ejecucion_Fondos TO fondos_operador;

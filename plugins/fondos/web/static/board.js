@@ -80,8 +80,9 @@ function render(p) {
   );
   renderMetricas(p.metricas);
   renderAlertas(p.alertas || []);
+  renderFirma(p.firma);
   const head = el("tr", {}, el("th", {}, "Fund"), el("th", {}, "Estado"),
-    ...p.etapas.map((s) => el("th", {}, s)), el("th", {}, ""));
+    ...p.etapas.map((s) => el("th", {}, s)), ...(p.firma ? [el("th", {}, "Checks")] : []), el("th", {}, ""));
   const rows = p.ejecuciones.map((f) => {
     const cells = p.etapas.map((s) => {
       const e = f.etapas.find((x) => x.etapa === s);
@@ -94,15 +95,35 @@ function render(p) {
     const action = failed.length && p.airflow && !p.legado
       ? el("button", { class: "retry", type: "button", "data-retry-fund": f.id_fund, onclick: (ev) => retry(f, failed, ev.target) }, "Retry fund")
       : "";
+    // the plausibility checks (030): HELD funds are not published; each check's reason in the cell's title
+    const checks = p.firma ? [el("td", { class: `checks ${f.verificacion || ""}`, "data-checks": f.verificacion || "",
+      title: (f.controles || []).map((c) => `${c.control} ${c.estado}: ${c.razon}`).join("\n") +
+        (f.aceptadopor ? `\naccepted by ${f.aceptadopor}: ${f.motivoaceptacion}` : "") },
+      CHECKS[f.verificacion] || "-", el("small", {}, f.publicado ? "published" : "not published"))] : [];
     return el("tr", { "data-fund-row": f.id_fund, "data-estado": f.estado },
       el("td", {}, `${f.id_fund} ${f.fundshortname}`), el("td", { class: f.estado }, f.estado),
-      ...cells, el("td", {}, action));
+      ...cells, ...checks, el("td", {}, action));
   });
   $("matriz").replaceChildren(el("thead", {}, head), el("tbody", {}, ...rows));
   // the open detail follows the data (a retried fund's message changes with it)
   const f = selected && p.ejecuciones.find((x) => x.id_fund === selected.fund);
   const e = f && f.etapas.find((x) => x.etapa === selected.etapa);
   if (e) detail(f, e); else { $("detalle").hidden = true; selected = null; }
+}
+
+const CHECKS = { OK: "OK", SIN_COMPARACION: "no comparison", RETENIDO: "HELD", ACEPTADO: "accepted", PENDIENTE: "not run" };
+
+function renderFirma(s) {
+  // where the four-eyes sign-off stands (030): the latest decision, or who it waits for
+  if (!s) { $("firma").replaceChildren(); return; }
+  const d = s.decisiones[0];
+  const text = s.estado === "APROBADO" ? `approved by ${d.usuario} at ${d.fechafirma}${d.comentario ? `: ${d.comentario}` : ""}`
+    : s.estado === "RECHAZADO" ? `REJECTED by ${d.usuario} at ${d.fechafirma}: ${d.comentario}`
+    : s.estado === "PENDIENTE" ? `awaiting the approval of ${s.aprobadores.join(", ")}`
+    : "no sign-off configured (FONDOS_APROBADORES): nothing is published";
+  $("firma").replaceChildren(el("span", {}, "Sign-off: "),
+    el("strong", { id: "firma-estado", class: s.estado, "data-firma": s.estado }, text),
+    ` · ${s.publicados} fund(s) published · ${s.retenidos} held`);
 }
 
 function renderAlertas(alertas) {
