@@ -47,10 +47,9 @@ def _triple(fund: int, fecha: date) -> None:
 
 
 def _awaiting(af, run_id: str) -> dict:
-    def ready():
-        return af.task_state(DAG, run_id, "firmar_dia") == "awaiting_input"
-    af.wait_for("firmar_dia to wait for an answer", ready, 300)
     from urllib.parse import quote
+
+    af.await_input(DAG, run_id, "firmar_dia")
     status, detail = af.api("GET", f"/dags/{DAG}/dagRuns/{quote(run_id, safe='')}/taskInstances/firmar_dia/-1/hitlDetails")
     assert status == 200, detail
     return detail
@@ -135,6 +134,10 @@ def test_held_fund_four_eyes_approval_through_the_api_publication_and_the_deadli
                    for s in subjects), subjects
     except (TimeoutError, RuntimeError, AssertionError):
         print(af.logs())
+        for f in sorted((af.home / "logs").rglob("task_id=firmar_dia/*.log")):  # the approval's own log, whole
+            print(f"===== {f} =====\n" + f.read_text()[-20000:])
+        print("\n".join(line for line in (af.home / "scheduler.out").read_text().splitlines() if "firmar_dia" in line
+                        or "rror" in line)[-20000:])
         raise
     finally:
         af.stop()

@@ -347,10 +347,16 @@ DEMO_USERS = {"admin": "admin", DEMO_APROBADOR: "user"}
 def _demo_sign_off(af, run_id: str):
     """make run's second user: once firmar_dia waits for an answer, approve the day through the REST API as
     `aprobador` (admin triggered it and may not), and say so."""
-    done = []
+    import time
+
+    done, seen = [], []
 
     def tick() -> None:
         if done or af.task_state(DAG_ID, run_id, "firmar_dia") != "awaiting_input":
+            return
+        if not seen:  # answer 5 s after it parks, as a person would (LocalAirflow.await_input says why)
+            seen.append(time.monotonic())
+        if time.monotonic() - seen[0] < 5:
             return
         status, body = af.responder(DAG_ID, run_id, "firmar_dia", "Approve", user=DEMO_APROBADOR,
                                     params={"comentario": "make run: the demo's second user approves"})

@@ -384,6 +384,17 @@ class LocalAirflow:
                                  f"{map_index}/hitlDetails",
                         {"chosen_options": [option], "params_input": params or {}}, user=user)
 
+    def await_input(self, dag_id: str, run_id: str, task_id: str, timeout: float = 300, settle: float = 5.0) -> None:
+        """Wait until a human-in-the-loop task waits for its answer, and `settle` seconds more. Airflow 3.3.2
+        races an answer given within about a second of the task parking itself: the scheduler then reads the
+        parked workload's own end as the resumed try's ("task state changed externally") and sets the task up
+        for retry, which asks again. A person never answers that fast; a script must wait."""
+        import time
+
+        self.wait_for(f"{task_id} to wait for an answer",
+                      lambda: self.task_state(dag_id, run_id, task_id) == "awaiting_input", timeout)
+        time.sleep(settle)
+
     def trigger_as(self, dag_id: str, conf: dict | None, user: str, run_after: str | None = None) -> tuple[int, dict]:
         """Trigger a run as `user` (recorded as its triggering user); `run_after` (ISO, UTC) when given."""
         body = {"logical_date": None, "conf": conf or {}}

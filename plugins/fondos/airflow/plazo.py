@@ -68,16 +68,18 @@ class PlazoFirma(BaseDeadlineReference):
         if dr is None:
             return None
         creado = datetime.now(UTC)
+        # a plain aware datetime: pendulum's DateTime.astimezone(datetime.UTC) comes back naive
+        run_after = datetime.fromtimestamp(dr.run_after.timestamp(), tz=UTC)
         segundos = os.environ.get("FONDOS_PLAZO_SEGUNDOS")
         if segundos:
-            return dr.run_after.astimezone(UTC) + timedelta(seconds=float(segundos))
+            return run_after + timedelta(seconds=float(segundos))
         hora = hora_plazo(PLAZO)
         if hora is None:
             return None
         valor = (dr.conf or {}).get("fecha")
         try:
             fecha = parse_fecha(valor) if valor not in (None, "") else previous_business_day(
-                dr.run_after.astimezone(ZoneInfo(TIMEZONE)).date(), CALENDAR)
+                run_after.astimezone(ZoneInfo(TIMEZONE)).date(), CALENDAR)
         except Exception:  # an invalid fecha: crear_proceso refuses the run, no deadline to watch
             return None
         return plazo(fecha, creado, hora, TIMEZONE, CALENDAR)
@@ -110,8 +112,9 @@ def pendientes(clave: str) -> tuple[int | None, str, list[str]] | None:
     for f in s["retenidos"]:
         esperando.append(f"held fund {f['id_fund']} {f['fundshortname']} (ID_Ejecucion {f['id_ejecucion']}): "
                          + "; ".join(f["razones"]) + " - accept it or fix and retry it")
-    if s["estado"] == "PENDIENTE":
-        esperando.append(f"the approval of {', '.join(s['aprobadores'])} (task firmar_dia)")
+    if s["estado"] == "PENDIENTE":  # the approvers asked: the run's requester is not one of them (four eyes)
+        quienes = [u for u in s["aprobadores"] if u != p.get("usuario")]
+        esperando.append(f"the approval of {', '.join(quienes)} (task firmar_dia)")
     return id_proceso, str(p["fechareporte"]), esperando or ["the day to close"]
 
 
@@ -160,7 +163,8 @@ async def avisar_plazo(context: dict[str, Any] | None = None, **_: Any) -> str:
     """The DeadlineAlert's callback, run by the triggerer when a run passes its deadline."""
     run = (context or {}).get("dag_run") or {}
     deadline = (context or {}).get("deadline") or {}
-    clave = f"{run.get('dag_id')}/{run.get('run_id')}"
+    # the scheduler sends the run as the REST API's DAGRunResponse: its id is `dag_run_id`
+    clave = f"{run.get('dag_id')}/{run.get('dag_run_id') or run.get('run_id')}"
     limite = _local(deadline.get("deadline_time"))
     resultado = await asyncio.to_thread(enviar_plazo, clave, limite)
     log.warning("deadline %s: %s", limite, resultado)

@@ -230,8 +230,8 @@ def resumen_proceso(db: Database, id_proceso: int) -> dict[str, Any]:
     fund, the plan metrics' verdict, its rollback alerts and where its sign-off stands."""
     from fondos.pipeline.metrics import leer_metricas
 
-    rows = read(db, "SELECT ID_Proceso, FechaReporte, Estado, TotalFondos, FondosExitosos, FondosFallidos, FechaInicio, "
-                    "FechaFin FROM logs.vw_Procesos WHERE ID_Proceso = %s", (id_proceso,))
+    rows = read(db, "SELECT ID_Proceso, FechaReporte, Estado, Usuario, TotalFondos, FondosExitosos, FondosFallidos, "
+                    "FechaInicio, FechaFin FROM logs.vw_Procesos WHERE ID_Proceso = %s", (id_proceso,))
     if not rows:
         raise InvalidInput(f"unknown ID_Proceso {id_proceso}")
     p = dict(rows[0], id_proceso=id_proceso, fondos=resumen_fondos(db, id_proceso))
