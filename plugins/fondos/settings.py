@@ -39,8 +39,8 @@ STAGE_TIMEOUT_S = int(os.environ.get("FONDOS_STAGE_TIMEOUT_S", str(30 * 60)))
 APROBADORES = [u.strip() for u in os.environ.get("FONDOS_APROBADORES", "").split(",") if u.strip()]
 # How long the sign-off waits for an answer (hours); then it fails and nothing is published.
 FIRMA_ESPERA_H = float(os.environ.get("FONDOS_FIRMA_ESPERA_H", "24"))
-# The deadline: HH:MM in FONDOS_TIMEZONE on the report date's next business day ("none": no deadline alert).
-PLAZO = os.environ.get("FONDOS_PLAZO", "07:30")
+# The deadline, FONDOS_PLAZO (HH:MM in FONDOS_TIMEZONE on the report date's next business day, default 07:30;
+# "none": no deadline alert), is read where it is evaluated: fondos.airflow.plazo.
 
 
 def usuario_local(limit: int = 100) -> str:

@@ -30,6 +30,11 @@ from airflow.sdk.definitions.deadline import BaseDeadlineReference
 log = logging.getLogger(__name__)
 
 
+def plazo_configurado() -> str:
+    """FONDOS_PLAZO as the process sees it now (the scheduler evaluates it per run; default 07:30)."""
+    return os.environ.get("FONDOS_PLAZO", "07:30")
+
+
 def hora_plazo(texto: str) -> time | None:
     """FONDOS_PLAZO: 'HH:MM', or 'none' (no deadline). Anything else is refused with what to write."""
     if texto.strip().lower() in ("", "none"):
@@ -62,7 +67,7 @@ class PlazoFirma(BaseDeadlineReference):
         from sqlalchemy import select
 
         from fondos.pipeline.fechas import parse_fecha, previous_business_day
-        from fondos.settings import CALENDAR, PLAZO, TIMEZONE
+        from fondos.settings import CALENDAR, TIMEZONE
 
         dr = session.scalar(select(DagRun).where(DagRun.dag_id == kwargs["dag_id"], DagRun.run_id == kwargs["run_id"]))
         if dr is None:
@@ -73,7 +78,7 @@ class PlazoFirma(BaseDeadlineReference):
         segundos = os.environ.get("FONDOS_PLAZO_SEGUNDOS")
         if segundos:
             return run_after + timedelta(seconds=float(segundos))
-        hora = hora_plazo(PLAZO)
+        hora = hora_plazo(plazo_configurado())
         if hora is None:
             return None
         valor = (dr.conf or {}).get("fecha")
@@ -151,9 +156,7 @@ def alerta():
     """The DAG's DeadlineAlert, or None when FONDOS_PLAZO is none (and no FONDOS_PLAZO_SEGUNDOS)."""
     from airflow.sdk import AsyncCallback, DeadlineAlert
 
-    from fondos.settings import PLAZO
-
-    if hora_plazo(PLAZO) is None and not os.environ.get("FONDOS_PLAZO_SEGUNDOS"):
+    if hora_plazo(plazo_configurado()) is None and not os.environ.get("FONDOS_PLAZO_SEGUNDOS"):
         return None
     return DeadlineAlert(reference=PlazoFirma(), interval=timedelta(0), callback=AsyncCallback(avisar_plazo),
                          name="plazo de la firma")
