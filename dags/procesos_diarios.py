@@ -80,7 +80,12 @@ def procesos_diarios():
             for upstream in stage.upstream:
                 tasks[upstream] >> tasks[name]
 
-    cierre = procesar_fondo.expand(ejecucion=ejecuciones) >> firma_tasks.controlar_fondos() >> dag_tasks.cerrar_proceso()
+    fondos = procesar_fondo.expand(ejecucion=ejecuciones)
+    cierre = dag_tasks.cerrar_proceso()
+    # cerrar_proceso waits for the funds too: a fund retried alone (clear only_failed with downstream) does not
+    # clear a controlar_fondos that succeeded, and cerrar_proceso checks that fund itself
+    fondos >> firma_tasks.controlar_fondos() >> cierre
+    fondos >> cierre
     if APROBADORES:  # the four-eyes sign-off; without approvers nothing is ever published
         cierre >> firma_tasks.firmar_dia() >> firma_tasks.publicar_dia()
 

@@ -60,7 +60,8 @@ def test_group_structure_follows_the_stage_catalog(dag):
     assert controlar.trigger_rule == "all_done"
     assert {"procesar_fondo.pnl", "procesar_fondo.ubs"} <= controlar.upstream_task_ids
     cerrar = dag.get_task("cerrar_proceso")
-    assert cerrar.trigger_rule == "all_done" and cerrar.upstream_task_ids == {"controlar_fondos"}
+    assert cerrar.trigger_rule == "all_done" and "controlar_fondos" in cerrar.upstream_task_ids
+    assert {"procesar_fondo.pnl", "procesar_fondo.ubs"} <= cerrar.upstream_task_ids  # waits for a fund retried alone
     assert stage_order()[0] == "IPA"
 
 

@@ -13,6 +13,8 @@ import pytest
 from fondos.db.connection import database
 from fondos.errors import InvalidInput
 from fondos.pipeline import firma, proceso
+from fondos.web import lectura
+from fondos.web.modelos import ProcesoDetalle
 from pipeline_helpers import run_all, seed, start
 
 D1 = date(2026, 3, 12)  # Thursday
@@ -150,7 +152,15 @@ def test_held_fund_is_not_published_until_accepted_and_the_view_shows_every_othe
     assert out["publicadas"] == 1  # only the accepted fund: the others are published already
     with database() as db:
         rows = {r["id_fund"]: r for r in firma.cifras_aprobadas(db, D2)}
+        api = lectura.proceso(db, p2)  # what GET /fondos/api/procesos/{id} answers (and the board shows)
     assert sorted(rows) == [101, 102, 103, 104] and rows[101]["aprobador"] == "beto"
+    detalle = ProcesoDetalle.model_validate(api)  # the API's own answer model
+    assert detalle.firma.estado == "APROBADO" and detalle.firma.usuario == "beto" and detalle.firma.publicados == 4
+    assert [d.publicadas for d in detalle.firma.decisiones] == [1, 3]
+    f101 = next(f for f in detalle.ejecuciones if f.id_fund == 101)
+    assert (f101.verificacion, f101.aceptadopor, f101.publicado) == ("ACEPTADO", "carla", True)
+    assert any(c.control == "PATRIMONIO" and c.estado == "RETENIDO" and c.razon.startswith("net assets moved")
+               for c in f101.controles)
 
 
 def test_re_running_a_fund_after_approval_withdraws_its_figures_until_approved_again(two_days):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from datetime import timedelta
@@ -124,9 +125,11 @@ def test_the_summary_an_operator_reads_names_each_failure_and_note(conn):
     text = format_proceso(proceso.cerrar_proceso(items[0]["id_proceso"]))
     lines = text.splitlines()
     assert lines[0] == f"proceso {items[0]['id_proceso']}  fecha 2026-03-13  estado ERROR  fondos 3  OK 2  ERROR 1"
-    table = {line.split()[1]: line.split() for line in lines if line[:1].isdigit() and len(line.split()) > 5}
-    assert table["102"][-6:] == ["ERROR", "ERROR", "pend", "pend", "pend", "pend"]
-    assert table["101"][-6] == "OK" and table["103"][-6] == "OK"
+    # columns two spaces apart: ID_Ejecucion, fund, short name, estado, the five stages, checks, published (030)
+    table = {cells[1]: cells for cells in (re.split(r"\s{2,}", line.strip()) for line in lines
+                                           if line[:1].isdigit() and len(line.split()) > 5)}
+    assert table["102"][3:] == ["ERROR", "ERROR", "pend", "pend", "pend", "pend", "-", "no"]  # failed: no checks
+    assert table["101"][3] == "OK" and table["103"][3] == "OK" and table["101"][9] != "-"
     errors = lines[lines.index("errors:") + 1:lines.index("notes:") - 1]  # a blank line before "notes:"
     assert len(errors) == 1 and errors[0].startswith("  fund 102 IPA: IPA failed for fund 102") \
         and "source.Geneva_Posiciones" in errors[0]

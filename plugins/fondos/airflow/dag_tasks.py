@@ -169,6 +169,19 @@ def airflow_stage_states(context: dict[str, Any]) -> dict[tuple[str, int], str]:
     return out
 
 
+def _controlar_pendientes(context: dict[str, Any], id_proceso: int) -> None:
+    """The checks of any fund that ran after controlar_fondos (a fund retried alone): only those whose checks are
+    not current run. A failure here never stops the close: the fund stays unchecked, which the sign-off refuses."""
+    from fondos.pipeline import firma
+
+    code = getattr(getattr(context.get("dag"), "timetable", None), "calendar_code", None) or CALENDAR
+    try:
+        firma.controlar(id_proceso, code)
+    except Exception as exc:  # a database error after the call's retries
+        log.error("the checks of proceso %s could not run (%s): its unchecked funds are not signed off until "
+                  "they do; clear controlar_fondos to run them", id_proceso, exc)
+
+
 @task(task_id="cerrar_proceso", trigger_rule="all_done", retries=2, retry_delay=timedelta(seconds=20))
 def cerrar_proceso() -> dict[str, Any]:
     """Recompute and close the proceso, log a per-fund summary, and fail the run if a fund failed."""
@@ -178,6 +191,7 @@ def cerrar_proceso() -> dict[str, Any]:
     id_proceso = proceso.proceso_de_clave(run_key(context))
     if id_proceso is None:
         raise AirflowFailException("no proceso was created for this run (crear_proceso failed: see its log)")
+    _controlar_pendientes(context, id_proceso)
     p = proceso.cerrar_proceso(id_proceso, airflow=airflow_stage_states(context))
     log.info("summary\n%s", format_proceso(p))
     log.info("plan metrics of proceso %s: %s", id_proceso, p["metricas"]["texto"])

@@ -162,6 +162,13 @@ def publicar_dia() -> dict[str, Any]:
              out["retenidos"], "" if out["nueva"] else " (recorded already by an earlier try)")
     with database(autocommit=True) as db:  # the closed proceso, read, now with the decision, for the message
         p = proceso.resumen_proceso(db, id_proceso)
+    sin_firma = [f for f in p["firma"]["fondos"] if f["verificacion"] in firma.PUBLICABLES and not f["publicado"]]
+    if estado == "APROBADO" and sin_firma:  # a fund ran again after this answer: its figures need a new approval
+        raise AirflowFailException(
+            f"the approval by {usuario} at {responded} is older than the figures of "
+            + ", ".join(f"fund {f['id_fund']} {f['fundshortname']}" for f in sin_firma)
+            + f", which ran again after it: they are not published. Clear {FIRMA_TASK} (with downstream) to ask "
+            "for approval again")
     try:
         log.info("sign-off message: %s", aviso.enviar(p, context, run=run_key(context)))
     except Exception as exc:

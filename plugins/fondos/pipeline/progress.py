@@ -51,8 +51,9 @@ class Snapshot:
             running = states.get("running", 0)
             parts.append(f"{stage} {done}/{total}" + (f" ({failed} failed)" if failed else "")
                          + (f" [{running} running]" if running else ""))
-        close = self.other.get("cerrar_proceso")
-        return f"[{elapsed:5.0f}s] " + " | ".join(parts) + (f" | cerrar_proceso {close}" if close else "")
+        tail = "".join(f" | {task} {self.other[task]}" for task in ("cerrar_proceso", "firmar_dia", "publicar_dia")
+                       if self.other.get(task))
+        return f"[{elapsed:5.0f}s] " + " | ".join(parts) + tail
 
 
 def task_instances(af, dag_id: str, run_id: str, page: int = 5000) -> list[dict]:
