@@ -46,6 +46,9 @@ def main() -> int:
         with database() as db:
             migrate(db)
             seed(db, FECHA, 3, 30)
+            # fund 102's own threshold for prices at cost or stale: 1 % (its 30 positions have more): held
+            db.execute("INSERT INTO config.Fondos_Controles (ID_Fund, Control, Umbral) VALUES (102, 'PRECIOS', 1)")
+            db.commit()
         af = LocalAirflow(home, os.environ["AIRFLOW_CONN_FONDOS_DB"], parallelism=4,
                           metadata=embedded.sqlalchemy_url(meta), all_admins=False,
                           users={"admin": "admin", "aprobador": "user"},
@@ -71,6 +74,7 @@ def main() -> int:
             page.wait_for_timeout(1500)
             OUT.parent.mkdir(exist_ok=True)
             page.screenshot(path=str(OUT), full_page=True)
+            page.get_by_role("textbox").first.fill("checked with the custodian; fund 102 stays held")
             page.get_by_role("button", name="Approve").click()
             page.wait_for_timeout(1500)
             browser.close()

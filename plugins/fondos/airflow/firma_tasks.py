@@ -126,7 +126,7 @@ def firmar_dia() -> FirmaDia:
     return FirmaDia(
         task_id=FIRMA_TASK, trigger_rule="all_done", subject="Sign off procesos diarios", body="",
         response_timeout=timedelta(hours=FIRMA_ESPERA_H),
-        params={"comentario": Param("", type="string", title="Comentario",
+        params={"comentario": Param(None, type=["null", "string"], title="Comentario",
                                     description="Why (required to reject; optional to approve)")},
     )
 
