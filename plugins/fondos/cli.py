@@ -325,6 +325,7 @@ def _cmd_run(args) -> int:
                                   workers=args.workers, all_admins=False, users=DEMO_USERS,
                                   extra={"FONDOS_APROBADORES": aprobadores}) as af:
         af.ready(DAG_ID)
+        _warn_runs_ahead(af)
         status, body = af.trigger_as(DAG_ID, {"fecha": args.fecha.isoformat()}, "admin")
         if status != 200:
             raise RuntimeError(f"could not trigger procesos_diarios: {status} {body}")
@@ -338,6 +339,17 @@ def _cmd_run(args) -> int:
     code = _cmd_proceso_estado(argparse.Namespace(id=None, fecha=args.fecha))
     print(f"\nDAG run {state} in {dag_seconds:.1f} s; total {time.monotonic() - started:.1f} s")
     return code or (0 if state == "success" else 1)
+
+
+def _warn_runs_ahead(af) -> None:
+    """procesos_diarios runs one day at a time (max_active_runs=1): say so when an earlier run, left running or
+    queued in .airflow's metadata (a make run interrupted, say), would keep this one waiting."""
+    status, body = af.api("GET", f"/dags/{DAG_ID}/dagRuns?state=running&state=queued&limit=20")
+    ahead = [r["dag_run_id"] for r in body.get("dag_runs", [])] if status == 200 else []
+    if ahead:
+        print(f"warning: {len(ahead)} earlier run(s) of {DAG_ID} still running or queued ({', '.join(ahead)}): this "
+              "run waits behind them (one day at a time). Mark them failed in the UI (make airflow) or start "
+              "afresh with make clean", flush=True)
 
 
 DEMO_APROBADOR = "aprobador"

@@ -102,7 +102,9 @@ def verificacion(db: Database, id_proceso: int) -> list[dict[str, Any]]:
     for f in fondos:
         controles = by_ejecucion.get(int(f["id_ejecucion"]), [])
         out.append({**f, "publicado": f["fechapublicacion"] is not None, "controles": controles,
-                    "razones": [c["razon"] for c in controles if c["estado"] in ("RETENIDO", "SIN_COMPARACION")]})
+                    # what holds it first, then what could not be compared
+                    "razones": [c["razon"] for c in controles if c["estado"] == "RETENIDO"]
+                    + [c["razon"] for c in controles if c["estado"] == "SIN_COMPARACION"]})
     return out
 
 
