@@ -59,14 +59,14 @@ def main() -> int:
         assert status == 200, body
         run_id = body["dag_run_id"]
         af.await_input("procesos_diarios", run_id, "firmar_dia")
-        password = json.loads((home / "simple_auth_manager_passwords.json.generated").read_text())["aprobador"]
+        passwords = json.loads((home / "simple_auth_manager_passwords.json.generated").read_text())  # Airflow's own
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"{af.base}/")
             page.wait_for_url("**/auth/login**", timeout=60_000)
             page.get_by_label("Username").fill("aprobador")
-            page.get_by_label("Password").fill(password)
+            page.get_by_label("Password").fill(passwords["aprobador"])
             page.get_by_role("button", name="Sign in").click()
             page.wait_for_url(lambda url: "/auth/login" not in url, timeout=60_000)
             page.goto(f"{af.base}/dags/procesos_diarios/runs/{run_id}/tasks/firmar_dia/required_actions")

@@ -208,3 +208,23 @@ def test_a_running_proceso_cannot_be_signed_and_checks_refuse_a_fund_still_runni
     with database(autocommit=True) as db, pytest.raises(Exception, match="need every stage OK or OMITIDO"):
         db.execute("SELECT * FROM logs.sp_Controlar_Ejecucion(%s, %s, %s, %s)",
                    (items[1]["id_ejecucion"], D2, items[1]["id_fund"], D1))
+
+
+def test_a_signed_off_proceso_is_never_deleted_and_a_cut_key_is_refused(migrated_pg_db):
+    from legacy_data import table_fingerprint
+    from pipeline_helpers import ALL_ROW_TABLES
+
+    seed(2, 200, D2)
+    p = _day(D2, "guardado")
+    firma.controlar(p)
+    with pytest.raises(InvalidInput, match="1 to 250 characters"):
+        firma.firmar(p, "APROBADO", "beto", clave="k" * 251)  # never cut to 250 and matched to another key
+    firma.firmar(p, "APROBADO", "beto", clave="k" * 250)
+    with database() as db:
+        before = {t: table_fingerprint(db, t) for t in ALL_ROW_TABLES}
+        published = firma.cifras_aprobadas(db, D2)
+    with pytest.raises(Exception, match=f"eliminar refused: proceso {p} is signed off"):
+        proceso.eliminar_proceso(p)
+    with database() as db:
+        assert {t: table_fingerprint(db, t) for t in ALL_ROW_TABLES} == before
+        assert firma.cifras_aprobadas(db, D2) == published and len(published) == 2

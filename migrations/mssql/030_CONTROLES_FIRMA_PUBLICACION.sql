@@ -115,7 +115,7 @@ IF OBJECT_ID(N'logs.Proceso_Firmas', N'U') IS NULL
         Solicitante VARCHAR(100) NULL,
         Comentario NVARCHAR(1000) NULL,
         Publicadas INT NOT NULL,
-        Clave VARCHAR(250) NOT NULL,
+        Clave VARCHAR(250) COLLATE Latin1_General_100_BIN2 NOT NULL,
         FechaFirma DATETIME2(3) NOT NULL CONSTRAINT DF_Proceso_Firmas_FechaFirma DEFAULT SYSDATETIME(),
         CONSTRAINT PK_Proceso_Firmas PRIMARY KEY CLUSTERED (ID_Proceso, Secuencia),
         CONSTRAINT FK_Proceso_Firmas_Procesos FOREIGN KEY (ID_Proceso) REFERENCES logs.Procesos (ID_Proceso),
@@ -145,6 +145,15 @@ IF
         WHERE object_id = OBJECT_ID(N'logs.Ejecucion_Publicaciones') AND name = N'IX_Ejecucion_Publicaciones_Proceso'
     )
     CREATE INDEX IX_Ejecucion_Publicaciones_Proceso ON logs.Ejecucion_Publicaciones (ID_Proceso, Secuencia);
+GO
+
+-- A fund and its report date (the checks read the approved figures of a fund and date).
+IF
+    NOT EXISTS (
+        SELECT 1 FROM sys.indexes
+        WHERE object_id = OBJECT_ID(N'logs.Ejecuciones') AND name = N'IX_Ejecuciones_Fund_Fecha'
+    )
+    CREATE INDEX IX_Ejecuciones_Fund_Fecha ON logs.Ejecuciones (ID_Fund, FechaReporte) INCLUDE (Estado, ID_Proceso);
 GO
 
 -- The reader and the operator see the thresholds (the API, the CLI); the pipeline reads them in procedures

@@ -118,6 +118,9 @@ CREATE TABLE IF NOT EXISTS logs.Ejecucion_Publicaciones (
     REFERENCES logs.Proceso_Firmas (ID_Proceso, Secuencia)
 );
 
+-- A fund and its report date (the checks read the approved figures of a fund and date).
+CREATE INDEX IF NOT EXISTS ix_ejecuciones_fund_fecha ON logs.Ejecuciones (ID_Fund, FechaReporte) INCLUDE (Estado, ID_Proceso);
+
 CREATE INDEX IF NOT EXISTS ix_ejecucion_publicaciones_proceso ON logs.Ejecucion_Publicaciones (ID_Proceso, Secuencia);
 
 -- The reader and the operator see the thresholds (the API, the CLI); the pipeline reads them only in

@@ -366,9 +366,9 @@ def _demo_sign_off(af, run_id: str):
     def tick() -> None:
         if done or af.task_state(DAG_ID, run_id, "firmar_dia") != "awaiting_input":
             return
-        if not seen:  # answer 5 s after it parks, as a person would (LocalAirflow.await_input says why)
+        if not seen:  # answer 12 s after it parks, as a person would (LocalAirflow.await_input says why)
             seen.append(time.monotonic())
-        if time.monotonic() - seen[0] < 5:
+        if time.monotonic() - seen[0] < 12:
             return
         status, body = af.responder(DAG_ID, run_id, "firmar_dia", "Approve", user=DEMO_APROBADOR,
                                     params={"comentario": "make run: the demo's second user approves"})

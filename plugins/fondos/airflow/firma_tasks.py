@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import timedelta
 from typing import Any
@@ -153,7 +154,8 @@ def publicar_dia() -> dict[str, Any]:
             f"{FIRMA_ESPERA_H:g} h or was skipped; see its log): nothing was published. Clear {FIRMA_TASK} to ask again")
     estado, usuario, comentario = decision(answer)
     responded = answer.get("responded_at")
-    clave = f"{run_key(context)}/{FIRMA_TASK}/{responded}"
+    # the decision's key: this run's answer (a run key may be 250 characters; the key must fit 250)
+    clave = hashlib.sha256(f"{run_key(context)}/{FIRMA_TASK}/{responded}".encode()).hexdigest()
     try:
         out = firma.firmar(id_proceso, estado, usuario, clave, solicitante=solicitante(context), comentario=comentario)
     except InvalidInput as exc:

@@ -384,11 +384,12 @@ class LocalAirflow:
                                  f"{map_index}/hitlDetails",
                         {"chosen_options": [option], "params_input": params or {}}, user=user)
 
-    def await_input(self, dag_id: str, run_id: str, task_id: str, timeout: float = 300, settle: float = 5.0) -> None:
-        """Wait until a human-in-the-loop task waits for its answer, and `settle` seconds more. Airflow 3.3.2
-        races an answer given within about a second of the task parking itself: the scheduler then reads the
-        parked workload's own end as the resumed try's ("task state changed externally") and sets the task up
-        for retry, which asks again. A person never answers that fast; a script must wait."""
+    def await_input(self, dag_id: str, run_id: str, task_id: str, timeout: float = 300, settle: float = 12.0) -> None:
+        """Wait until a human-in-the-loop task waits for its answer, and `settle` seconds more. On Airflow 3.3.2 the
+        try that parks itself keeps its worker process until its supervisor's next heartbeat (5 s here, seen ending
+        6.1 s after parking); an answer given before that process ends resumes the task while the scheduler still
+        expects the parked try's end, which it then reads as the resumed try's ("task state changed externally"):
+        the task is set up for retry and asks again. A person never answers that fast; a script must wait."""
         import time
 
         self.wait_for(f"{task_id} to wait for an answer",

@@ -88,7 +88,8 @@ def verificacion(db: Database, id_proceso: int) -> list[dict[str, Any]]:
                       "v.AceptadoPor, v.MotivoAceptacion, v.FechaAceptacion, a.Aprobador, a.FechaPublicacion "
                       "FROM logs.vw_Ejecucion_Verificacion AS v "
                       "INNER JOIN logs.vw_Ejecucion_Fondos AS f ON f.ID_Ejecucion = v.ID_Ejecucion "
-                      "LEFT JOIN logs.vw_Cifras_Aprobadas AS a ON a.ID_Ejecucion = v.ID_Ejecucion "
+                      "LEFT JOIN logs.vw_Cifras_Aprobadas AS a ON a.ID_Fund = v.ID_Fund AND a.FechaReporte = v.FechaReporte "
+                      "AND a.ID_Ejecucion = v.ID_Ejecucion "
                       "WHERE v.ID_Proceso = %s ORDER BY v.ID_Fund", (id_proceso,))
     checks = read(db, "SELECT k.ID_Ejecucion, k.Control, k.Estado, k.Valor, k.ValorAnterior, k.Importe, k.Umbral, "
                       "k.FechaAnterior FROM logs.vw_Ejecucion_Controles AS k WHERE k.ID_Proceso = %s "

@@ -22,6 +22,7 @@ BEGIN
     SET XACT_ABORT ON;
 
     DECLARE @Bloqueo BIGINT;
+    DECLARE @ID_Proceso BIGINT;
     DECLARE @Msg NVARCHAR(2048);
     DECLARE @Verificacion VARCHAR(20);
     DECLARE @FechaControl DATETIME2(3);
@@ -33,10 +34,12 @@ BEGIN
     BEGIN TRY
         BEGIN TRANSACTION;
 
+        -- The proceso's id first, then its row lock by key: a join under UPDLOCK, HOLDLOCK could range-lock every proceso.
+        SELECT @ID_Proceso = e.ID_Proceso FROM logs.Ejecuciones AS e
+        WHERE e.ID_Ejecucion = @ID_Ejecucion;
         SELECT @Bloqueo = p.ID_Proceso
         FROM logs.Procesos AS p WITH (UPDLOCK, HOLDLOCK, ROWLOCK)
-        INNER JOIN logs.Ejecuciones AS e ON p.ID_Proceso = e.ID_Proceso
-        WHERE e.ID_Ejecucion = @ID_Ejecucion;
+        WHERE p.ID_Proceso = @ID_Proceso;
         IF @Bloqueo IS NULL
             BEGIN
                 SET @Msg = CONCAT(N'unknown ID_Ejecucion ', @ID_Ejecucion);
@@ -53,7 +56,7 @@ BEGIN
             BEGIN
                 SET @Msg = CONCAT(
                     N'ID_Ejecucion ', @ID_Ejecucion, N' is not held (its checks say ',
-                    ISNULL(@Verificacion, 'nothing: the fund is not OK'), N'): there is nothing to accept'
+                    COALESCE(@Verificacion, 'nothing: the fund is not OK'), N'): there is nothing to accept'
                 );
                 THROW 50073, @Msg, 1;
             END;

@@ -40,6 +40,7 @@ BEGIN
     DECLARE @Filas INT;
     DECLARE @Retenidos INT;
     DECLARE @Bloqueo BIGINT;
+    DECLARE @ID_Proceso BIGINT;
     DECLARE @Pendientes INT;
     DECLARE @Msg NVARCHAR(2048);
     DECLARE @Patrimonio DECIMAL(19, 4);
@@ -56,10 +57,12 @@ BEGIN
         EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
 
         BEGIN TRANSACTION;
+        -- The proceso's id first, then its row lock by key: a join under UPDLOCK, HOLDLOCK could range-lock every proceso.
+        SELECT @ID_Proceso = e.ID_Proceso FROM logs.Ejecuciones AS e
+        WHERE e.ID_Ejecucion = @ID_Ejecucion;
         SELECT @Bloqueo = p.ID_Proceso
         FROM logs.Procesos AS p WITH (UPDLOCK, HOLDLOCK, ROWLOCK)
-        INNER JOIN logs.Ejecuciones AS e ON p.ID_Proceso = e.ID_Proceso
-        WHERE e.ID_Ejecucion = @ID_Ejecucion;
+        WHERE p.ID_Proceso = @ID_Proceso;
         EXEC logs.sp_Validar_Ejecucion @ID_Ejecucion = @ID_Ejecucion, @FechaReporte = @FechaReporte, @ID_Fund = @ID_Fund;
 
         SELECT @Pendientes = COUNT(*)

@@ -2,7 +2,7 @@
 -- Deletes a whole proceso: the extract/staging rows of each of its
 -- ejecuciones, then the proceso, whose ejecuciones, fund rows and stage rows
 -- go by ON DELETE CASCADE. Nothing of any other proceso is touched.
--- Refuses legacy history (logs.sp_Rechazar_Legado).
+-- Refuses legacy history (logs.sp_Rechazar_Legado), and a signed-off proceso (50081, 030).
 -- Locks, in the PostgreSQL twin's order: an ejecución's five stage locks
 -- (logs.sp_Bloquear_Ejecucion: IPA, CAPM, Derivados, UBS, PNL, the same app
 -- locks every stage step takes), ejecuciones in ascending ID_Ejecucion, and
@@ -77,6 +77,21 @@ BEGIN
             THROW 50022, @Msg, 1;
         END;
 
+    -- A signed-off proceso is kept (030): fails fast here; checked again under the lock in every transaction,
+    -- before any row of it is deleted (a sign-off may commit between the transactions).
+    IF
+        EXISTS (
+            SELECT 1 FROM logs.Proceso_Firmas AS g
+            WHERE g.ID_Proceso = @ID_Proceso
+        )
+        BEGIN
+            SET @Msg = CONCAT(
+                N'eliminar refused: proceso ', @ID_Proceso, N' is signed off (logs.Proceso_Firmas): its decisions ',
+                N'and the figures they published are kept, nothing was changed'
+            );
+            THROW 50081, @Msg, 1;
+        END;
+
     BEGIN TRY
         SELECT @Siguiente = MIN(e.ID_Ejecucion) FROM logs.Ejecuciones AS e
         WHERE e.ID_Proceso = @ID_Proceso;
@@ -142,6 +157,25 @@ BEGIN
                             N'), then delete.'
                         );
                         THROW 50048, @Msg, 1;
+                    END;
+
+                IF
+                    EXISTS (
+                        SELECT 1 FROM logs.Proceso_Firmas AS g WITH (READCOMMITTEDLOCK)
+                        WHERE g.ID_Proceso = @ID_Proceso
+                    )
+                    BEGIN
+                        SET @Msg = CONCAT(
+                            N'eliminar refused: proceso ', @ID_Proceso, N' is signed off (logs.Proceso_Firmas): ',
+                            CASE
+                                WHEN @Vaciadas = 0 THEN N'nothing was changed'
+                                ELSE CONCAT(
+                                    N'the extract/staging rows of ', @Vaciadas, N' of its ejecuciones were deleted ',
+                                    N'by this call before it was signed off; its records are kept'
+                                )
+                            END
+                        );
+                        THROW 50081, @Msg, 1;
                     END;
 
                 IF @ID_Ejecucion IS NOT NULL

@@ -27,7 +27,7 @@ CREATE OR ALTER PROCEDURE logs.sp_Firmar_Proceso
     @ID_Proceso BIGINT,
     @Decision VARCHAR(200),
     @Usuario VARCHAR(200),
-    @Clave VARCHAR(250),
+    @Clave VARCHAR(8000),
     @Solicitante VARCHAR(200) = NULL,
     @Comentario NVARCHAR(4000) = NULL
 AS
@@ -56,8 +56,9 @@ BEGIN
         END;
     IF NULLIF(TRIM(@Usuario), '') IS NULL
         THROW 50075, N'a sign-off needs the user who signs it (Usuario)', 1;
-    IF NULLIF(TRIM(@Clave), '') IS NULL
-        THROW 50080, N'a sign-off needs the key of the decision it records (Clave)', 1;
+    -- Refused, never cut: a key cut to 250 characters could match another decision's.
+    IF NULLIF(TRIM(@Clave), '') IS NULL OR DATALENGTH(@Clave) > 250 OR DATALENGTH(@Clave) <> DATALENGTH(RTRIM(@Clave))
+        THROW 50080, N'a sign-off needs the key of the decision it records (Clave): 1 to 250 characters, no trailing spaces', 1;
     IF @Decision = 'RECHAZADO' AND NULLIF(TRIM(@Comentario), N'') IS NULL
         BEGIN
             SET @Msg = CONCAT(N'rejecting proceso ', @ID_Proceso, N' needs a reason (Comentario)');
@@ -80,12 +81,12 @@ BEGIN
                 SET @Msg = CONCAT(N'unknown ID_Proceso ', @ID_Proceso);
                 THROW 50020, @Msg, 1;
             END;
-        -- A resent call: the decision is recorded already (BIN2: the key compared exactly, as in PostgreSQL).
+        -- A resent call: the decision is recorded already (the column is BIN2: compared exactly, as in PostgreSQL).
         SELECT
             @Secuencia = g.Secuencia,
             @Publicadas = g.Publicadas
         FROM logs.Proceso_Firmas AS g
-        WHERE g.ID_Proceso = @ID_Proceso AND g.Clave COLLATE Latin1_General_BIN2 = @Clave;
+        WHERE g.ID_Proceso = @ID_Proceso AND g.Clave = @Clave;
         IF @Secuencia IS NULL
             BEGIN
                 -- BIN2: the user names compared exactly, as in PostgreSQL.

@@ -3,7 +3,7 @@
 -- ejecuciones, then the proceso, whose ejecuciones, fund rows and stage rows
 -- go by ON DELETE CASCADE. Nothing of any other proceso is touched.
 -- Refuses a proceso with a stage EN_PROGRESO or REINTENTANDO (close it first).
--- Refuses legacy history (logs.sp_Rechazar_Legado).
+-- Refuses legacy history (logs.sp_Rechazar_Legado), and a signed-off proceso (030).
 -- One transaction (a function): every ejecución's stage locks (ascending id,
 -- fixed stage order), then the proceso row (FOR UPDATE), then the re-checks,
 -- the deletes, and logs.Procesos last. PostgreSQL never escalates row locks,
@@ -43,6 +43,10 @@ BEGIN
     IF v_abiertas > 0 THEN
         RAISE EXCEPTION 'eliminar refused: proceso % has % stage(s) EN_PROGRESO or REINTENTANDO (an attempt is running or was killed): nothing was changed. Wait for the run to end, or close it (fondos proceso cerrar --id %), then delete.',
             p_proceso, v_abiertas, p_proceso;
+    END IF;
+    IF EXISTS (SELECT 1 FROM logs.Proceso_Firmas AS g WHERE g.ID_Proceso = p_proceso) THEN
+        RAISE EXCEPTION 'eliminar refused: proceso % is signed off (logs.Proceso_Firmas): its decisions and the figures they published are kept, nothing was changed',
+            p_proceso;
     END IF;
     FOR v_ejecucion IN SELECT e.ID_Ejecucion FROM logs.Ejecuciones AS e WHERE e.ID_Proceso = p_proceso LOOP
         v_total := v_total + (SELECT b.Filas FROM logs.sp_Borrar_Filas_Ejecucion(v_ejecucion) AS b);

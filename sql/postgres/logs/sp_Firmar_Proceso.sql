@@ -47,8 +47,8 @@ BEGIN
     IF COALESCE(TRIM(p_usuario), '') = '' THEN
         RAISE EXCEPTION 'a sign-off needs the user who signs it (Usuario)';
     END IF;
-    IF COALESCE(TRIM(p_clave), '') = '' THEN
-        RAISE EXCEPTION 'a sign-off needs the key of the decision it records (Clave)';
+    IF COALESCE(TRIM(p_clave), '') = '' OR LENGTH(p_clave) > 250 OR p_clave <> RTRIM(p_clave) THEN
+        RAISE EXCEPTION 'a sign-off needs the key of the decision it records (Clave): 1 to 250 characters, no trailing spaces';
     END IF;
     IF p_decision = 'RECHAZADO' AND COALESCE(TRIM(p_comentario), '') = '' THEN
         RAISE EXCEPTION 'rejecting proceso % needs a reason (Comentario)', p_proceso;
@@ -97,7 +97,11 @@ BEGIN
         WHERE
             v.ID_Proceso = p_proceso
             AND v.Verificacion IN ('OK', 'SIN_COMPARACION', 'ACEPTADO')
-            AND NOT EXISTS (SELECT 1 FROM logs.vw_Cifras_Aprobadas AS a WHERE a.ID_Ejecucion = v.ID_Ejecucion);
+            -- the view's partition columns too, so the filter reaches below its ROW_NUMBER
+            AND NOT EXISTS (
+                SELECT 1 FROM logs.vw_Cifras_Aprobadas AS a
+                WHERE a.ID_Fund = v.ID_Fund AND a.FechaReporte = v.FechaReporte AND a.ID_Ejecucion = v.ID_Ejecucion
+            );
         GET DIAGNOSTICS v_publicadas = ROW_COUNT;
         UPDATE logs.Proceso_Firmas AS g SET Publicadas = v_publicadas
         WHERE g.ID_Proceso = p_proceso AND g.Secuencia = v_secuencia;
