@@ -106,6 +106,9 @@ def harness(migrated_pg_db, smtp, monkeypatch):
     seed(FUNDS, 30)
     with database() as c:
         _plant_history(c)
+        # fund 102 held every day (its own prices threshold 0 %): the operator's acceptance is a path of the day
+        c.execute("INSERT INTO config.Fondos_Controles (ID_Fund, Control, Umbral) VALUES (102, 'PRECIOS', 0)")
+        c.commit()
     injector = Injector(conninfo)
     injector.install(monkeypatch)
     calm_items, calm, message = _day("calm")
@@ -120,6 +123,7 @@ def harness(migrated_pg_db, smtp, monkeypatch):
         reference = {it["id_fund"]: fund_fingerprints(c, it["id_ejecucion"]) for it in calm_items}
     reference["comparacion"] = calm["comparacion"]
     reference["verificacion"] = calm["firma"][3]
+    assert ("ACEPTADO", "harness-operador") in reference["verificacion"], reference["verificacion"]
     total, fondos = calm["comparacion"]  # against the planted legacy run, which has no rows: all only new
     assert [f for f, _, _ in fondos] == [101, 102, 103]
     assert all(legado == 0 and nuevo > 0 for _, nuevo, legado in fondos) and total >= sum(n for _, n, _ in fondos)

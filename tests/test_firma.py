@@ -6,7 +6,7 @@ every refusal saying why."""
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
@@ -81,12 +81,13 @@ def test_net_assets_jump_holds_the_fund_naming_figure_previous_value_and_thresho
     held = fondos[101]
     assert held["verificacion"] == "RETENIDO", held
     c = _check(held, "PATRIMONIO")
-    with database() as db:
+    with database() as db:  # both figures from the fund's own rows, not from the view the check reads
         hoy = db.execute("SELECT f.PatrimonioBase FROM staging.PNL_Final AS f WHERE f.ID_Ejecucion = %s",
                          (held["id_ejecucion"],))[0]["patrimoniobase"]
-        ayer = db.execute("SELECT PatrimonioBase FROM logs.vw_Cifras_Aprobadas WHERE ID_Fund = 101 AND FechaReporte = %s",
-                          (D1,))[0]["patrimoniobase"]
-    expected = (Decimal(100) * abs(hoy - ayer) / abs(ayer)).quantize(Decimal("0.0001"))
+        ayer = db.execute("SELECT f.PatrimonioBase FROM staging.PNL_Final AS f JOIN logs.Ejecuciones AS e "
+                          "ON e.ID_Ejecucion = f.ID_Ejecucion WHERE e.ID_Proceso = %s AND e.ID_Fund = 101",
+                          (two_days,))[0]["patrimoniobase"]
+    expected = (Decimal(100) * abs(hoy - ayer) / abs(ayer)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
     assert c["valor"] == expected and c["valoranterior"] == ayer and c["umbral"] == Decimal("50.0000")
     assert c["fechaanterior"] == D1.isoformat()
     assert held["razones"] == [f"net assets moved {expected:,.4f} % against 2026-03-12's approved {ayer:,.4f} "
@@ -104,9 +105,11 @@ def test_each_threshold_on_both_sides_of_its_boundary(two_days):
     with database() as db:  # re-run fund 2's checks with each threshold exactly at, then just below, its value
         item = db.execute("SELECT ID_Ejecucion FROM logs.vw_Ejecucion_Fondos WHERE ID_Proceso = %s AND ID_Fund = 102",
                           (p2,))[0]
+    tested = 0
     for control in ("PATRIMONIO", "PRECIOS", "QUIEBRES", "QUIEBRES_MONTO"):
         if _check(f2, control)["estado"] == "NO_APLICA":
             continue
+        tested += 1
         for umbral, estado in ((valores[control], "OK"), (valores[control] - Decimal("0.0001"), "RETENIDO")):
             with database(autocommit=True) as db:
                 db.execute("DELETE FROM config.Fondos_Controles WHERE ID_Fund = 102")
@@ -116,6 +119,7 @@ def test_each_threshold_on_both_sides_of_its_boundary(two_days):
                 got = db.execute("SELECT Estado, Umbral FROM logs.vw_Ejecucion_Controles WHERE ID_Ejecucion = %s "
                                  "AND Control = %s", (item["id_ejecucion"], control))[0]
             assert (got["estado"], got["umbral"]) == (estado, umbral), (control, umbral, got)
+    assert tested == 4, f2["controles"]  # fund 102 has every stage: all four checks crossed their boundary
 
 
 def test_a_fund_without_approved_figures_the_day_before_is_no_comparison_never_a_silent_pass(migrated_pg_db):
@@ -228,3 +232,59 @@ def test_a_signed_off_proceso_is_never_deleted_and_a_cut_key_is_refused(migrated
     with database() as db:
         assert {t: table_fingerprint(db, t) for t in ALL_ROW_TABLES} == before
         assert firma.cifras_aprobadas(db, D2) == published and len(published) == 2
+
+
+def test_an_answer_resent_after_a_fund_re_ran_publishes_nothing_new_and_who_cleared_cannot_sign(two_days):
+    """publicar_dia retried with the same Airflow answer (the same key) after a fund ran again: the answer is the
+    old decision, the re-run fund stays unpublished (publicar_dia then refuses, naming it); and the user named as
+    the one who asked for the run (triggered or cleared it) cannot sign, as the one who created it cannot."""
+    with database() as db:
+        e3 = db.execute("SELECT ID_Ejecucion FROM logs.vw_Ejecucion_Fondos WHERE ID_Proceso = %s AND ID_Fund = 103",
+                        (two_days,))[0]["id_ejecucion"]
+    assert proceso.ejecutar_etapa(proceso.item_de_ejecucion(e3), "PNL")["estado"] == "OK"
+    firma.controlar(two_days)
+    again = firma.firmar(two_days, "APROBADO", "ana", clave="d1-ok")  # the fixture's approval, resent
+    assert (again["nueva"], again["publicadas"]) == (False, 4)
+    fondos = _by_fund(firma.controlar(two_days))
+    assert fondos[103]["verificacion"] == "SIN_COMPARACION" and not fondos[103]["publicado"]
+    with pytest.raises(InvalidInput, match="four eyes: carla asked for proceso"):
+        firma.firmar(two_days, "APROBADO", "carla", clave="d1-carla", solicitante="carla")
+    firma.firmar(two_days, "APROBADO", "ana", clave="d1-new", solicitante="carla")
+    with database() as db:
+        assert firma.firmas(db, two_days)[0]["solicitante"] == "carla"
+        assert {r["id_fund"] for r in firma.cifras_aprobadas(db, D1)} == {101, 102, 103, 104}
+
+
+def test_an_acceptance_lapses_when_the_fund_runs_again(two_days):
+    p2 = _day(D2, "firma-d2")
+    held = _by_fund(firma.controlar(p2))[101]
+    firma.aceptar(held["id_ejecucion"], "carla", "confirmed")
+    assert proceso.ejecutar_etapa(proceso.item_de_ejecucion(held["id_ejecucion"]), "PNL")["estado"] == "OK"
+    again = _by_fund(firma.controlar(p2))[101]
+    assert (again["verificacion"], again["aceptadopor"]) == ("RETENIDO", None)
+    assert firma.firmar(p2, "APROBADO", "beto", clave="after-rerun")["publicadas"] == 3  # 101 held again
+
+
+def test_the_deadline_callback_sends_once_for_a_day_waiting_and_nothing_for_a_day_signed_off(migrated_pg_db, smtp,
+                                                                                              monkeypatch):
+    import asyncio
+
+    from fondos.airflow import plazo
+
+    monkeypatch.setattr("fondos.pipeline.proceso.APROBADORES", ["ana", "beto"])  # as FONDOS_APROBADORES=ana,beto
+    seed(2, 200, D2)
+    p = _day(D2, "plazo-unit")
+    firma.controlar(p)
+    # the context the scheduler hands the callback: the run as the REST API's DAGRunResponse, and the deadline
+    ctx = {"dag_run": {"dag_id": "x", "dag_run_id": "y"}, "deadline": {"deadline_time": "2026-03-16T10:30:00+00:00"}}
+    with database(autocommit=True) as db:  # the run key the callback builds from the context: dag_id/run_id
+        db.execute("UPDATE logs.Procesos SET ClaveEjecucion = 'x/y' WHERE ID_Proceso = %s", (p,))
+    first = asyncio.run(plazo.avisar_plazo(ctx))
+    assert first.startswith("x/y: deadline message sent by smtp"), first
+    assert len(smtp.messages) == 1 and smtp.messages[0]["Subject"].startswith("[Fondos] LATE 2026-03-13")
+    text = smtp.text()
+    assert "the approval of ana, beto (task firmar_dia)" in text  # requester 'pytest' is not an approver
+    assert asyncio.run(plazo.avisar_plazo(ctx)) == "x/y: the deadline's message was sent already"
+    firma.firmar(p, "RECHAZADO", "beto", clave="r", comentario="not final")
+    assert asyncio.run(plazo.avisar_plazo(ctx)) == "x/y: signed off before the deadline was handled: nothing sent"
+    assert len(smtp.messages) == 1

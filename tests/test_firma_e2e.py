@@ -31,7 +31,7 @@ pytestmark = pytest.mark.e2e
 
 D1, D2 = date(2026, 3, 12), date(2026, 3, 13)
 PLAZO_S = 600  # a run's deadline: this long after its run_after
-LATE_AFTER_S = 40  # day 2's deadline passes this long after its trigger: its checks have run by then (~20 s)
+LATE_AFTER_S = 55  # day 2's deadline passes this long after its trigger: its checks have run by then (~20 s)
 DAG = "procesos_diarios"
 
 
@@ -88,6 +88,7 @@ def test_held_fund_four_eyes_approval_through_the_api_publication_and_the_deadli
         assert status == 200, body
         run1 = body["dag_run_id"]
         detail = _awaiting(af, run1)
+        assert _deadlines(airflow_pg_metadata, run1) == [(False,)]  # created with the run, not passed
         assert [u["id"] for u in detail["assigned_users"]] == ["aprobador"]  # the requester is not asked
         assert "4 funds: 4 OK, 0 held" in detail["body"] and "/fondos/board/?fecha=2026-03-12" in detail["body"]
         status, refused = af.responder(DAG, run1, "firmar_dia", "Approve", user="admin")
@@ -101,6 +102,10 @@ def test_held_fund_four_eyes_approval_through_the_api_publication_and_the_deadli
             day1 = firma.cifras_aprobadas(conn, D1)
         assert [r["id_fund"] for r in day1] == [101, 102, 103, 104]
         assert {r["aprobador"] for r in day1} == {"aprobador"}
+        with database() as conn:
+            (decision,) = firma.firmas(conn, day1[0]["id_proceso"])
+        assert (decision["decision"], decision["usuario"], decision["solicitante"], decision["comentario"]) == \
+            ("APROBADO", "aprobador", "admin", "checked against the custodian's statement")
 
         # --- day 2: fund 101 held; late; then approved ---
         run_after = (datetime.now(UTC) - timedelta(seconds=PLAZO_S - LATE_AFTER_S)).isoformat()

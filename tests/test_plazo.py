@@ -57,12 +57,16 @@ def test_the_dag_carries_the_deadline_unless_fondos_plazo_is_none(monkeypatch):
 
 
 def test_the_sign_off_tasks_appear_with_approvers_after_cerrar_proceso(monkeypatch):
-    assert not {"firmar_dia", "publicar_dia"} & {t.task_id for t in fresh_dag().tasks}
-    monkeypatch.setenv("FONDOS_APROBADORES", "ana, beto")
     import importlib
 
     import fondos.airflow.firma_tasks
     import fondos.settings
+
+    monkeypatch.delenv("FONDOS_APROBADORES", raising=False)
+    importlib.reload(fondos.settings)
+    importlib.reload(fondos.airflow.firma_tasks)
+    assert not {"firmar_dia", "publicar_dia"} & {t.task_id for t in fresh_dag().tasks}
+    monkeypatch.setenv("FONDOS_APROBADORES", "ana, beto")
 
     importlib.reload(fondos.settings)
     importlib.reload(fondos.airflow.firma_tasks)
@@ -77,3 +81,17 @@ def test_the_sign_off_tasks_appear_with_approvers_after_cerrar_proceso(monkeypat
         monkeypatch.delenv("FONDOS_APROBADORES")
         importlib.reload(fondos.settings)
         importlib.reload(fondos.airflow.firma_tasks)
+
+
+def test_a_reject_is_returned_to_publicar_dia_not_skipped_past_it():
+    """ApprovalOperator's own execute_complete skips the downstream tasks on a Reject, so the rejection would never
+    be recorded; FirmaDia returns the answer (no task instance needed: nothing is skipped)."""
+    from fondos.airflow.firma_tasks import decision, firmar_dia
+
+    op = firmar_dia()
+    event = {"chosen_options": ["Reject"], "params_input": {"comentario": "prices not final"},
+             "responded_at": datetime(2026, 3, 16, 7, 0, tzinfo=UTC), "responded_by_user": {"id": "beto", "name": "beto"}}
+    answer = op.execute_complete(context={}, event=event)
+    assert decision(answer) == ("RECHAZADO", "beto", "prices not final")
+    approve = dict(event, chosen_options=["Approve"], params_input={"comentario": None})
+    assert decision(op.execute_complete(context={}, event=approve)) == ("APROBADO", "beto", None)
