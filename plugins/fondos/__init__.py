@@ -1,5 +1,5 @@
 """Fondos: the per-fund daily processing of an asset manager, orchestrated by Airflow.
 
-The DAG in `dags/procesos_diarios.py` only wires tasks; everything it calls lives
+The DAG file `dags/procesos_diarios.py` is three lines (fondos.airflow.dag_procesos builds it); everything it calls lives
 in this package, which Airflow finds because `plugins/` is on its path.
 """
