@@ -27,7 +27,7 @@ from pipeline_helpers import count, seed
 pytestmark = [pytest.mark.e2e, pytest.mark.celery]
 
 FECHA = date(2026, 3, 13)
-N_FUNDS = 10
+N_FUNDS = 6  # four IPA tasks running on the two workers when one dies, two more queued behind them
 POSITIONS = 30
 IPA = "procesar_fondo.ipa"
 

@@ -1,13 +1,13 @@
 """The day signed off, end to end with Airflow's real components (issue 21): API server, scheduler, DAG processor
 and triggerer, named users of the simple auth manager, the fund database and an SMTP sink.
 
-1. Day 1 (four funds, nothing to compare with), triggered by `admin`: the approval asks `aprobador` only (admin,
+1. Day 1 (three funds, nothing to compare with), triggered by `admin`: the approval asks `aprobador` only (admin,
    the requester, is listed in FONDOS_APROBADORES and still left out); admin's own answer is refused by Airflow;
    `aprobador` approves through the REST API; every fund is published; the run ends before its deadline, which
    Airflow removes: no deadline message.
 2. Day 2, fund 101's holdings tripled: held. The run is triggered with an early `run_after`, so its deadline
    (FONDOS_PLAZO_SEGUNDOS after it) passes while the approval waits: exactly one deadline message, naming the
-   held fund and the approval. Then `aprobador` approves: logs.vw_Cifras_Aprobadas shows the three other
+   held fund and the approval. Then `aprobador` approves: logs.vw_Cifras_Aprobadas shows the two other
    funds and not the held one.
 """
 
@@ -71,8 +71,8 @@ def test_held_fund_four_eyes_approval_through_the_api_publication_and_the_deadli
     db = open_database()
     migrate(db)
     db.close()
-    seed(4, 200, D1)
-    seed(4, 200, D2)
+    seed(3, 200, D1)
+    seed(3, 200, D2)
     _triple(101, D2)
     af = LocalAirflow(tmp_path / "airflow", os.environ["AIRFLOW_CONN_FONDOS_DB"], parallelism=4,
                       metadata=airflow_pg_metadata, all_admins=False, triggerer=True,
@@ -90,7 +90,7 @@ def test_held_fund_four_eyes_approval_through_the_api_publication_and_the_deadli
         detail = _awaiting(af, run1)
         assert _deadlines(airflow_pg_metadata, run1) == [(False,)]  # created with the run, not passed
         assert [u["id"] for u in detail["assigned_users"]] == ["aprobador"]  # the requester is not asked
-        assert "4 funds: 4 OK, 0 held" in detail["body"] and "/fondos/board/?fecha=2026-03-12" in detail["body"]
+        assert "3 funds: 3 OK, 0 held" in detail["body"] and "/fondos/board/?fecha=2026-03-12" in detail["body"]
         status, refused = af.responder(DAG, run1, "firmar_dia", "Approve", user="admin")
         assert status == 403 and "not a respondent" in str(refused), refused
         status, answer = af.responder(DAG, run1, "firmar_dia", "Approve", user="aprobador",
@@ -100,7 +100,7 @@ def test_held_fund_four_eyes_approval_through_the_api_publication_and_the_deadli
         assert _deadlines(airflow_pg_metadata, run1) == []  # ended before its deadline: Airflow removed it
         with database() as conn:
             day1 = firma.cifras_aprobadas(conn, D1)
-        assert [r["id_fund"] for r in day1] == [101, 102, 103, 104]
+        assert [r["id_fund"] for r in day1] == [101, 102, 103]
         assert {r["aprobador"] for r in day1} == {"aprobador"}
         with database() as conn:
             (decision,) = firma.firmas(conn, day1[0]["id_proceso"])
@@ -113,7 +113,7 @@ def test_held_fund_four_eyes_approval_through_the_api_publication_and_the_deadli
         assert status == 200, body
         run2 = body["dag_run_id"]
         detail = _awaiting(af, run2)
-        assert "4 funds: 4 OK, 1 held" in detail["body"], detail["body"]
+        assert "3 funds: 3 OK, 1 held" in detail["body"], detail["body"]
         assert "fund 101" in detail["body"] and "net assets moved" in detail["body"]
         af.wait_for("the deadline's message", lambda: _late(smtp), LATE_AFTER_S + 120)
         (late,) = _late(smtp)
@@ -129,13 +129,13 @@ def test_held_fund_four_eyes_approval_through_the_api_publication_and_the_deadli
             day2 = firma.cifras_aprobadas(conn, D2)
             held = conn.execute("SELECT Verificacion FROM logs.vw_Ejecucion_Verificacion WHERE ID_Fund = 101 "
                                 "AND FechaReporte = %s", (D2,))[0]["verificacion"]
-        assert [r["id_fund"] for r in day2] == [102, 103, 104] and held == "RETENIDO"
+        assert [r["id_fund"] for r in day2] == [102, 103] and held == "RETENIDO"
         assert all(r["patrimoniobase"] > Decimal(0) for r in day2)
         assert len(_late(smtp)) == 1  # one deadline message in all: day 1 none, day 2 once
         subjects = [m["Subject"] for m in smtp.messages]
-        assert any(s.startswith("[Fondos] 2026-03-12 OK: 4 OK, 0 failed of 4 · approved by aprobador")
+        assert any(s.startswith("[Fondos] 2026-03-12 OK: 3 OK, 0 failed of 3 · approved by aprobador")
                    for s in subjects), subjects
-        assert any(s.startswith("[Fondos] 2026-03-13 OK: 4 OK, 0 failed of 4 · 1 held · awaiting sign-off")
+        assert any(s.startswith("[Fondos] 2026-03-13 OK: 3 OK, 0 failed of 3 · 1 held · awaiting sign-off")
                    for s in subjects), subjects
     except (TimeoutError, RuntimeError, AssertionError):
         print(af.logs())
