@@ -202,3 +202,24 @@ def test_the_secrets_check_refuses_the_examples_placeholders_and_accepts_real_va
     assert problems({**good, "FONDOS_API_PASSWORD": good["FONDOS_PIPELINE_PASSWORD"]}) == [
         "two logins share one secret; give each login its own"]
     assert problems({**good, "AIRFLOW_JWT_SECRET": "short"}) == ["AIRFLOW_JWT_SECRET is shorter than 32 characters"]
+
+
+def test_the_helm_values_on_paper_hold_the_projects_settings_and_no_secret():
+    """deploy/values.yaml (the official chart, not rendered here: no Helm or cluster): valid YAML, CeleryExecutor,
+    the project's mapping limit, every FONDOS_ variable one the package reads, credentials only from Secrets."""
+    import re
+
+    import yaml
+
+    from fondos.settings import MAX_MAP_LENGTH
+
+    text = (ROOT / "deploy" / "values.yaml").read_text()
+    values = yaml.safe_load(text)
+    assert values["executor"] == "CeleryExecutor" and values["triggerer"]["enabled"] is True
+    assert values["config"]["core"]["max_map_length"] == MAX_MAP_LENGTH
+    assert {s["envName"] for s in values["secret"]} == {"AIRFLOW_CONN_FONDOS_DB", "AIRFLOW_CONN_SMTP_DEFAULT"}
+    package = "\n".join(p.read_text() for p in (ROOT / "plugins" / "fondos").rglob("*.py"))
+    for env in values["env"]:
+        assert env["name"].startswith("FONDOS_") and f'"{env["name"]}"' in package, env["name"]  # read somewhere
+        assert not re.search(r"(password|secret|token)", env["name"], re.I), env["name"]
+    assert "AIRFLOW_CONN" not in {e["name"][:12] for e in values["env"]}
