@@ -71,6 +71,32 @@ def _notifier(cfg: dict[str, str], mensaje: aviso.Mensaje, message_id: str):
                                 unfurl_links=False, unfurl_media=False)
 
 
+def enviar_una_vez(cfg: dict[str, str], id_proceso: int | None, firma: str, estado: str, componer,
+                   context: dict[str, Any] | None = None, message_id: str | None = None):
+    """Reserve this outcome of the proceso (logs.Proceso_Avisos), send the message `componer()` writes, confirm:
+    (Accion, Secuencia, the message; None when YA_ENVIADO). Without a proceso (`id_proceso` None) nothing can be
+    reserved: the message is sent with `message_id`."""
+    secuencia = accion = None
+    if id_proceso is not None:
+        with database(autocommit=True) as db:
+            secuencia, accion = aviso.reservar(db, id_proceso, firma, cfg["canal"], estado)
+        if accion == "YA_ENVIADO":
+            return accion, secuencia, None
+        message_id = aviso.message_id(id_proceso, secuencia)
+    mensaje = componer()
+    # notify(), not the notifier's __call__: nothing of a fund's text is rendered as a Jinja template
+    _notifier(cfg, mensaje, message_id).notify(context or {})
+    if secuencia is not None:
+        with database(autocommit=True) as db:
+            aviso.confirmar(db, id_proceso, secuencia)
+    return accion, secuencia, mensaje
+
+
+def config() -> dict[str, str]:
+    """The message channel as configured (FONDOS_AVISO_*): canal, conn_id, para, de."""
+    return _config()
+
+
 def enviar(p: dict[str, Any], context: dict[str, Any] | None = None, run: str | None = None) -> str:
     """Send the morning message of this closed proceso unless its outcome was the last one sent; say what happened.
 
@@ -82,16 +108,10 @@ def enviar(p: dict[str, Any], context: dict[str, Any] | None = None, run: str | 
         return "not sent: FONDOS_AVISO_CANAL=none"
     if cfg["canal"] == "smtp" and not cfg["para"]:
         return "not sent: no recipients (set FONDOS_AVISO_PARA to send the morning message)"
-    firma = aviso.firma(p)
-    with database(autocommit=True) as db:
-        secuencia, accion = aviso.reservar(db, p["id_proceso"], firma, cfg["canal"], p["estado"])
+    accion, secuencia, mensaje = enviar_una_vez(cfg, p["id_proceso"], aviso.firma(p), p["estado"],
+                                                lambda: aviso.componer(p, base_url(), run), context)
     if accion == "YA_ENVIADO":
         return f"not sent again: this outcome of proceso {p['id_proceso']} was the last one reported (message {secuencia})"
-    mensaje = aviso.componer(p, base_url(), run)
-    # notify(), not the notifier's __call__: nothing of a fund's text is rendered as a Jinja template
-    _notifier(cfg, mensaje, aviso.message_id(p["id_proceso"], secuencia)).notify(context or {})
-    with database(autocommit=True) as db:
-        aviso.confirmar(db, p["id_proceso"], secuencia)
     where = cfg["para"] if cfg["canal"] == "smtp" else cfg["conn_id"]
     again = " (again: the previous try never confirmed it)" if accion == "REENVIAR" else ""
     return f"sent by {cfg['canal']} to {where}{again}: {mensaje.subject}"

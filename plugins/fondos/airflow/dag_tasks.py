@@ -43,9 +43,12 @@ def resolve_fecha(context: dict[str, Any]):
     if value not in (None, ""):
         return parse_fecha(value)
     run_after = context["dag_run"].run_after
-    # the calendar the DAG's timetable was built with (the scheduler's), not this worker's environment
-    code = getattr(getattr(context.get("dag"), "timetable", None), "calendar_code", None) or CALENDAR
-    return previous_business_day(pendulum.instance(run_after).in_timezone(TIMEZONE).date(), code)
+    return previous_business_day(pendulum.instance(run_after).in_timezone(TIMEZONE).date(), calendar_code(context))
+
+
+def calendar_code(context: dict[str, Any]) -> str:
+    """The calendar the DAG's timetable was built with (the scheduler's), not this worker's environment."""
+    return getattr(getattr(context.get("dag"), "timetable", None), "calendar_code", None) or CALENDAR
 
 
 @task(task_id="crear_proceso", retries=2, retry_delay=timedelta(seconds=20))
@@ -174,9 +177,8 @@ def _controlar_pendientes(context: dict[str, Any], id_proceso: int) -> None:
     not current run. A failure here never stops the close: the fund stays unchecked, which the sign-off refuses."""
     from fondos.pipeline import firma
 
-    code = getattr(getattr(context.get("dag"), "timetable", None), "calendar_code", None) or CALENDAR
     try:
-        firma.controlar(id_proceso, code)
+        firma.controlar(id_proceso, calendar_code(context))
     except Exception as exc:  # a database error after the call's retries
         log.error("the checks of proceso %s could not run (%s): its unchecked funds are not signed off until "
                   "they do; clear controlar_fondos to run them", id_proceso, exc)

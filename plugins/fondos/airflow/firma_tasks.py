@@ -24,11 +24,11 @@ from airflow.sdk import Param, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from fondos.airflow import aviso
-from fondos.airflow.dag_tasks import failure_message, run_key
+from fondos.airflow.dag_tasks import calendar_code, failure_message, run_key
 from fondos.db.connection import database
 from fondos.errors import InvalidInput
 from fondos.pipeline import firma, proceso
-from fondos.settings import APROBADORES, CALENDAR, FIRMA_ESPERA_H
+from fondos.settings import APROBADORES, FIRMA_ESPERA_H
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +52,7 @@ def controlar_fondos() -> dict[str, Any]:
     """The plausibility checks of every fund that ended OK (its figures held when a check is above its threshold)."""
     context = get_current_context()
     id_proceso = _id_proceso(context)
-    code = getattr(getattr(context.get("dag"), "timetable", None), "calendar_code", None) or CALENDAR
-    fondos = firma.controlar(id_proceso, code)
+    fondos = firma.controlar(id_proceso, calendar_code(context))
     por_estado: dict[str, int] = {}
     for f in fondos:
         por_estado[f["verificacion"] or f["estado"]] = por_estado.get(f["verificacion"] or f["estado"], 0) + 1

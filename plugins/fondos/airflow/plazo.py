@@ -126,29 +126,21 @@ def pendientes(clave: str) -> tuple[int | None, str, list[str]] | None:
 def enviar_plazo(clave: str, limite: str, context: dict[str, Any] | None = None) -> str:
     """Send the deadline's message for the run `clave` unless it is signed off; once per proceso. Says what it did."""
     from fondos.airflow import aviso as envio
-    from fondos.db.connection import database
     from fondos.pipeline import aviso
 
     estado = pendientes(clave)
     if estado is None:
         return f"{clave}: signed off before the deadline was handled: nothing sent"
     id_proceso, fecha, esperando = estado
-    cfg = envio._config()
+    cfg = envio.config()
     if cfg["canal"] == "none" or (cfg["canal"] == "smtp" and not cfg["para"]):
         return f"{clave}: late ({'; '.join(esperando)}), not sent: no channel or recipients"
-    secuencia = None
-    if id_proceso is not None:
-        with database(autocommit=True) as db:
-            secuencia, accion = aviso.reservar(db, id_proceso, aviso.firma_plazo(id_proceso), cfg["canal"], "PLAZO")
-        if accion == "YA_ENVIADO":
-            return f"{clave}: the deadline's message was sent already"
-    mensaje = aviso.componer_plazo(fecha, id_proceso, limite, esperando, envio.base_url())
-    message_id = (aviso.message_id(id_proceso, secuencia) if secuencia is not None
-                  else f"<fondos-plazo-{hashlib.sha256(clave.encode()).hexdigest()[:24]}@fondos.local>")
-    envio._notifier(cfg, mensaje, message_id).notify(context or {})
-    if secuencia is not None:
-        with database(autocommit=True) as db:
-            aviso.confirmar(db, id_proceso, secuencia)
+    sin_proceso = f"<fondos-plazo-{hashlib.sha256(clave.encode()).hexdigest()[:24]}@fondos.local>"
+    accion, _, mensaje = envio.enviar_una_vez(
+        cfg, id_proceso, aviso.firma_plazo(id_proceso) if id_proceso is not None else "", "PLAZO",
+        lambda: aviso.componer_plazo(fecha, id_proceso, limite, esperando, envio.base_url()), context, sin_proceso)
+    if accion == "YA_ENVIADO":
+        return f"{clave}: the deadline's message was sent already"
     return f"{clave}: deadline message sent by {cfg['canal']}: {mensaje.subject}"
 
 
