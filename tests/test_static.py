@@ -217,6 +217,11 @@ def test_the_helm_values_on_paper_hold_the_projects_settings_and_no_secret():
     values = yaml.safe_load(text)
     assert values["executor"] == "CeleryExecutor" and values["triggerer"]["enabled"] is True
     assert values["config"]["core"]["max_map_length"] == MAX_MAP_LENGTH
+    # losing a host (tests/test_hosts.py): the settings it needs, at production values, and two schedulers
+    scheduler = values["config"]["scheduler"]
+    assert 30 <= scheduler["task_instance_heartbeat_timeout"] <= 300, scheduler
+    assert scheduler["task_queued_timeout"] <= 600 and scheduler["orphaned_tasks_check_interval"] <= 300, scheduler
+    assert scheduler["use_row_level_locking"] is True and values["scheduler"]["replicas"] >= 2
     assert {s["envName"] for s in values["secret"]} == {"AIRFLOW_CONN_FONDOS_DB", "AIRFLOW_CONN_SMTP_DEFAULT"}
     package = "\n".join(p.read_text() for p in (ROOT / "plugins" / "fondos").rglob("*.py"))
     for env in values["env"]:

@@ -166,7 +166,12 @@ class LocalAirflow:
                  parallelism: int = DEFAULT_PARALLELISM,
                  extra: dict[str, str] | None = None, *, executor: str = "local", workers: int = 2,
                  metadata: str | None = "embedded", port: int | None = None, all_admins: bool = True,
-                 triggerer: bool = False, users: dict[str, str] | None = None):
+                 triggerer: bool = False, users: dict[str, str] | None = None, host: str = "127.0.0.1",
+                 broker: str | None = None, places: dict[str, list[str]] | None = None):
+        """`host`: the address the API server listens on and everything reaches it by (127.0.0.1 unless the
+        components run on hosts of their own). `broker`: a Celery broker already running (its URL) instead of
+        the project-run Redis. `places`: a command prefix per component (`ip netns exec NAME`, say), so each
+        runs where the caller put it."""
         import socket
 
         if executor not in EXECUTORS:
@@ -178,16 +183,18 @@ class LocalAirflow:
                              "several processes writing at once): unset FONDOS_AIRFLOW_DB=sqlite")
         if port is None:
             with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
+                s.bind((host, 0))
                 port = s.getsockname()[1]
         self.port = port
         self.home = home
         self.executor = executor
         self.workers = workers if executor == "celery" else 0
         self.triggerer = triggerer
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.base = f"http://{host}:{self.port}"
+        self.places = places or {}
         self.redis = None
-        if executor == "celery":
+        self.broker = broker
+        if executor == "celery" and broker is None:
             from fondos.airflow.redis_local import LocalRedis
 
             self.redis = LocalRedis(home / "redis")
@@ -199,7 +206,7 @@ class LocalAirflow:
             # this machine only: an all-admins UI must not be reachable from the network (the default is
             # 0.0.0.0). Airflow's log server (8793) has no host setting; it answers only JWTs signed with
             # the secret below, which is new on every start.
-            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__HOST": host,
             "AIRFLOW__API__BASE_URL": self.base,
             "AIRFLOW__API__MAXIMUM_PAGE_LIMIT": "5000",  # one request lists a whole run's task instances
             "AIRFLOW__CORE__MAX_MAP_LENGTH": str(MAX_MAP_LENGTH),  # one mapped group per fund, past 1,024
@@ -217,9 +224,9 @@ class LocalAirflow:
             settings["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"] = ",".join(f"{u}:{r}" for u, r in self.users.items())
         if metadata:
             settings["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = metadata
-        if self.redis is not None:
+        if executor == "celery":
             settings.update({
-                "AIRFLOW__CELERY__BROKER_URL": self.redis.url,
+                "AIRFLOW__CELERY__BROKER_URL": broker or self.redis.url,
                 "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata,
                 "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(max(1, -(-parallelism // max(1, workers)))),
                 "AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER": "1",
@@ -269,11 +276,17 @@ class LocalAirflow:
             self.stop()
             raise
 
+    def add(self, name: str, args: list[str], place: list[str] | None = None, env: dict[str, str] | None = None) -> None:
+        """Start one more component (a second scheduler, say), with `place` as its command prefix."""
+        if place is not None:
+            self.places[name] = place
+        self._spawn(name, args, {**self.env, **(env or {})})
+
     def _spawn(self, name: str, args: list[str], env: dict[str, str], mode: str = "w") -> None:
         out = open(self.home / f"{name}.out", mode)  # noqa: SIM115 - lives as long as the process
         self._commands[name] = (args, env)
-        self.procs[name] = subprocess.Popen([str(AIRFLOW_BIN), *args], env=env, stdout=out,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs[name] = subprocess.Popen([*self.places.get(name, []), str(AIRFLOW_BIN), *args], env=env,
+                                            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
     def supervise(self) -> list[str]:
         """Start again every component that exited on its own (output appended to its .out); its process
