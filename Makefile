@@ -4,7 +4,8 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-FONDOS := $(VENV)/bin/fondos
+# the fondos command plus the checkout's tools (the embedded database, the demo, run, airflow)
+FONDOS := $(PY) -m fondos_dev
 STAMP := $(VENV)/.installed
 FECHA ?= 2026-03-13
 FONDOS_N ?= 50
@@ -19,7 +20,7 @@ help:
 	@echo "make run    - embedded PostgreSQL up, migrated, pipeline run for FECHA ($(FECHA)) with live progress; EXECUTOR=celery WORKERS=N"
 	@echo "make test   - the whole test suite (lint, parity, unit, database, DAG)"
 	@echo "make psql   - a psql shell on the embedded database"
-	@echo "make lint   - sqlfluff (tsql + postgres), ruff, the T-SQL model check (fondos.db.tsql_check) and its transaction structure against the twin (fondos.db.tsql_flow)"
+	@echo "make lint   - sqlfluff (tsql + postgres), ruff, the T-SQL model check (fondos_dev.tsql_check) and its transaction structure against the twin (fondos_dev.tsql_flow)"
 	@echo "make airflow - Airflow's components (UI on :8080) with this DAG and the embedded database, until Ctrl-C; EXECUTOR=celery WORKERS=N"
 	@echo "make bench  - 50 funds x 2,000 positions through the DAG vs a no-op DAG of the same shape: ratio, funds/hour, JSON + PNG"
 	@echo "make bench-api - 100 clients reading the proceso API while a 30 x 2,000 day runs: status counts, p50/p99, retried stages"
@@ -32,7 +33,7 @@ setup: $(STAMP)
 # From Debian, when missing and we may (root): unixODBC's libodbc.so.2 for pyodbc, redis-server for the
 # CeleryExecutor's broker (EXECUTOR=celery and the Celery test), chromium for the board's browser test
 # (Playwright's own browser download is unreachable here). Nothing is started system-wide.
-$(STAMP): requirements.txt Makefile
+$(STAMP): requirements.txt pyproject.toml Makefile
 	@missing=""; \
 	ldconfig -p 2>/dev/null | grep -q 'libodbc.so.2' || missing="$$missing unixodbc"; \
 	command -v redis-server >/dev/null || test -x /usr/bin/redis-server || missing="$$missing redis-server"; \
@@ -45,12 +46,11 @@ $(STAMP): requirements.txt Makefile
 	  else echo "warning: missing$$missing: install it for pyodbc (unixodbc), EXECUTOR=celery (redis-server) or the browser test (chromium)"; fi; \
 	fi
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
-	@# Make the fondos package (plugins/fondos) importable in the venv, as Airflow does for plugins/.
-	echo "$(CURDIR)/plugins" > $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/fondos.pth
-	@# .venv/bin/fondos: the operator's command (python -m fondos)
-	printf '#!/bin/sh\nexec "$$(dirname "$$0")/python" -m fondos "$$@"\n' > $(VENV)/bin/fondos
-	chmod +x $(VENV)/bin/fondos
+	@# The project itself, editable, with every extra and the development tools; requirements.txt as
+	@# constraints pins each package to the version tested (PIP_CONSTRAINT reaches the build backend too).
+	@# Its `fondos` console script and its Airflow plugin (entry point) come with it.
+	PIP_CONSTRAINT=requirements.txt $(PY) -m pip install -q --disable-pip-version-check -e ".[dev]"
+	@rm -f $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/fondos.pth  # an older checkout's
 	touch $(STAMP)
 
 db-start: setup
@@ -108,12 +108,12 @@ mutate: setup
 	$(PY) bench/mutate.py
 
 lint: setup
-	$(VENV)/bin/ruff check plugins dags tests bench
+	$(VENV)/bin/ruff check plugins tools dags tests bench hatch_build.py
 	$(VENV)/bin/sqlfluff lint migrations sql
 	@# The T-SQL model check (an SSDT-like build): tables, columns, procedures, parameters, DECIMAL scales.
-	$(PY) -m fondos.db.tsql_check
+	$(PY) -m fondos_dev.tsql_check
 	@# Each T-SQL procedure's transaction structure (locks, re-checks, writes) against its PostgreSQL twin.
-	$(PY) -m fondos.db.tsql_flow
+	$(PY) -m fondos_dev.tsql_flow
 
 # Two workers (pytest-xdist): the Airflow end-to-end tests (one group, one after another) beside the rest.
 TEST_WORKERS ?= 2

@@ -46,16 +46,15 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "plugins"))
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from fondos.airflow import local as airflow_env  # noqa: E402
-from fondos.db import embedded  # noqa: E402
 from fondos.db.connection import database, open_database  # noqa: E402
 from fondos.db.migrate import migrate  # noqa: E402
-from fondos.pipeline.demo import seed  # noqa: E402
 from fondos.pipeline.metrics import delta, lock_counters  # noqa: E402
+from fondos_dev import embedded  # noqa: E402
+from fondos_dev.demo import seed  # noqa: E402
 
 logging.getLogger("fondos").setLevel(logging.WARNING)  # the figures, not every migration and seed line
 

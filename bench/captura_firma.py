@@ -18,13 +18,13 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from fondos.airflow.local import LocalAirflow
-from fondos.db import embedded
 from fondos.db.connection import database
 from fondos.db.migrate import migrate
 from fondos.pipeline import firma
-from fondos.pipeline.demo import seed
 from fondos.settings import PROJECT_ROOT
+from fondos_dev import embedded
+from fondos_dev.demo import seed
+from fondos_dev.local_airflow import LocalAirflow
 
 FECHA = date(2026, 3, 13)
 CHROMIUM = os.environ.get("FONDOS_CHROMIUM", "/usr/bin/chromium")

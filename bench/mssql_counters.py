@@ -28,7 +28,6 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "plugins"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 N = int(os.environ.get("FONDOS_BENCH_FONDOS", "50"))
@@ -43,9 +42,9 @@ def main() -> int:
     os.environ["AIRFLOW_CONN_FONDOS_DB"] = os.environ.get("FONDOS_TEST_MSSQL_PIPELINE_URL") or url
     from fondos.db.connection import database
     from fondos.db.migrate import migrate
-    from fondos.pipeline.demo import seed
     from fondos.pipeline.metrics import delta, lock_counters
     from fondos.pipeline.proceso import cerrar_procesos_en_progreso
+    from fondos_dev.demo import seed
     from pipeline_helpers import run_all, start
 
     fecha = date(2026, 3, 13)

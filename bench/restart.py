@@ -21,14 +21,13 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "plugins"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from fondos.airflow import local as airflow_env  # noqa: E402
-from fondos.db import embedded  # noqa: E402
 from fondos.db.connection import database  # noqa: E402
 from fondos.db.migrate import migrate  # noqa: E402
-from fondos.pipeline.demo import seed  # noqa: E402
+from fondos_dev import embedded  # noqa: E402
+from fondos_dev.demo import seed  # noqa: E402
 
 N = int(os.environ.get("FONDOS_BENCH_FONDOS", "30"))
 POS = int(os.environ.get("FONDOS_BENCH_POSICIONES", "200"))

@@ -26,14 +26,14 @@ def pss_kib(pid: str) -> int:
 
 
 def group_pss_mib(groups: set[int]) -> float:
-    from fondos.airflow.local import processes
+    from fondos_dev.local_airflow import processes
 
     return sum(pss_kib(str(pid)) for pid, _, _, pgrp in processes() if pgrp in groups) / 1024
 
 
 def tree_pss_mib(root: int) -> float:
     """PSS of a process and all its descendants: PostgreSQL's backends each get a process group of their own."""
-    from fondos.airflow.local import processes
+    from fondos_dev.local_airflow import processes
 
     children: dict[int, list[int]] = {}
     for pid, _, ppid, _ in processes():

@@ -27,7 +27,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):  # a worker inherits the controller's 
     os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "dags"))
-os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(ROOT / "plugins"))
+# the fondos plugin comes from the installed distribution's entry point (make setup), as in a deployment
 os.environ.setdefault("FONDOS_PGDATA", str(ROOT / ".pgdata-test"))
 # `make test` runs two pytest-xdist workers: each starts its own embedded server in a data directory of its own.
 if os.environ.get("PYTEST_XDIST_WORKER"):
@@ -51,12 +51,14 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("e2e") or item.get_closest_marker("celery") or item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.xdist_group("airflow"))
+        elif item.get_closest_marker("install"):  # its own group: one wheel built and installed per session
+            item.add_marker(pytest.mark.xdist_group("install"))
 
 
 @pytest.fixture(scope="session")
 def pg_server() -> dict:
     """The embedded server (started once, stopped at the end of the session)."""
-    from fondos.db import embedded
+    from fondos_dev import embedded
 
     return embedded.start(Path(os.environ["FONDOS_PGDATA"]), keep_running=False)
 
@@ -265,7 +267,7 @@ def airflow_pg_template(pg_server):
     import subprocess
     import sys
 
-    from fondos.db import embedded
+    from fondos_dev import embedded
 
     conn = embedded.create_database(f"airflow_tpl_{uuid.uuid4().hex[:8]}", server=pg_server)
     env = dict(os.environ, AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=embedded.sqlalchemy_url(conn))
@@ -278,7 +280,7 @@ def airflow_pg_template(pg_server):
 @pytest.fixture
 def airflow_pg_metadata(pg_server, airflow_pg_template):
     """Airflow's metadata for one end-to-end test: a PostgreSQL database copied from the migrated template."""
-    from fondos.db import embedded
+    from fondos_dev import embedded
 
     conn = embedded.create_database(f"af_{uuid.uuid4().hex[:12]}", template=airflow_pg_template,
                                     server=pg_server)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fondos.airflow.local import group_members
+from fondos_dev.local_airflow import group_members
 
 
 def alive(af) -> list[str]:

@@ -184,7 +184,7 @@ class Redis:
     """redis-server on a host, on its address and port 6379."""
 
     def __init__(self, host: Host, directory: Path):
-        from fondos.airflow.redis_local import redis_binary
+        from fondos_dev.redis_local import redis_binary
 
         self.host, self.dir, self.binary = host, directory, redis_binary()
         self.proc: subprocess.Popen | None = None

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from fondos.pipeline.demo import _bulk
+from fondos_dev.demo import _bulk
 
 BASE_ID = 1_761_177_600_000  # 2025-10-23 in milliseconds, as the backend's clock made ids
 FIRST_DATE = date(2025, 9, 1)

@@ -21,7 +21,7 @@ ALL_ROW_TABLES = [
 
 
 def seed(n_funds: int, positions: int, fecha: date = FECHA) -> None:
-    from fondos.pipeline.demo import seed as demo_seed
+    from fondos_dev.demo import seed as demo_seed
 
     with database() as db:
         demo_seed(db, fecha, n_funds, positions)

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from e2e_helpers import alive
-from fondos.airflow.local import LocalAirflow
 from fondos.db.connection import database, open_database
 from fondos.db.migrate import migrate
+from fondos_dev.local_airflow import LocalAirflow
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 

@@ -21,8 +21,8 @@ from conftest import ROOT
 from fondos import cli
 from fondos.db.legacy import DATA_TABLES
 from fondos.pipeline.comparar import CLAVES, CSV_COLUMNAS, comparar
-from fondos.pipeline.demo import demo_fund
-from fondos.pipeline.demo import seed as demo_seed
+from fondos_dev.demo import demo_fund
+from fondos_dev.demo import seed as demo_seed
 from pipeline_helpers import FECHA, run_all, start
 
 V2_ID = int(datetime(2026, 3, 16, 7, 0).timestamp() * 1000)  # the v2 backend's clock id

@@ -279,8 +279,8 @@ def test_a_day_with_more_funds_than_airflow_maps_is_refused_before_anything_is_c
 
 def test_the_projects_airflow_maps_five_thousand_funds():
     """The project's own Airflow (make run, make airflow, the image, the compose stack) raises the limit."""
-    from fondos.airflow.local import LocalAirflow
     from fondos.settings import MAX_MAP_LENGTH
+    from fondos_dev.local_airflow import LocalAirflow
 
     assert MAX_MAP_LENGTH >= 5000
     af = LocalAirflow(Path("/nonexistent-home"), "{}", metadata=None)

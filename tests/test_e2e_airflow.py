@@ -23,10 +23,10 @@ import pytest
 from rich.console import Console
 
 from e2e_helpers import alive
-from fondos.airflow.local import LocalAirflow
 from fondos.db.connection import database, open_database
 from fondos.db.migrate import migrate
 from fondos.pipeline.progress import follow
+from fondos_dev.local_airflow import LocalAirflow
 
 pytestmark = pytest.mark.e2e
 

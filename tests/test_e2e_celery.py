@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from e2e_helpers import alive
-from fondos.airflow.local import LocalAirflow
 from fondos.db.connection import database, open_database
 from fondos.db.migrate import migrate
+from fondos_dev.local_airflow import LocalAirflow
 from oracle_check import differences, expected, fuentes
 from pipeline_helpers import count, seed
 

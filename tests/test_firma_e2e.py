@@ -21,10 +21,10 @@ import psycopg
 import pytest
 
 from e2e_helpers import alive
-from fondos.airflow.local import LocalAirflow
 from fondos.db.connection import database, open_database
 from fondos.db.migrate import migrate
 from fondos.pipeline import firma
+from fondos_dev.local_airflow import LocalAirflow
 from pipeline_helpers import seed
 
 pytestmark = pytest.mark.e2e

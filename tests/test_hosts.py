@@ -90,9 +90,9 @@ def _check_day(fecha: date) -> None:
 
 @pytest.mark.skipif(WHY_NOT is not None, reason=f"hosts of their own cannot be built here: {WHY_NOT}")
 def test_hosts_of_their_own_a_worker_cut_off_then_a_scheduler_lost(tmp_path, monkeypatch):
-    from fondos.airflow.local import LocalAirflow
     from fondos.db.connection import database, open_database
     from fondos.db.migrate import migrate
+    from fondos_dev.local_airflow import LocalAirflow
     from pipeline_helpers import count, seed
 
     af = db_server = redis = None

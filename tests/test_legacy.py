@@ -17,8 +17,8 @@ from fondos.db.legacy import PreflightError, canonical_estado
 from fondos.db.migrate import MigrationError, migrate, status
 from fondos.errors import DataError
 from fondos.pipeline import proceso
-from fondos.pipeline.demo import NotDemoData
-from fondos.pipeline.demo import seed as demo_seed
+from fondos_dev.demo import NotDemoData
+from fondos_dev.demo import seed as demo_seed
 from legacy_data import data_fingerprints, table_fingerprint
 from pipeline_helpers import FECHA, run_all, start
 

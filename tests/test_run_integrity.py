@@ -11,9 +11,9 @@ import pytest
 
 from fondos.db.calls import call
 from fondos.db.connection import database, open_database
-from fondos.pipeline.demo import seed as demo_seed
 from fondos.pipeline.stages import STAGES
 from fondos.settings import SQL_DIR
+from fondos_dev.demo import seed as demo_seed
 from pipeline_helpers import ALL_ROW_TABLES, FECHA, fund_fingerprints, run_all, seed, start
 
 

@@ -91,8 +91,14 @@ def test_dockerfile_carries_odbc_driver_18_and_the_pinned_requirements():
     dockerfile = (ROOT / "docker" / "Dockerfile").read_text()
     assert "FROM apache/airflow:3.3.2-python3.11" in dockerfile
     assert "msodbcsql18" in dockerfile and "unixodbc" in dockerfile
-    assert 'pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r /opt/fondos/requirements-image.txt' \
+    assert 'pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -c /opt/fondos/requirements-image.txt' \
         in dockerfile
+    # the image installs the project's wheel (built in the first stage), at the version pyproject.toml declares
+    import tomllib
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert "pip wheel --no-cache-dir --no-deps" in dockerfile and f'"fondos[mssql,odbc,slack]=={version}"' in dockerfile
+    assert "COPY --chown=50000:0 plugins /opt/airflow/plugins" not in dockerfile and "FONDOS_SQL_DIR=" not in dockerfile
 
 
 def test_image_requirements_are_pinned_as_in_requirements_txt():

@@ -1,4 +1,4 @@
-"""The T-SQL model check (fondos.db.tsql_check): each rule reports its error at the offending token's line,
+"""The T-SQL model check (fondos_dev.tsql_check): each rule reports its error at the offending token's line,
 a safe expression passes, and the repository itself passes (this is how `make test` runs it).
 
 Failing examples are small T-SQL snippets in tmp_path, or copies of real files with one token changed; a
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fondos.db.tsql_check import capped, check, default_paths, derived, main
-from fondos.db.tsql_model import build_model, decimal, read_sql_file
+from fondos_dev.tsql_check import capped, check, default_paths, derived, main
+from fondos_dev.tsql_model import build_model, decimal, read_sql_file
 from schema_parity import tsql_procedures, tsql_tables, tsql_views
 
 ROOT = Path(__file__).resolve().parents[1]

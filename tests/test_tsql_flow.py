@@ -1,4 +1,4 @@
-"""The transaction structure of every T-SQL procedure against its twin (fondos.db.tsql_flow, issue 18).
+"""The transaction structure of every T-SQL procedure against its twin (fondos_dev.tsql_flow, issue 18).
 
 On main every procedure keeps the rule; each way of breaking it below, done to a copy of the real text,
 is named with its file and rule."""
@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from fondos.db.tsql_flow import check, compare, pairs
 from fondos.settings import PROJECT_ROOT
+from fondos_dev.tsql_flow import check, compare, pairs
 
 ROOT = PROJECT_ROOT
 

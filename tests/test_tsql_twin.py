@@ -1,6 +1,6 @@
 """The T-SQL computes what the executed twin computes (issue 18).
 
-Every step procedure of sql/mssql runs on the embedded PostgreSQL (`fondos.db.tsql_twin`: the T-SQL's own
+Every step procedure of sql/mssql runs on the embedded PostgreSQL (`fondos_dev.tsql_twin`: the T-SQL's own
 statements, translated by sqlglot) on the oracle's funds (the fund worked out on paper, every demo fund
 shape, random funds made per run), and every row it writes, every column, and its result are compared
 with the PostgreSQL twin's (`twin_diff`), which tests/test_oracle.py proves against the oracle.
@@ -24,7 +24,7 @@ from oracle_funds import RATES, feed, paper_fund, random_fund
 from twin_diff import ROOT, compare_all, steps, tsql_path
 
 from fondos.db.connection import open_database
-from fondos.db.tsql_twin import load
+from fondos_dev.tsql_twin import load
 from pipeline_helpers import run_all, seed, start
 
 PAPER_FECHA = date(2026, 1, 15)

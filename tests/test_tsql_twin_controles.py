@@ -1,6 +1,6 @@
 """The T-SQL of the plausibility checks computes what its executed twin computes (issue 21, as issue 18 for
 the stage steps): logs.sp_Controlar_Ejecucion as written in sql/mssql runs on the embedded PostgreSQL
-(`fondos.db.tsql_twin`: its statements translated by sqlglot) for every fund of a day with approved figures
+(`fondos_dev.tsql_twin`: its statements translated by sqlglot) for every fund of a day with approved figures
 the day before, one fund held, thresholds set so that every state appears (and one exactly at its value),
 and the rows it writes are compared, every column, with the PostgreSQL function's. Then a formula, a filter
 and a boundary are broken in a copy of the T-SQL, one at a time, and each must be caught."""
@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from fondos.db.connection import database, open_database
-from fondos.db.tsql_twin import Runner, as_number, load
 from fondos.pipeline import firma, proceso
+from fondos_dev.tsql_twin import Runner, as_number, load
 from pipeline_helpers import run_all, seed, start
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -3,7 +3,7 @@
 For one step of one fund, on a database where the whole day already ran:
 
 1. the twin (the PostgreSQL function, proven by the oracle) runs again, and its rows are read;
-2. the T-SQL procedure of the same name (sql/mssql, run by `fondos.db.tsql_twin`) runs on the same
+2. the T-SQL procedure of the same name (sql/mssql, run by `fondos_dev.tsql_twin`) runs on the same
    inputs, and its rows are read;
 3. both are undone (a savepoint), so every step of every fund starts from the twin's inputs and a
    difference is named at the step that makes it.
@@ -26,8 +26,8 @@ from sqlglot import exp
 
 from fondos.db.calls import call_sql
 from fondos.db.connection import Database
-from fondos.db.tsql_twin import Runner, as_number, load
 from fondos.pipeline.stages import STAGES, Step, stage_order
+from fondos_dev.tsql_twin import Runner, as_number, load
 
 ROOT = Path(__file__).resolve().parents[1]
 _WRITES = re.compile(r"\b(?:INSERT\s+INTO|DELETE\s+FROM|UPDATE)\s+([A-Za-z_]+\.[A-Za-z_]+)", re.IGNORECASE)

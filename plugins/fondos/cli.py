@@ -1,10 +1,8 @@
-"""`fondos` (.venv/bin/fondos, or python -m fondos): the operator's command line.
+"""`fondos` (the package's console script, or python -m fondos): the operator's command line.
 
-    fondos db start|stop|url        the embedded PostgreSQL
     fondos db migrate [--target N] [--backup-dir DIR | --backup FILE | --sin-backup REASON]
                                     apply migrations and changed repeatable objects
     fondos db status                applied, pending and edited files
-    fondos demo seed --fecha D --fondos N [--posiciones M]
     fondos fondos lista                            every fund and the architecture processing it
     fondos fondos arquitectura v3|v2 ID [ID ...]   move funds between procesos_diarios and the legacy writer
     fondos proceso estado (--id N | --fecha D)     figures and per-fund stages
@@ -16,37 +14,18 @@
                                     legacy v2 run of the same date; exit 0 when they agree,
                                     3 when differences were found (listed in the CSV)
 
-Without `AIRFLOW_CONN_FONDOS_DB`, commands use (and start) the embedded server.
+The fund database is the Airflow connection `fondos_db` (AIRFLOW_CONN_FONDOS_DB, or any secrets backend
+Airflow reads). In a checkout, `python -m fondos_dev` is this command plus the embedded PostgreSQL, the demo
+data, `run` and `airflow` (tools/fondos_dev/cli.py).
 Errors print one message saying what went wrong and what to do, and exit 1.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
-
-from fondos.db import embedded
-from fondos.settings import CONN_ID, DAG_ID
-
-
-def _cmd_db_start(args) -> int:
-    conn = embedded.start()
-    print(f"embedded PostgreSQL running; data in {embedded.pgdata_dir()}")
-    print(f"AIRFLOW_CONN_{CONN_ID.upper()}='{json.dumps(conn)}'")
-    return 0
-
-
-def _cmd_db_stop(args) -> int:
-    print("stopped" if embedded.stop() else "not running")
-    return 0
-
-
-def _cmd_db_url(args) -> int:
-    print(embedded.uri(embedded.start()))
-    return 0
 
 
 def _cmd_db_status(args) -> int:
@@ -54,7 +33,6 @@ def _cmd_db_status(args) -> int:
     from fondos.db.connection import database
     from fondos.db.migrate import status
 
-    embedded.ensure_connection()
     with database() as db:
         st = status(db)
         backup = last_record(db)
@@ -100,7 +78,6 @@ def _cmd_db_migrate(args) -> int:
     from fondos.db.connection import database
     from fondos.db.migrate import migrate, status
 
-    embedded.ensure_connection()
     with database() as db:
         done = migrate(db, target=args.target, backup=_backup_plan(args),
                        on_backup=lambda record: print(record.describe()))
@@ -152,17 +129,6 @@ def _fecha(value: str):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _cmd_demo_seed(args) -> int:
-    from fondos.db.connection import database
-    from fondos.pipeline.demo import seed
-
-    embedded.ensure_connection()
-    with database() as db:
-        counts = seed(db, args.fecha, args.fondos, args.posiciones)
-    print(f"demo data for {args.fecha}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    return 0
-
-
 def _proceso_id(db, args) -> int:
     if args.id:
         return args.id
@@ -181,7 +147,6 @@ def _cmd_proceso_estado(args) -> int:
     from fondos.pipeline.report import format_proceso
     from fondos.settings import APROBADORES
 
-    embedded.ensure_connection()
     with database(autocommit=True) as db:
         pid = _proceso_id(db, args)
         rows = db.execute("SELECT * FROM logs.vw_Procesos WHERE ID_Proceso = %s", (pid,))
@@ -200,7 +165,6 @@ def _cmd_proceso_cerrar(args) -> int:
     from fondos.pipeline.proceso import cerrar_proceso
     from fondos.pipeline.report import format_proceso
 
-    embedded.ensure_connection()
     proceso = cerrar_proceso(args.id)
     print(format_proceso(proceso))
     return 0 if proceso["estado"] == "OK" else 1  # closed as ERROR is a failure for a script
@@ -211,7 +175,6 @@ def _cmd_proceso_aceptar(args) -> int:
     from fondos.pipeline import firma
     from fondos.settings import usuario_local
 
-    embedded.ensure_connection()
     usuario = usuario_local()
     try:
         r = firma.aceptar(args.ejecucion, usuario, args.motivo)
@@ -226,7 +189,6 @@ def _cmd_proceso_aceptar(args) -> int:
 def _cmd_proceso_revertir(args) -> int:
     from fondos.pipeline.proceso import revertir_ejecucion
 
-    embedded.ensure_connection()
     print(f"ejecución {args.ejecucion}: {revertir_ejecucion(args.ejecucion)} rows deleted, stages back to PENDIENTE")
     return 0
 
@@ -234,7 +196,6 @@ def _cmd_proceso_revertir(args) -> int:
 def _cmd_fondos_lista(args) -> int:
     from fondos.pipeline.arquitectura import listar
 
-    embedded.ensure_connection()
     rows = listar()
     counts = {a: sum(1 for r in rows if r["activo"] and r["arquitectura"] == a) for a in ("v3", "v2")}
     print(f"{len(rows)} fund(s): {counts['v3']} active on v3 (procesos_diarios), "
@@ -249,7 +210,6 @@ def _cmd_fondos_lista(args) -> int:
 def _cmd_fondos_arquitectura(args) -> int:
     from fondos.pipeline.arquitectura import ARQUITECTURAS, asignar
 
-    embedded.ensure_connection()
     rows = asignar(args.fondos, args.arquitectura)
     moved = [r for r in rows if r["anterior"] != r["actual"]]
     print(f"{len(moved)} fund(s) moved to {args.arquitectura} ({ARQUITECTURAS[args.arquitectura]}), "
@@ -262,7 +222,6 @@ def _cmd_fondos_arquitectura(args) -> int:
 def _cmd_proceso_eliminar(args) -> int:
     from fondos.pipeline.proceso import eliminar_proceso
 
-    embedded.ensure_connection()
     print(f"proceso {args.id}: deleted with its ejecuciones and {eliminar_proceso(args.id)} extract/staging rows")
     return 0
 
@@ -286,7 +245,6 @@ def _cmd_comparar(args) -> int:
     from fondos.db.connection import database
     from fondos.pipeline.comparar import comparar, escribir_csv, formatear
 
-    embedded.ensure_connection()
     with database(autocommit=True) as db:
         resultado = comparar(db, args.fecha, args.proceso, args.legado, args.tolerancia)
     path = Path(args.csv or f"comparacion_{args.fecha.isoformat()}.csv")
@@ -296,156 +254,14 @@ def _cmd_comparar(args) -> int:
     return 0 if resultado.coincide else 3
 
 
-def _cmd_run(args) -> int:
-    """make run: database ready, demo data, the real DAG end to end, then the summary."""
-    import time
-
-    from fondos.airflow import local as airflow_env
-    from fondos.db.connection import database
-    from fondos.db.migrate import migrate
-    from fondos.pipeline.progress import follow
-    from fondos.settings import PROJECT_ROOT
-
-    started = time.monotonic()
-    fund_db = embedded.ensure_connection()
-    with database() as db:
-        migrate(db)
-        if not args.sin_demo:
-            from fondos.pipeline.demo import seed
-
-            seed(db, args.fecha, args.fondos, args.posiciones)
-            print(f"demo data: {args.fondos} funds x {args.posiciones} positions for {args.fecha}")
-    home = PROJECT_ROOT / ".airflow"
-    executor = f"CeleryExecutor with {args.workers} workers" if args.executor == "celery" else "LocalExecutor"
-    print(f"starting Airflow (API server, scheduler, DAG processor; {executor}; metadata in "
-          f"{_metadata_where()}) in {home}")
-    # Two named users: admin triggers the day, aprobador signs it off (four eyes: the requester may not).
-    aprobadores = os.environ.get("FONDOS_APROBADORES", DEMO_APROBADOR)
-    with airflow_env.LocalAirflow(home, fund_db, parallelism=args.paralelo, executor=args.executor,
-                                  workers=args.workers, all_admins=False, users=DEMO_USERS,
-                                  extra={"FONDOS_APROBADORES": aprobadores}) as af:
-        af.ready(DAG_ID)
-        _warn_runs_ahead(af)
-        status, body = af.trigger_as(DAG_ID, {"fecha": args.fecha.isoformat()}, "admin")
-        if status != 200:
-            raise RuntimeError(f"could not trigger procesos_diarios: {status} {body}")
-        run_id = body["dag_run_id"]
-        print(f"running DAG procesos_diarios for {args.fecha}: run {run_id}, triggered by admin (task logs in "
-              f"{home}/logs)")
-        dag_started = time.monotonic()
-        state = follow(af, DAG_ID, run_id, timeout=args.timeout,
-                       on_tick=_demo_sign_off(af, run_id) if DEMO_APROBADOR in aprobadores.split(",") else None)
-        dag_seconds = time.monotonic() - dag_started
-    code = _cmd_proceso_estado(argparse.Namespace(id=None, fecha=args.fecha))
-    print(f"\nDAG run {state} in {dag_seconds:.1f} s; total {time.monotonic() - started:.1f} s")
-    return code or (0 if state == "success" else 1)
-
-
-def _warn_runs_ahead(af) -> None:
-    """procesos_diarios runs one day at a time (max_active_runs=1): say so when an earlier run, left running or
-    queued in .airflow's metadata (a make run interrupted, say), would keep this one waiting."""
-    status, body = af.api("GET", f"/dags/{DAG_ID}/dagRuns?state=running&state=queued&limit=20")
-    ahead = [r["dag_run_id"] for r in body.get("dag_runs", [])] if status == 200 else []
-    if ahead:
-        print(f"warning: {len(ahead)} earlier run(s) of {DAG_ID} still running or queued ({', '.join(ahead)}): this "
-              "run waits behind them (one day at a time). Mark them failed in the UI (make airflow) or start "
-              "afresh with make clean", flush=True)
-
-
-DEMO_APROBADOR = "aprobador"
-DEMO_USERS = {"admin": "admin", DEMO_APROBADOR: "user"}
-
-
-def _demo_sign_off(af, run_id: str):
-    """make run's second user: once firmar_dia waits for an answer, approve the day through the REST API as
-    `aprobador` (admin triggered it and may not), and say so."""
-    import time
-
-    done, seen = [], []
-
-    def tick() -> None:
-        if done or af.task_state(DAG_ID, run_id, "firmar_dia") != "awaiting_input":
-            return
-        if not seen:  # answer 12 s after it parks, as a person would (LocalAirflow.await_input says why)
-            seen.append(time.monotonic())
-        if time.monotonic() - seen[0] < 12:
-            return
-        status, body = af.responder(DAG_ID, run_id, "firmar_dia", "Approve", user=DEMO_APROBADOR,
-                                    params={"comentario": "make run: the demo's second user approves"})
-        if status != 200:
-            raise RuntimeError(f"the demo's approval was refused: {status} {body}")
-        done.append(body)
-        print(f"firmar_dia: approved through the REST API by {body['responded_by']['name']} "
-              "(the day was triggered by admin, who may not approve it)", flush=True)
-
-    return tick
-
-
-def _metadata_where() -> str:
-    chosen = os.environ.get("FONDOS_AIRFLOW_DB", "").strip()
-    if chosen.lower() == "sqlite":
-        return "SQLite"
-    return "FONDOS_AIRFLOW_DB" if chosen else "the embedded PostgreSQL (database airflow)"
-
-
-def _cmd_airflow(args) -> int:
-    """make airflow: API server + UI on :8080, scheduler, DAG processor, triggerer (and Celery workers)."""
-    import signal
-    import time
-
-    from fondos.airflow import local as airflow_env
-    from fondos.settings import PROJECT_ROOT
-
-    fund_db = embedded.ensure_connection()
-    home = PROJECT_ROOT / ".airflow"
-    # Locally the schedule is off unless asked for: the latest scheduled date has no demo data.
-    af = airflow_env.LocalAirflow(home, fund_db, parallelism=args.paralelo, executor=args.executor,
-                                  workers=args.workers, port=args.port, all_admins=False, triggerer=True,
-                                  users=DEMO_USERS,
-                                  extra={"FONDOS_SCHEDULE": os.environ.get("FONDOS_SCHEDULE", "none"),
-                                         "FONDOS_APROBADORES": os.environ.get("FONDOS_APROBADORES", DEMO_APROBADOR)})
-    def interrupt(*_):
-        raise KeyboardInterrupt
-
-    for sig in (signal.SIGINT, signal.SIGTERM):  # SIGINT too: a shell starts background jobs ignoring it
-        signal.signal(sig, interrupt)  # like Ctrl-C: stop every component, then exit
-    home.mkdir(parents=True, exist_ok=True)
-    try:
-        af.start()
-        af.ready(DAG_ID)
-        print(f"Airflow at http://localhost:{args.port} (users admin and {DEMO_APROBADOR}, who signs days off; "
-              "their passwords are in "
-              f"{home}/simple_auth_manager_passwords.json.generated); metadata in {_metadata_where()}; "
-              f"{', '.join(af.procs)} running, output in {home}/*.out. Ctrl-C stops them all.", flush=True)
-        af.supervised = True  # a component that exits (its database restarted, say) is started again
-        while True:
-            time.sleep(2)
-            for name in af.supervise():
-                print(f"fondos: airflow {name} exited (code {af.restarts[-1][1]}) and was started again; "
-                      f"see {home}/{name}.out", file=sys.stderr, flush=True)
-    except KeyboardInterrupt:
-        print("stopping Airflow", flush=True)
-        return 0
-    finally:
-        af.stop()
-
-
-def _executor_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--executor", choices=("local", "celery"), default=os.environ.get("EXECUTOR") or "local",
-                        help="LocalExecutor (default) or CeleryExecutor with a project-run Redis")
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS") or 2),
-                        help="Celery workers (with --executor celery)")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fondos", description=__doc__.split("\n")[0])
+def build_parser(extend=None, prog: str = "fondos") -> argparse.ArgumentParser:
+    """The command line; `extend(sub, db)`, when given, adds commands to the top level and to `db` (the
+    development tools' `python -m fondos_dev` adds the embedded database, the demo, run and airflow)."""
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="group", required=True)
 
     db = sub.add_parser("db", help="the fund database").add_subparsers(dest="command", required=True)
-    db.add_parser("start", help="start the embedded PostgreSQL").set_defaults(func=_cmd_db_start)
-    db.add_parser("stop", help="stop the embedded PostgreSQL").set_defaults(func=_cmd_db_stop)
-    db.add_parser("url", help="print the embedded server's libpq URL").set_defaults(func=_cmd_db_url)
     db.add_parser("status", help="applied and pending files").set_defaults(func=_cmd_db_status)
     mig = db.add_parser("migrate", help="apply migrations and repeatable objects")
     mig.add_argument("--target", type=int, help="stop after this migration number")
@@ -469,28 +285,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     chk = sub.add_parser("check-secrets", help="compose: refuse placeholder or missing secrets and Fernet key")
     chk.set_defaults(func=_cmd_check_secrets)
-
-    run = sub.add_parser("run", help="migrate, seed demo data and run the DAG end to end for one date")
-    run.add_argument("--fecha", type=_fecha, required=True)
-    run.add_argument("--fondos", type=int, default=50)
-    run.add_argument("--posiciones", type=int, default=200)
-    run.add_argument("--sin-demo", action="store_true", help="use the source data already in the database")
-    run.add_argument("--paralelo", type=int, default=16, help="Airflow parallelism (task processes at once)")
-    run.add_argument("--timeout", type=int, default=1800, help="seconds to wait for the DAG run")
-    _executor_args(run)
-    run.set_defaults(func=_cmd_run)
-    air = sub.add_parser("airflow", help="Airflow's components on this project, UI on :8080, until Ctrl-C")
-    air.add_argument("--port", type=int, default=8080)
-    air.add_argument("--paralelo", type=int, default=16, help="Airflow parallelism (task processes at once)")
-    _executor_args(air)
-    air.set_defaults(func=_cmd_airflow)
-
-    demo = sub.add_parser("demo", help="demo data").add_subparsers(dest="command", required=True)
-    seed = demo.add_parser("seed", help="fill config.Fondos and the source feeds for a date")
-    seed.add_argument("--fecha", type=_fecha, required=True, help="report date, YYYY-MM-DD")
-    seed.add_argument("--fondos", type=int, default=50, help="number of funds (default 50)")
-    seed.add_argument("--posiciones", type=int, default=200, help="positions per fund (default 200)")
-    seed.set_defaults(func=_cmd_demo_seed)
 
     fon = sub.add_parser("fondos", help="the funds and which architecture processes each").add_subparsers(
         dest="command", required=True)
@@ -533,11 +327,15 @@ def build_parser() -> argparse.ArgumentParser:
     com.add_argument("--tolerancia", type=_tolerancia, default="0.0001",
                      help="largest difference of two numbers still equal (default 0.0001)")
     com.set_defaults(func=_cmd_comparar)
+    if extend is not None:
+        extend(sub, db)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, extend=None, prepare=None, prog: str = "fondos") -> int:
+    """`prepare(args)`, when given, runs before the command (the development tools point the connection at
+    the embedded database there)."""
+    args = build_parser(extend, prog).parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -546,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
     # Airflow's logging setup turns INFO on globally; an operator wants results, not every step.
     logging.getLogger("fondos").setLevel(logging.INFO if args.verbose else logging.WARNING)
     try:
+        if prepare is not None:
+            prepare(args)
         return args.func(args)
     except Exception as exc:  # one readable line for the operator, the traceback with -v
         if args.verbose:

@@ -6,10 +6,22 @@ import getpass
 import os
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_DIR = Path(__file__).resolve().parent
+# The checkout this package runs from, when it runs from one (plugins/fondos/ -> the repository).
+PROJECT_ROOT = PACKAGE_DIR.parents[1]
 CONN_ID = os.environ.get("FONDOS_CONN_ID", "fondos_db")
-MIGRATIONS_DIR = Path(os.environ.get("FONDOS_MIGRATIONS_DIR", PROJECT_ROOT / "migrations"))
-SQL_DIR = Path(os.environ.get("FONDOS_SQL_DIR", PROJECT_ROOT / "sql"))
+
+
+def bundled(name: str) -> Path:
+    """`sql` or `migrations`: inside the installed package (the wheel carries them as fondos/sql and
+    fondos/migrations), else the checkout's top-level folder (an editable install, a clone)."""
+    inside = PACKAGE_DIR / name
+    return inside if inside.is_dir() else PROJECT_ROOT / name
+
+
+# FONDOS_MIGRATIONS_DIR / FONDOS_SQL_DIR override where the SQL is read from (a DBA's reviewed copy, say).
+MIGRATIONS_DIR = Path(os.environ.get("FONDOS_MIGRATIONS_DIR") or bundled("migrations"))
+SQL_DIR = Path(os.environ.get("FONDOS_SQL_DIR") or bundled("sql"))
 
 # The DAG: 06:00 Santiago time Monday to Friday by default, and the timetable (fondos.airflow.timetable)
 # also skips CALENDAR's holidays; a scheduled run processes the previous business day.

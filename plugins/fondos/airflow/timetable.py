@@ -11,7 +11,7 @@ the Monday after a holiday Friday processes Thursday (`crear_proceso` takes
 the previous business day of the same calendar, which this timetable carries).
 
 Airflow only deserializes custom timetables that a plugin registers: the
-`fondos` plugin (`plugins/fondos_plugin.py`) lists this class.
+`fondos` plugin (`plugins/fondos/plugin.py`) lists this class.
 """
 
 from __future__ import annotations

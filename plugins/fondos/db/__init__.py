@@ -1,5 +1,5 @@
 """The database layer: connections (`connection`), stored-procedure calls with
-retries (`calls`), migrations and the legacy preflight (`migrate`, `legacy`),
-the embedded PostgreSQL (`embedded`), SQL Server bootstrap and the T-SQL tools
-(`tsql`, `tsql_model`, `tsql_check`). It imports nothing of ours but
-`fondos.settings` and `fondos.errors`."""
+retries (`calls`), migrations, backups and the legacy preflight (`migrate`, `backup`, `legacy`),
+SQL Server bootstrap (`mssql_bootstrap`) and T-SQL batch splitting (`tsql`). It imports nothing of ours but
+`fondos.settings` and `fondos.errors`. The embedded PostgreSQL and the T-SQL model check are development
+tools (fondos_dev), not part of this package."""

