@@ -14,12 +14,13 @@ EXECUTOR ?= local
 WORKERS ?= 2
 export EXECUTOR WORKERS
 
-.PHONY: help setup run test lint psql db-start db-stop db-status clean bench bench-ladder bench-api bench-restart airflow up down test-mssql mutate
+.PHONY: help setup run test lint docs psql db-start db-stop db-status clean bench bench-ladder bench-api bench-restart airflow up down test-mssql mutate
 
 help:
 	@echo "make run    - embedded PostgreSQL up, migrated, pipeline run for FECHA ($(FECHA)) with live progress; EXECUTOR=celery WORKERS=N"
 	@echo "make test   - the whole test suite (lint, parity, unit, database, DAG)"
 	@echo "make psql   - a psql shell on the embedded database"
+	@echo "make docs   - the documentation (docs/, mkdocs) on http://127.0.0.1:8000"
 	@echo "make lint   - sqlfluff (tsql + postgres), ruff, the T-SQL model check (fondos_dev.tsql_check) and its transaction structure against the twin (fondos_dev.tsql_flow)"
 	@echo "make airflow - Airflow's components (UI on :8080) with this DAG and the embedded database, until Ctrl-C; EXECUTOR=celery WORKERS=N"
 	@echo "make bench  - 50 funds x 2,000 positions through the DAG vs a no-op DAG of the same shape: ratio, funds/hour, JSON + PNG"
@@ -71,7 +72,7 @@ run: setup
 airflow: setup
 	$(FONDOS) airflow
 
-# --- SQL Server stack (needs Docker with compose; see README "Run on SQL Server") ---
+# --- SQL Server stack (needs Docker with compose; see docs/sqlserver.md) ---
 
 up:
 	@test -f .env || { echo "copy .env.example to .env and set its values first"; exit 1; }
@@ -90,7 +91,7 @@ bench: setup
 	$(PY) bench/bench.py
 
 # The scale ladder: the DAG at each size against its floor (LADDER, default 50,200,1000; the 1,000 rung alone
-# takes the better part of an hour here, see README "Benchmark").
+# takes the better part of an hour here, see docs/benchmark.md).
 LADDER ?= 50,200,1000
 bench-ladder: setup
 	FONDOS_BENCH_LADDER=$(LADDER) $(PY) bench/bench.py
@@ -114,6 +115,12 @@ lint: setup
 	$(PY) -m fondos_dev.tsql_check
 	@# Each T-SQL procedure's transaction structure (locks, re-checks, writes) against its PostgreSQL twin.
 	$(PY) -m fondos_dev.tsql_flow
+	@# docs/ as a site: a broken link or anchor fails (mkdocs.yml)
+	d=$$(mktemp -d) && $(VENV)/bin/mkdocs build --strict --quiet --site-dir $$d; rc=$$?; rm -rf $$d; exit $$rc
+
+# The documentation (docs/) on http://127.0.0.1:8000, rebuilt as it is edited.
+docs: setup
+	$(VENV)/bin/mkdocs serve
 
 # Two workers (pytest-xdist): the Airflow end-to-end tests (one group, one after another) beside the rest.
 TEST_WORKERS ?= 2

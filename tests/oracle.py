@@ -1,6 +1,6 @@
 """An independent reference model of every figure the stages compute (issue 11).
 
-Plain Python and `decimal.Decimal`, written from the rules as the README states them, never from the
+Plain Python and `decimal.Decimal`, written from the rules as the documentation (docs/) states them, never from the
 SQL (this module neither imports nor reads any .sql file). Given one fund's source rows for a date, it
 says what every stage must produce; the tests compare the database with it value by value.
 

@@ -34,7 +34,7 @@ IPA = "procesar_fondo.ipa"
 DAG = "procesos_diarios"
 
 # What Airflow needs to lose a host and go on: set by the project for its deployments (deploy/values.yaml,
-# README "Hosts of their own"), here in seconds so the test takes minutes.
+# docs/airflow.md "Hosts of their own"), here in seconds so the test takes minutes.
 HA_SETTINGS = {
     "FONDOS_RETRY_DELAY_S": "1",
     # a task whose heartbeat (every 2 s) has not arrived for 15 s is failed, and retried elsewhere

@@ -18,7 +18,7 @@ from fondos.db.migrate import MigrationError, discover, migrate, status
 from fondos.settings import MIGRATIONS_DIR, SQL_DIR
 
 ROOT = MIGRATIONS_DIR.parent
-LATEST = 30  # the newest migration: a new one must update this line (and the README's table)
+LATEST = 30  # the newest migration: a new one must update this line (and the table in docs/migrations.md)
 
 
 def _table_exists(db, schema, table):

@@ -64,7 +64,7 @@ def prepare(env: dict[str, str]) -> None:
 
 # Task processes at once. A task spends most of its ~2 s in a slot waiting (its process starting, the
 # execution API, the scheduler noticing it ended), not on the CPU: on 2 cores 16 slots halved the no-op
-# floor against 8 (make bench; README "Performance"). 16 is also the fund pool's size (settings.POOL_SLOTS).
+# floor against 8 (make bench; docs/benchmark.md "Performance"). 16 is also the fund pool's size (settings.POOL_SLOTS).
 DEFAULT_PARALLELISM = POOL_SLOTS
 
 

@@ -6,7 +6,7 @@ imports this module, so the LocalExecutor's workers (forked from the scheduler)
 and Celery's pool processes already hold these modules when they fork a task:
 each of 250 task processes per run no longer imports the PostgreSQL hook,
 psycopg and this package itself (about 85 ms of CPU each on this machine,
-measured with `python -X importtime`; README "Performance"). In another
+measured with `python -X importtime`; docs/benchmark.md "Performance"). In another
 Airflow installation add `import fondos.airflow.preload` to its airflow_local_settings.py.
 Nothing here connects to anything or reads configuration.
 """
