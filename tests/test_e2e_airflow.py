@@ -102,7 +102,7 @@ def test_trigger_fail_repair_clear_one_fund_and_invalid_fecha(stack):
     assert status == 200, body
     run_id = body["dag_run_id"]
     started = time.monotonic()
-    # followed as `fondos run` follows it, on a console that is not a terminal: plain periodic lines
+    # followed as `make run` follows it, on a console that is not a terminal: plain periodic lines
     out = io.StringIO()
     state = follow(af, "procesos_diarios", run_id, 600, every=2, console=Console(file=out, width=300))
     first_run_s = time.monotonic() - started

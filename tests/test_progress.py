@@ -1,4 +1,4 @@
-"""The progress line of `fondos run` (pure logic; the end-to-end test follows a real run with it)."""
+"""The progress line of `make run` (pure logic; the end-to-end test follows a real run with it)."""
 
 from __future__ import annotations
 

@@ -85,13 +85,13 @@ def test_extract_and_staging_are_keyed_by_ejecucion_and_steps_avoid_nested_loops
 
 
 def test_demo_data_is_the_same_from_any_process(conn):
-    """`fondos demo seed` in two processes with different hash seeds writes byte-identical feeds."""
+    """`python -m fondos_dev demo seed` in two processes with different hash seeds writes byte-identical feeds."""
     tables = ["config.Fondos", "source.Geneva_Posiciones", "source.Geneva_Precios", "source.Geneva_Caja",
               "source.TiposCambio", "source.CAPM_Movimientos", "source.Derivados_Contratos", "source.UBS_Custodia"]
     fingerprints = []
     for hash_seed in ("1", "2"):
         env = dict(os.environ, PYTHONHASHSEED=hash_seed)
-        out = subprocess.run([sys.executable, "-m", "fondos", "demo", "seed", "--fecha", FECHA.isoformat(),
+        out = subprocess.run([sys.executable, "-m", "fondos_dev", "demo", "seed", "--fecha", FECHA.isoformat(),
                               "--fondos", "5", "--posiciones", "30"], env=env, capture_output=True, text=True,
                              timeout=120)
         assert out.returncode == 0 and out.stdout.startswith(f"demo data for {FECHA}: config.Fondos 5"), out

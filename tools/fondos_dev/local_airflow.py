@@ -1,6 +1,6 @@
 """A local Airflow for this project: its home, its settings, its pool, its components.
 
-Used by `fondos run` (make run), `fondos airflow` (make airflow), `make bench`
+Used by `python -m fondos_dev run` (make run), `... airflow` (make airflow), `make bench`
 and the end-to-end tests. Airflow's own metadata lives in PostgreSQL: a
 database of its own on the embedded server (`airflow`), or the SQLAlchemy URL
 in FONDOS_AIRFLOW_DB (`sqlite` for SQLite in the home folder, LocalExecutor
@@ -70,8 +70,11 @@ DEFAULT_PARALLELISM = POOL_SLOTS
 
 def tuning(parallelism: int) -> dict[str, str]:
     """Settings of the local Airflow that let `parallelism` tasks run at once (measured by make bench)."""
-    # Airflow caps one DAG's running tasks at 16 whatever the parallelism: lift it to the parallelism.
-    return {"AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": str(max(16, parallelism))}
+    # Airflow caps one DAG's running tasks at 16 whatever the parallelism: lift it to the parallelism. And it
+    # queues at most 16 ready tasks per scheduler loop (max_tis_per_query): with more slots than that, and loops of
+    # seconds on a 1,000-fund day, slots sat idle; 0 queues as many as there are free slots.
+    return {"AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": str(max(16, parallelism)),
+            "AIRFLOW__SCHEDULER__MAX_TIS_PER_QUERY": "0"}
 
 
 def processes() -> list[tuple[int, str, int, int]]:

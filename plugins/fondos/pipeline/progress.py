@@ -1,4 +1,4 @@
-"""Live progress of a procesos_diarios run, for `fondos run` (make run).
+"""Live progress of a procesos_diarios run, for `make run` (python -m fondos_dev run).
 
 It reads the run's task instances from Airflow's REST API (Airflow's own
 record of what ran) and shows, per stage, the funds done, failed and total and
