@@ -28,17 +28,32 @@ def _ip(*args: str) -> None:
 
 
 def can_build() -> str | None:
-    """Why hosts cannot be built here, or None when they can."""
+    """Why hosts cannot be built here, or None when they can: two hosts on a bridge, one listening on TCP, the
+    other connecting to it (a bridge whose traffic a firewall drops would otherwise time out the test)."""
+    import sys
+
     if os.geteuid() != 0:
         return "network namespaces need root"
     if not shutil.which("ip"):
         return "iproute2's `ip` is missing"
-    probe = f"fprobe{os.getpid() % 100000}"
     try:
-        _ip("netns", "add", probe)
-    except subprocess.CalledProcessError as err:
-        return f"`ip netns add` failed here: {err.stderr.strip()}"
-    _ip("netns", "del", probe)
+        with Network(tag=f"fq{os.getpid() % 100000}") as net:
+            a, b = net.add("a"), net.add("b")
+            listen = subprocess.Popen([*a.run, sys.executable, "-c",
+                                       f"import socket; s = socket.create_server(('{a.address}', 7001)); s.settimeout(20); "
+                                       "s.accept()"], stderr=subprocess.PIPE)
+            try:
+                reach = (f"import socket, time\nfor _ in range(100):\n    try:\n"
+                         f"        socket.create_connection(('{a.address}', 7001), timeout=2); break\n"
+                         f"    except OSError: time.sleep(0.1)\nelse: raise SystemExit(1)")
+                connected = subprocess.run([*b.run, sys.executable, "-c", reach], timeout=60).returncode == 0
+            finally:
+                listen.kill()
+                listen.wait()
+            if not connected:
+                return "two network namespaces on a bridge cannot reach each other here (a firewall on bridged traffic?)"
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as err:
+        return f"network namespaces cannot be built here: {getattr(err, 'stderr', '') or err}"
     return None
 
 
@@ -58,7 +73,8 @@ class Host:
 @dataclass
 class Network:
     tag: str = field(default_factory=lambda: f"f{os.getpid() % 100000}")
-    subnet: str = field(default_factory=lambda: f"10.{random.randint(64, 250)}.{random.randint(0, 250)}")  # noqa: S311
+    # 198.18.0.0/15 is reserved for benchmarking networks (RFC 2544): no real route of this machine is there
+    subnet: str = field(default_factory=lambda: f"198.{random.randint(18, 19)}.{random.randint(0, 250)}")  # noqa: S311
     hosts: dict[str, Host] = field(default_factory=dict)
     bridge: str = ""
 
@@ -69,17 +85,21 @@ class Network:
 
     def __enter__(self) -> Network:
         self.bridge = f"{self.tag}br"
-        _ip("link", "add", self.bridge, "type", "bridge")
-        _ip("addr", "add", f"{self.gateway}/24", "dev", self.bridge)
-        _ip("link", "set", self.bridge, "up")
+        try:
+            _ip("link", "add", self.bridge, "type", "bridge")
+            _ip("addr", "add", f"{self.gateway}/24", "dev", self.bridge)
+            _ip("link", "set", self.bridge, "up")
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def add(self, name: str) -> Host:
         n = len(self.hosts) + 1
         host = Host(name, f"{self.tag}-{name}", f"{self.subnet}.{n}", f"{self.tag}h{n}")
         inside = f"{self.tag}p{n}"
+        self.hosts[name] = host  # from here on, __exit__ removes whatever of it exists
         _ip("netns", "add", host.netns)
-        self.hosts[name] = host
         _ip("link", "add", host.cable, "type", "veth", "peer", "name", inside)
         _ip("link", "set", inside, "netns", host.netns)
         _ip("-n", host.netns, "addr", "add", f"{host.address}/24", "dev", inside)
@@ -92,10 +112,24 @@ class Network:
         """The host's cable pulled: its processes keep running and can no longer reach anyone."""
         _ip("link", "set", self.hosts[name].cable, "down")
 
+    def pids(self) -> list[int]:
+        """Every process still running on any of the hosts."""
+        found = []
+        for host in self.hosts.values():
+            done = subprocess.run(["ip", "netns", "pids", host.netns], capture_output=True, text=True)
+            found += [int(p) for p in done.stdout.split()]
+        return found
+
     def __exit__(self, *exc) -> None:
+        # a namespace lives on while a process is in it: end them first (the tests stop theirs; this is for failures)
+        for pid in self.pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         for host in self.hosts.values():
             with contextlib.suppress(subprocess.CalledProcessError):
                 _ip("netns", "del", host.netns)  # its end of each cable goes with it, and so the other end
+            with contextlib.suppress(subprocess.CalledProcessError):
+                _ip("link", "del", host.cable)  # a cable never moved into its namespace
         with contextlib.suppress(subprocess.CalledProcessError):
             _ip("link", "del", self.bridge)
 
@@ -144,6 +178,7 @@ class Postgres:
         init = subprocess.run(["runuser", "-u", self.user, "--", str(self.bin / "initdb"), "-D", str(data), "-U",
                                "postgres", "--auth=trust", "--encoding=utf8"], capture_output=True, text=True)
         if init.returncode:
+            self.stop()
             raise RuntimeError(f"initdb failed: {init.stdout[-1000:]}{init.stderr[-1000:]}")
         with (data / "pg_hba.conf").open("a") as hba:
             hba.write(f"host all all {self.host.address.rsplit('.', 1)[0]}.0/24 trust\n")
@@ -152,10 +187,10 @@ class Postgres:
                     "tcp_keepalives_count": "3", "tcp_user_timeout": "10000", "client_connection_check_interval": "2s",
                     "fsync": "off"}
         args = [arg for k, v in settings.items() for arg in ("-c", f"{k}={v}")]
-        log = (self.dir / "postgres.log").open("w")
-        self.proc = subprocess.Popen([*self.host.run, "runuser", "-u", self.user, "--", str(self.bin / "postgres"),
-                                      "-D", str(data), *args], stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        with (self.dir / "postgres.log").open("w") as log:
+            self.proc = subprocess.Popen([*self.host.run, "runuser", "-u", self.user, "--", str(self.bin / "postgres"),
+                                          "-D", str(data), *args], stdout=log, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -163,8 +198,9 @@ class Postgres:
                     return self
             except psycopg.OperationalError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("PostgreSQL did not start on its host:\n"
-                                       + (self.dir / "postgres.log").read_text()[-2000:]) from None
+                    log = (self.dir / "postgres.log").read_text()[-2000:]
+                    self.stop()
+                    raise RuntimeError("PostgreSQL did not start on its host:\n" + log) from None
                 time.sleep(0.3)
 
     def create_database(self, name: str) -> str:
@@ -211,6 +247,7 @@ class Redis:
             except OSError:
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
                 raise RuntimeError("redis-server did not answer on its host")
             time.sleep(0.2)
 

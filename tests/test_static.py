@@ -4,6 +4,7 @@ hadolint, and the secrets hygiene of the stack."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -97,7 +98,13 @@ def test_dockerfile_carries_odbc_driver_18_and_the_pinned_requirements():
     import tomllib
 
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
-    assert "pip wheel --no-cache-dir --no-deps" in dockerfile and f'"fondos[mssql,odbc,slack]=={version}"' in dockerfile
+    assert "pip wheel --no-cache-dir --no-deps" in dockerfile
+    assert f'"/opt/fondos/wheels/fondos-{version}-py3-none-any.whl[mssql,odbc,slack]"' in dockerfile
+    # the wheel stage copies what pyproject.toml builds from: its readme, its build hook, the package, the SQL
+    stage = dockerfile.split(" AS wheel", 1)[1].split("\nFROM ", 1)[0]
+    copied = {src for line in stage.splitlines() if line.startswith("COPY ") for src in line.split()[1:-1]
+              if not src.startswith("--")}
+    assert copied >= {"pyproject.toml", "hatch_build.py", "README.md", "plugins", "sql", "migrations"}, copied
     assert "COPY --chown=50000:0 plugins /opt/airflow/plugins" not in dockerfile and "FONDOS_SQL_DIR=" not in dockerfile
 
 
@@ -225,8 +232,15 @@ def test_the_helm_values_on_paper_hold_the_projects_settings_and_no_secret():
     assert values["config"]["core"]["max_map_length"] == MAX_MAP_LENGTH
     # losing a host (tests/test_hosts.py): the settings it needs, at production values, and two schedulers
     scheduler = values["config"]["scheduler"]
-    assert 30 <= scheduler["task_instance_heartbeat_timeout"] <= 300, scheduler
-    assert scheduler["task_queued_timeout"] <= 600 and scheduler["orphaned_tasks_check_interval"] <= 300, scheduler
+    from test_hosts import HA_SETTINGS  # what the hosts test sets, in seconds: production must set each too
+
+    proven = {k.split("__")[-1].lower() for k in HA_SETTINGS if k.startswith("AIRFLOW__SCHEDULER__")}
+    assert proven - {"task_instance_heartbeat_timeout_detection_interval", "task_queued_timeout_check_interval",
+                     "scheduler_heartbeat_sec"} <= set(scheduler), proven - set(scheduler)
+    assert scheduler["task_instance_heartbeat_sec"] * 3 <= scheduler["task_instance_heartbeat_timeout"] <= 300
+    assert 60 <= scheduler["task_queued_timeout"] <= 600, scheduler
+    assert 10 <= scheduler["scheduler_health_check_threshold"] <= scheduler["orphaned_tasks_check_interval"] <= 300
+    assert scheduler["max_tis_per_query"] == 0
     assert scheduler["use_row_level_locking"] is True and values["scheduler"]["replicas"] >= 2
     assert {s["envName"] for s in values["secret"]} == {"AIRFLOW_CONN_FONDOS_DB", "AIRFLOW_CONN_SMTP_DEFAULT"}
     package = "\n".join(p.read_text() for p in (ROOT / "plugins" / "fondos").rglob("*.py"))
@@ -234,3 +248,46 @@ def test_the_helm_values_on_paper_hold_the_projects_settings_and_no_secret():
         assert env["name"].startswith("FONDOS_") and f'"{env["name"]}"' in package, env["name"]  # read somewhere
         assert not re.search(r"(password|secret|token)", env["name"], re.I), env["name"]
     assert "AIRFLOW_CONN" not in {e["name"][:12] for e in values["env"]}
+
+
+def _fondos_commands(text: str) -> list[tuple[str, list[str]]]:
+    """Every `python -m fondos ...`, `python -m fondos_dev ...` and `$(FONDOS) ...` command in a file: (which CLI,
+    its arguments, a shell or make variable standing for a value)."""
+    import re
+    import shlex
+
+    found = []
+    for m in re.finditer(r"(?:python -m (fondos_dev|fondos)\b|\$\(FONDOS\))([^\n;&|]*(?:\n\s+--[^\n;&|]*)*)", text):
+        cli = m.group(1) or "fondos_dev"  # the Makefile's $(FONDOS) is python -m fondos_dev
+        rest = re.sub(r"\$\$?[({][^)}]*[)}]", "$VAR", m.group(2).replace("\n", " "))  # make and shell variables
+        args = shlex.split(rest.split(")")[0])  # `$$($(FONDOS) db url)`: the command ends at its parenthesis
+        found.append((cli, ["2026-03-13" if "$" in a and i and args[i - 1] == "--fecha" else "1" if "$" in a else a
+                            for i, a in enumerate(args)]))
+    return found
+
+
+def test_every_fondos_command_in_compose_and_the_makefile_exists():
+    """The compose stack and the Makefile call the CLIs: each call parses (a command moved from `fondos` to
+    `python -m fondos_dev` once left `make up` failing), and the image runs fondos_dev only with tools/ mounted."""
+    from fondos import cli
+    from fondos_dev import cli as dev_cli
+
+    compose_text = (ROOT / "docker-compose.yaml").read_text()
+    commands = _fondos_commands(compose_text) + _fondos_commands((ROOT / "Makefile").read_text())
+    assert {c for c, _ in commands} == {"fondos", "fondos_dev"} and len(commands) >= 8, commands
+    for which, args in commands:
+        parser = cli.build_parser() if which == "fondos" else cli.build_parser(dev_cli._extend, "python -m fondos_dev")
+        parser.parse_args(args)  # SystemExit (argparse's "invalid choice") fails the test
+    compose = yaml.safe_load(compose_text)
+    for name, service in compose["services"].items():
+        if "fondos_dev" in json.dumps(service.get("command", "")):
+            assert "./tools:/opt/fondos/tools:ro" in service.get("volumes", []), name
+
+
+def test_the_command_check_catches_a_command_that_does_not_exist():
+    from fondos import cli
+
+    (which, args), = _fondos_commands("python -m fondos demo seed --fecha \"$${FONDOS_DEMO_FECHA}\"")
+    assert which == "fondos" and args == ["demo", "seed", "--fecha", "2026-03-13"]
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(args)  # demo is a development command: not in the runtime CLI

@@ -14,9 +14,15 @@ CONN_ID = os.environ.get("FONDOS_CONN_ID", "fondos_db")
 
 def bundled(name: str) -> Path:
     """`sql` or `migrations`: inside the installed package (the wheel carries them as fondos/sql and
-    fondos/migrations), else the checkout's top-level folder (an editable install, a clone)."""
+    fondos/migrations), else the checkout's top-level folder (an editable install, a clone). Neither: an
+    installation without its SQL, refused rather than read as "nothing to migrate"."""
     inside = PACKAGE_DIR / name
-    return inside if inside.is_dir() else PROJECT_ROOT / name
+    if inside.is_dir():
+        return inside
+    if (PROJECT_ROOT / "pyproject.toml").is_file() and (PROJECT_ROOT / name).is_dir():
+        return PROJECT_ROOT / name
+    raise RuntimeError(f"the fondos package has no {name}/ folder ({inside} is missing, and {PROJECT_ROOT} is not a "
+                       f"checkout): reinstall the wheel, or set FONDOS_{name.upper()}_DIR to the folder")
 
 
 # FONDOS_MIGRATIONS_DIR / FONDOS_SQL_DIR override where the SQL is read from (a DBA's reviewed copy, say).

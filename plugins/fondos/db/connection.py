@@ -139,10 +139,34 @@ def open_database(conn_id: str = CONN_ID, autocommit: bool = False, connect_time
     return db
 
 
+# The package's extra that brings each connection type's driver and Airflow provider.
+EXTRA = {"postgres": "postgres", "mssql": "mssql", "odbc": "odbc"}
+
+
+@contextmanager
+def _driver(conn_id: str, conn_type: str):
+    """A connection type whose extra is not installed: say which, instead of a bare ModuleNotFoundError."""
+    try:
+        yield
+    except ModuleNotFoundError as exc:
+        raise ConfigurationError(
+            f"Connection '{conn_id}' has type '{conn_type}', whose driver is not installed ({exc.name} is missing): "
+            f"install the package with that extra, pip install 'fondos[{EXTRA[conn_type]}]'") from None
+
+
 def _open(conn_id: str, autocommit: bool, connect_timeout_s: float | None = None) -> Database:
     """connect_timeout_s: give up connecting after that long, unless the connection's own extra says
     otherwise (PostgreSQL's connect_timeout, pyodbc's login timeout; pymssql: the connection's extra)."""
     conn_type = connection_info(conn_id).conn_type
+    if conn_type in EXTRA:
+        with _driver(conn_id, conn_type):
+            return _open_typed(conn_id, conn_type, autocommit, connect_timeout_s)
+    raise ConfigurationError(
+        f"Connection '{conn_id}' has type '{conn_type}'; use postgres, mssql (pymssql) or odbc (pyodbc)."
+    )
+
+
+def _open_typed(conn_id: str, conn_type: str, autocommit: bool, connect_timeout_s: float | None) -> Database:
     if conn_type == "postgres":
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
@@ -174,9 +198,7 @@ def _open(conn_id: str, autocommit: bool, connect_timeout_s: float | None = None
             kwargs.setdefault("timeout", max(1, round(connect_timeout_s)))  # pyodbc: the login timeout
         raw = pyodbc.connect(odbc_connection_string(hook.connection), autocommit=autocommit, **kwargs)
         return Database(raw, "mssql", "pyodbc")
-    raise ConfigurationError(
-        f"Connection '{conn_id}' has type '{conn_type}'; use postgres, mssql (pymssql) or odbc (pyodbc)."
-    )
+    raise AssertionError(conn_type)  # _open checked it
 
 
 def _odbc_value(value: object) -> str:
