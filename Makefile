@@ -14,11 +14,12 @@ EXECUTOR ?= local
 WORKERS ?= 2
 export EXECUTOR WORKERS
 
-.PHONY: help setup run test lint docs psql db-start db-stop db-status clean bench bench-ladder bench-api bench-restart airflow up down test-mssql mutate
+.PHONY: help setup run test test-hosts lint docs psql db-start db-stop db-status clean bench bench-ladder bench-api bench-restart airflow up down test-mssql mutate
 
 help:
 	@echo "make run    - embedded PostgreSQL up, migrated, pipeline run for FECHA ($(FECHA)) with live progress; EXECUTOR=celery WORKERS=N"
-	@echo "make test   - the whole test suite (lint, parity, unit, database, DAG)"
+	@echo "make test   - the whole test suite (lint, parity, unit, database, DAG, end to end, the wheel installed alone)"
+	@echo "make test-hosts - Airflow on hosts of their own (network namespaces, root): a worker cut off, a scheduler lost"
 	@echo "make psql   - a psql shell on the embedded database"
 	@echo "make docs   - the documentation (docs/, mkdocs) on http://127.0.0.1:8000"
 	@echo "make lint   - sqlfluff (tsql + postgres), ruff, the T-SQL model check (fondos_dev.tsql_check) and its transaction structure against the twin (fondos_dev.tsql_flow)"
@@ -125,7 +126,12 @@ docs: setup
 # Two workers (pytest-xdist): the Airflow end-to-end tests (one group, one after another) beside the rest.
 TEST_WORKERS ?= 2
 test: setup
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not hosts"
+
+# Airflow's components on hosts of their own (network namespaces; root): a worker cut off, a scheduler lost.
+# About two and a half minutes of timeouts by design, apart from make test's budget; .ci/run runs both.
+test-hosts: setup
+	$(PY) -m pytest -m hosts
 
 clean:
 	-$(FONDOS) db stop

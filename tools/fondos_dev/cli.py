@@ -194,6 +194,9 @@ _ON_THE_DATABASE = {"db": {"status", "migrate"}, "proceso": None, "fondos": None
 
 
 def _prepare(args) -> None:
+    import logging
+
+    logging.getLogger("fondos_dev").setLevel(logging.getLogger("fondos").level)  # as quiet as the fondos command
     commands = _ON_THE_DATABASE.get(args.group, set())
     if commands is None or getattr(args, "command", None) in commands:
         embedded.ensure_connection()
