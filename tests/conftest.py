@@ -45,6 +45,7 @@ MSSQL_URL = os.environ.get("FONDOS_TEST_MSSQL_URL")
 CONN_ENV = "AIRFLOW_CONN_FONDOS_DB"
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook, which reads the groups into the test ids
 def pytest_collection_modifyitems(config, items):
     """Under `make test` (pytest-xdist, --dist loadgroup) the tests that start real Airflow components run one
     after another on one worker, never two stacks at once on two cores; everything else spreads over both."""

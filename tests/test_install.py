@@ -64,7 +64,7 @@ def installed(tmp_path_factory) -> Path:
     assert bench == [], bench
     venv = work / "venv"
     _run([sys.executable, "-m", "venv", venv], env)
-    _run([venv / "bin" / "python", "-m", "pip", "install", "-q", "--disable-pip-version-check",
+    _run([venv / "bin" / "python", "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-compile",
           "-c", ROOT / "requirements.txt", f"{wheels[0]}[postgres]"], env)
     return venv / "bin"
 
