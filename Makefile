@@ -123,8 +123,10 @@ lint: setup
 docs: setup
 	$(VENV)/bin/mkdocs serve
 
-# Two workers (pytest-xdist): the Airflow end-to-end tests (one group, one after another) beside the rest.
-TEST_WORKERS ?= 2
+# Three workers (pytest-xdist) on this 2-core machine: the suite mostly waits (Airflow's heartbeats, retries,
+# deadlines), 1.2 cores busy on average. Two groups of Airflow end-to-end tests (at most two stacks at once), the
+# install test and the rest spread around them (tests/conftest.py).
+TEST_WORKERS ?= 3
 test: setup
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not hosts"
 

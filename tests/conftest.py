@@ -45,15 +45,17 @@ MSSQL_URL = os.environ.get("FONDOS_TEST_MSSQL_URL")
 CONN_ENV = "AIRFLOW_CONN_FONDOS_DB"
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook, which reads the groups into the test ids
 def pytest_collection_modifyitems(config, items):
-    """Under `make test` (pytest-xdist, --dist loadgroup) the tests that start real Airflow components run one
-    after another on one worker, never two stacks at once on two cores; everything else spreads over both."""
+    """Under `make test` (pytest-xdist, three workers, --dist loadgroup) the tests that start Airflow's components
+    or install the wheel each carry an xdist group in their module's `pytestmark` (airflow-a, airflow-b,
+    install): at most two Airflow stacks at once, the rest spread around them. The group must be in the module
+    itself: pytest-xdist reads it before a conftest hook could add it (a marker added here was silently
+    ignored). A test of that kind without its group is refused at collection."""
     for item in items:
-        if item.get_closest_marker("e2e") or item.get_closest_marker("celery") or item.get_closest_marker("browser"):
-            item.add_marker(pytest.mark.xdist_group("airflow"))
-        elif item.get_closest_marker("install"):  # its own group: one wheel built and installed per session
-            item.add_marker(pytest.mark.xdist_group("install"))
+        heavy = any(item.get_closest_marker(m) for m in ("e2e", "celery", "browser", "install"))
+        if heavy and not item.get_closest_marker("hosts") and not item.get_closest_marker("xdist_group"):
+            raise pytest.UsageError(f"{item.nodeid} starts Airflow or installs the wheel: give its module an "
+                                    "xdist_group in pytestmark (tests/conftest.py says why)")
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from fondos.db.connection import database, open_database
 from fondos.db.migrate import migrate
 from fondos_dev.local_airflow import LocalAirflow
 
-pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.xdist_group("airflow-a")]
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "test-artifacts" / "board"

@@ -28,7 +28,7 @@ from fondos.db.migrate import migrate
 from fondos.pipeline.progress import follow
 from fondos_dev.local_airflow import LocalAirflow
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("airflow-b")]
 
 FECHA = "2026-03-13"
 N_FUNDS = 3

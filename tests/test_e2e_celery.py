@@ -24,7 +24,7 @@ from fondos_dev.local_airflow import LocalAirflow
 from oracle_check import differences, expected, fuentes
 from pipeline_helpers import count, seed
 
-pytestmark = [pytest.mark.e2e, pytest.mark.celery]
+pytestmark = [pytest.mark.e2e, pytest.mark.celery, pytest.mark.xdist_group("airflow-b")]
 
 FECHA = date(2026, 3, 13)
 N_FUNDS = 6  # four IPA tasks running on the two workers when one dies, two more queued behind them

@@ -27,7 +27,8 @@ from fondos.pipeline import firma
 from fondos_dev.local_airflow import LocalAirflow
 from pipeline_helpers import seed
 
-pytestmark = pytest.mark.e2e
+# xdist groups (make test): at most two Airflow stacks at once, this one after the board test on one worker
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("airflow-a")]
 
 D1, D2 = date(2026, 3, 12), date(2026, 3, 13)
 PLAZO_S = 600  # a run's deadline: this long after its run_after

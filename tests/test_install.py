@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.install]
+pytestmark = [pytest.mark.install, pytest.mark.xdist_group("install")]
 
 ROOT = Path(__file__).resolve().parents[1]
 FECHA = date(2026, 3, 13)
