@@ -29,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from fondos.airflow import local as airflow_env  # noqa: E402
+from fondos_dev import local_airflow as airflow_env  # noqa: E402
 from fondos.db.connection import database  # noqa: E402
 from fondos.db.migrate import migrate  # noqa: E402
 from fondos_dev import embedded  # noqa: E402

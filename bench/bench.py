@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from fondos.airflow import local as airflow_env  # noqa: E402
+from fondos_dev import local_airflow as airflow_env  # noqa: E402
 from fondos.db.connection import database, open_database  # noqa: E402
 from fondos.db.migrate import migrate  # noqa: E402
 from fondos.pipeline.metrics import delta, lock_counters  # noqa: E402
