@@ -29,10 +29,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from fondos_dev import local_airflow as airflow_env  # noqa: E402
 from fondos.db.connection import database  # noqa: E402
 from fondos.db.migrate import migrate  # noqa: E402
 from fondos_dev import embedded  # noqa: E402
+from fondos_dev import local_airflow as airflow_env  # noqa: E402
 from fondos_dev.demo import seed  # noqa: E402
 
 N = int(os.environ.get("FONDOS_BENCH_FONDOS", "30"))

@@ -49,11 +49,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from fondos_dev import local_airflow as airflow_env  # noqa: E402
 from fondos.db.connection import database, open_database  # noqa: E402
 from fondos.db.migrate import migrate  # noqa: E402
 from fondos.pipeline.metrics import delta, lock_counters  # noqa: E402
 from fondos_dev import embedded  # noqa: E402
+from fondos_dev import local_airflow as airflow_env  # noqa: E402
 from fondos_dev.demo import seed  # noqa: E402
 
 logging.getLogger("fondos").setLevel(logging.WARNING)  # the figures, not every migration and seed line
