@@ -100,3 +100,22 @@ def differences(db: Database, id_fund: int, id_ejecucion: int, exp: dict) -> lis
     check("staging.PNL_Final", _rows(db, "staging.PNL_Final", id_ejecucion, lambda r: "fund"),
           {"fund": exp["pnl"]["final"]})
     return out
+
+
+def day_differences(db: Database, fecha: date, n_funds: int, positions: int) -> list[str]:
+    """Every fund run of the date, after an end-to-end day: its rows written once (one IPA row per position,
+    whatever killed or cut-off tries left behind) and its figures against the oracle's. Which stages apply comes
+    from the fund's configuration, not from what the run recorded. Returns the differences."""
+    ejecuciones = db.execute("SELECT ID_Ejecucion, ID_Fund FROM logs.Ejecuciones "
+                             "WHERE ID_Fund IS NOT NULL AND FechaReporte = %s", (fecha,))
+    assert len(ejecuciones) == n_funds, ejecuciones
+    problems = []
+    for e in ejecuciones:
+        ipa = db.execute("SELECT COUNT(*) AS n FROM extract.IPA WHERE ID_Ejecucion = %s", (e["id_ejecucion"],))[0]["n"]
+        assert ipa == positions, (e, ipa)
+        fondo = db.execute("SELECT Aplica_Derivados, Aplica_UBS FROM config.Fondos WHERE ID_Fund = %s",
+                           (e["id_fund"],))[0]
+        exp = expected(fuentes(db, e["id_fund"], fecha), derivados=bool(fondo["aplica_derivados"]),
+                       ubs=bool(fondo["aplica_ubs"]))
+        problems += differences(db, e["id_fund"], e["id_ejecucion"], exp)
+    return problems

@@ -65,25 +65,13 @@ def _tries(af, run_id: str, task_id: str, map_index: int) -> list[dict]:
 def _check_day(fecha: date) -> None:
     """The day's proceso OK; each fund's rows once and equal to the oracle."""
     from fondos.db.connection import database
-    from oracle_check import differences, expected, fuentes
-    from pipeline_helpers import count
+    from oracle_check import day_differences
 
     with database(autocommit=True) as conn:
         p = conn.execute("SELECT Estado, FondosExitosos, FondosFallidos FROM logs.vw_Procesos WHERE FechaReporte = %s",
                          (fecha,))
         assert [(r["estado"], r["fondosexitosos"], r["fondosfallidos"]) for r in p] == [("OK", N_FUNDS, 0)], p
-        ejecuciones = conn.execute("SELECT ID_Ejecucion, ID_Fund FROM logs.Ejecuciones "
-                                   "WHERE ID_Fund IS NOT NULL AND FechaReporte = %s", (fecha,))
-        assert len(ejecuciones) == N_FUNDS
-        problems = []
-        for e in ejecuciones:
-            assert count(conn, "SELECT COUNT(*) FROM extract.IPA WHERE ID_Ejecucion = %s",
-                         (e["id_ejecucion"],)) == POSITIONS
-            fondo = conn.execute("SELECT Aplica_Derivados, Aplica_UBS FROM config.Fondos WHERE ID_Fund = %s",
-                                 (e["id_fund"],))[0]
-            exp = expected(fuentes(conn, e["id_fund"], fecha), derivados=bool(fondo["aplica_derivados"]),
-                           ubs=bool(fondo["aplica_ubs"]))
-            problems += differences(conn, e["id_fund"], e["id_ejecucion"], exp)
+        problems = day_differences(conn, fecha, N_FUNDS, POSITIONS)
         assert not problems, "figures differ from the oracle:\n" + "\n".join(problems[:20])
 
 
